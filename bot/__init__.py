@@ -1,0 +1,1 @@
+"""Using the knowledge base: answer chain, handoff, sessions, CLI, REST and UI."""

@@ -1,0 +1,1 @@
+"""Getting documents into the knowledge base: loaders, chunking and incremental sync."""

@@ -1,0 +1,358 @@
+"""Loaders: one file in, a list of ``Document`` out, or a ``LoaderError`` that says why.
+
+Supported: Markdown with YAML front matter, plain text, HTML, PDF, DOCX, and
+FAQ tables as CSV or YAML (every Q&A pair becomes its own document).
+
+Metadata comes from the front matter (or the PDF/DOCX/HTML properties), else
+from the path: anything under a folder named ``internal`` is internal, a
+folder named ``faq`` holds FAQs. An audience the loader does not recognise is
+treated as internal: unknown content must never reach customers by accident.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import yaml
+
+from kb.errors import LoaderError
+from kb.text import content_hash, detect_language, short_hash
+from kb.types import Document
+
+TEXT_SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm", ".csv", ".yaml", ".yml"}
+BINARY_SUFFIXES = {".pdf", ".docx"}
+SUPPORTED = TEXT_SUFFIXES | BINARY_SUFFIXES
+
+_AUDIENCE_WORDS = {
+    "public": "public", "öffentlich": "public", "oeffentlich": "public", "customer": "public",
+    "kunde": "public", "kunden": "public",
+    "internal": "internal", "intern": "internal", "private": "internal", "agent": "internal",
+    "agents": "internal", "staff": "internal",
+}
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+@dataclass
+class Loaded:
+    """What a loader produced for one file, with notes worth reporting (e.g. encoding)."""
+
+    documents: list[Document]
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FileContext:
+    path: Path
+    source: str  # relative to the ingest root, POSIX style
+    default_audience: str
+    force_internal: bool
+
+
+def load_file(path: Path, source: str, default_audience: str = "public",
+              force_internal: bool = False, max_bytes: int = 20 * 2**20) -> Loaded:
+    """Load one file. Raises ``LoaderError`` with a reason a person can act on."""
+    ctx = FileContext(path, source, default_audience, force_internal)
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED:
+        raise LoaderError(f"unsupported file type {suffix or '(none)'}")
+    size = path.stat().st_size
+    if size == 0:
+        raise LoaderError("empty file")
+    if size > max_bytes:
+        raise LoaderError(
+            f"file is {size / 2**20:.1f} MB, over the limit of {max_bytes / 2**20:.0f} MB "
+            "(ingest.max_file_mb)"
+        )
+    data = path.read_bytes()
+    if suffix in BINARY_SUFFIXES:
+        return _BINARY_LOADERS[suffix](ctx, data)
+    text, warnings = decode(data)
+    loaded = _TEXT_LOADERS[suffix](ctx, text)
+    loaded.warnings[:0] = warnings
+    if not loaded.documents:
+        raise LoaderError("no text found")
+    return loaded
+
+
+def decode(data: bytes) -> tuple[str, list[str]]:
+    """UTF-8, else Latin-1 (reported); binary content is refused."""
+    if b"\x00" in data[:8192]:
+        raise LoaderError("binary content (NUL bytes) in a text file")
+    try:
+        text = data.decode("utf-8-sig")
+        warnings: list[str] = []
+    except UnicodeDecodeError as exc:
+        text = data.decode("latin-1")
+        warnings = [f"not valid UTF-8 (byte {exc.start}); read as Latin-1"]
+    controls = len(_CONTROL.findall(text))
+    if controls > max(3, len(text) // 200):
+        raise LoaderError(
+            f"undecodable bytes: {controls} control characters in {len(text)} characters; "
+            "is this a binary file?"
+        )
+    return _CONTROL.sub(" ", text), warnings
+
+
+# -- metadata ---------------------------------------------------------------------
+
+def _audience(ctx: FileContext, declared: Any, warnings: list[str]) -> str:
+    if ctx.force_internal:
+        return "internal"
+    if declared not in (None, ""):
+        word = str(declared).strip().lower()
+        if word in _AUDIENCE_WORDS:
+            return _AUDIENCE_WORDS[word]
+        warnings.append(f"unknown audience {declared!r}; treated as internal")
+        return "internal"
+    if "internal" in PurePosixPath(ctx.source).parts[:-1]:
+        return "internal"
+    return ctx.default_audience
+
+
+def _doc_type(ctx: FileContext, declared: Any) -> str:
+    if declared:
+        return str(declared).strip().lower()
+    parts = [p.lower() for p in PurePosixPath(ctx.source).parts[:-1]]
+    if "faq" in parts:
+        return "faq"
+    if "internal" in parts or "notes" in parts:
+        return "note"
+    return "product"
+
+
+def _document(ctx: FileContext, text: str, title: str, meta: dict[str, Any], warnings: list[str],
+              key: str = "", extra: dict[str, Any] | None = None) -> Document:
+    text = text.strip()
+    metadata: dict[str, Any] = {
+        "audience": _audience(ctx, meta.get("audience"), warnings),
+        "doc_type": _doc_type(ctx, meta.get("doc_type")),
+        "language": str(meta.get("language") or detect_language(text)),
+        "updated": str(meta.get("updated") or ""),
+        "product": str(meta.get("product") or ""),
+        "content_hash": content_hash(text),
+        "source": ctx.source,
+    }
+    if extra:
+        metadata.update(extra)
+    doc_id = short_hash(ctx.source, key)
+    return Document(id=doc_id, text=text, source=ctx.source, title=title.strip() or ctx.path.stem,
+                    metadata=metadata)
+
+
+# -- text formats -------------------------------------------------------------------
+
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
+
+
+def load_markdown(ctx: FileContext, text: str) -> Loaded:
+    meta: dict[str, Any] = {}
+    match = _FRONT_MATTER.match(text)
+    warnings: list[str] = []
+    if match:
+        try:
+            parsed = yaml.safe_load(match.group(1))
+        except yaml.YAMLError as exc:
+            raise LoaderError(f"invalid YAML front matter: {str(exc).splitlines()[0]}") from exc
+        if parsed is not None and not isinstance(parsed, dict):
+            raise LoaderError("front matter is not a mapping of key: value")
+        meta = parsed or {}
+        text = text[match.end():]
+    if not text.strip():
+        raise LoaderError("no text after the front matter")
+    title = str(meta.get("title") or _first_heading(text) or "")
+    return Loaded([_document(ctx, text, title, meta, warnings)], warnings)
+
+
+def _first_heading(text: str) -> str | None:
+    m = re.search(r"^#{1,6}\s+(.+)$", text, re.M)
+    return m.group(1).strip() if m else None
+
+
+def load_text(ctx: FileContext, text: str) -> Loaded:
+    if not text.strip():
+        raise LoaderError("no text found (only white space)")
+    warnings: list[str] = []
+    first = text.strip().splitlines()[0][:120]
+    return Loaded([_document(ctx, text, first, {}, warnings)], warnings)
+
+
+def load_html(ctx: FileContext, text: str) -> Loaded:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(text, "html.parser")
+    for tag in soup(["script", "style", "noscript", "template", "iframe", "svg", "nav", "footer"]):
+        tag.decompose()
+    meta = {m.get("name", "").lower(): m.get("content", "") for m in soup.find_all("meta")
+            if m.get("name")}
+    title = (soup.title.get_text(" ", strip=True) if soup.title else "") or meta.get("title", "")
+    lines: list[str] = []
+    body = soup.body or soup
+    for el in body.find_all(["h1", "h2", "h3", "h4", "p", "li", "td", "th", "dd", "dt", "pre"]):
+        if el.find(["p", "li", "h1", "h2", "h3", "h4"]):
+            continue  # its children are visited on their own
+        words = el.get_text(" ", strip=True)
+        if not words:
+            continue
+        if el.name in ("h1", "h2", "h3", "h4"):
+            lines.append(f"\n{'#' * int(el.name[1])} {words}\n")
+        elif el.name == "li":
+            lines.append(f"- {words}")
+        else:
+            lines.append(words + "\n")
+    body_text = "\n".join(lines).strip()
+    if not body_text:
+        raise LoaderError("HTML has no readable text")
+    warnings: list[str] = []
+    return Loaded([_document(ctx, body_text, title, meta, warnings)], warnings)
+
+
+# -- FAQ tables -----------------------------------------------------------------------
+
+def _faq_documents(ctx: FileContext, rows: list[dict[str, Any]], defaults: dict[str, Any]) -> Loaded:
+    docs: list[Document] = []
+    warnings: list[str] = []
+    for n, row in enumerate(rows, start=1):
+        row = {str(k).strip().lower(): v for k, v in row.items() if k is not None}
+        question = str(row.get("question") or row.get("frage") or "").strip()
+        answer = str(row.get("answer") or row.get("antwort") or "").strip()
+        if not question or not answer:
+            warnings.append(f"entry {n}: question or answer missing; skipped")
+            continue
+        meta = {**defaults, **{k: v for k, v in row.items() if v not in (None, "")}}
+        meta.setdefault("doc_type", "faq")
+        category = str(meta.get("category") or meta.get("kategorie") or "")
+        text = f"{question}\n{answer}"
+        docs.append(_document(ctx, text, question, meta, warnings, key=f"faq:{question}",
+                              extra={"faq_question": question, "faq_answer": answer,
+                                     "category": category}))
+    if not docs:
+        raise LoaderError("FAQ has no complete question/answer pairs")
+    return Loaded(docs, warnings)
+
+
+def load_csv(ctx: FileContext, text: str) -> Loaded:
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    try:
+        reader = csv.DictReader(io.StringIO(text), dialect=dialect)
+        fields = [f.strip().lower() for f in (reader.fieldnames or [])]
+        rows = list(reader)
+    except csv.Error as exc:
+        raise LoaderError(f"malformed CSV: {exc}") from exc
+    if not ({"question", "frage"} & set(fields) and {"answer", "antwort"} & set(fields)):
+        raise LoaderError(
+            f"CSV needs the columns question and answer (or frage and antwort); found {fields}"
+        )
+    return _faq_documents(ctx, rows, {})
+
+
+def load_yaml(ctx: FileContext, text: str) -> Loaded:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise LoaderError(f"invalid YAML: {str(exc).splitlines()[0]}") from exc
+    defaults: dict[str, Any] = {}
+    if isinstance(data, dict):
+        defaults = {k: v for k, v in data.items() if not isinstance(v, (list, dict))}
+        data = data.get("faq") or data.get("entries") or data.get("questions")
+    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+        raise LoaderError("YAML FAQ must be a list of {question, answer} entries (or under 'faq:')")
+    return _faq_documents(ctx, data, defaults)
+
+
+# -- binary formats -------------------------------------------------------------------
+
+def _keywords(raw: str | None) -> dict[str, str]:
+    """'doc_type=product; product=AlpinPro 35' -> dict (how our generated PDFs carry metadata)."""
+    out: dict[str, str] = {}
+    for part in re.split(r"[;\n]", raw or ""):
+        if "=" in part:
+            k, v = part.split("=", 1)
+            out[k.strip().lower()] = v.strip()
+    return out
+
+
+def load_pdf(ctx: FileContext, data: bytes) -> Loaded:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted:
+            raise LoaderError("PDF is encrypted")
+        pages = [page.extract_text() or "" for page in reader.pages]
+        info = reader.metadata or {}
+    except LoaderError:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError,
+            RecursionError, IndexError, AssertionError, ZeroDivisionError) as exc:
+        raise LoaderError(f"corrupt PDF: {exc.__class__.__name__}: {str(exc)[:160]}") from exc
+    text = "\n\n".join(p.strip() for p in pages if p.strip())
+    if not text.strip():
+        raise LoaderError("PDF has no extractable text (scanned image?)")
+    meta = _keywords(info.get("/Keywords") if hasattr(info, "get") else None)
+    title = str(info.get("/Title") or "") if hasattr(info, "get") else ""
+    text = _restore_headings(text, meta.pop("headings", ""))
+    warnings: list[str] = []
+    return Loaded([_document(ctx, text, title, meta, warnings)], warnings)
+
+
+def _restore_headings(text: str, headings: str) -> str:
+    """PDF text has no heading markup; headings listed in the metadata get it back."""
+    for heading in filter(None, (h.strip() for h in headings.split("|"))):
+        text = re.sub(rf"^{re.escape(heading)}\s*$", f"## {heading}", text, count=1, flags=re.M)
+    return text
+
+
+def load_docx(ctx: FileContext, data: bytes) -> Loaded:
+    import zipfile
+
+    from docx import Document as DocxDocument
+
+    try:
+        doc = DocxDocument(io.BytesIO(data))
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise LoaderError(f"corrupt DOCX: {exc.__class__.__name__}: {str(exc)[:160]}") from exc
+    except Exception as exc:  # python-docx raises its own family for broken parts
+        raise LoaderError(f"corrupt DOCX: {exc.__class__.__name__}: {str(exc)[:160]}") from exc
+    lines: list[str] = []
+    for para in doc.paragraphs:
+        words = para.text.strip()
+        if not words:
+            continue
+        style = (para.style.name if para.style is not None else "") or ""
+        level = re.match(r"Heading (\d)", style)
+        if level:
+            lines.append(f"\n{'#' * int(level.group(1))} {words}\n")
+        elif style.startswith("List"):
+            lines.append(f"- {words}")
+        else:
+            lines.append(words + "\n")
+    for table in doc.tables:
+        for row in table.rows:
+            cells = [c.text.strip() for c in row.cells]
+            lines.append(" | ".join(cells))
+    text = "\n".join(lines).strip()
+    if not text:
+        raise LoaderError("DOCX has no text")
+    props = doc.core_properties
+    meta = _keywords(props.keywords)
+    warnings: list[str] = []
+    return Loaded([_document(ctx, text, props.title or "", meta, warnings)], warnings)
+
+
+_TEXT_LOADERS: dict[str, Callable[[FileContext, str], Loaded]] = {
+    ".md": load_markdown, ".markdown": load_markdown, ".txt": load_text,
+    ".html": load_html, ".htm": load_html, ".csv": load_csv, ".yaml": load_yaml, ".yml": load_yaml,
+}
+_BINARY_LOADERS: dict[str, Callable[[FileContext, bytes], Loaded]] = {
+    ".pdf": load_pdf, ".docx": load_docx,
+}

@@ -1,0 +1,307 @@
+"""Incremental, atomic sync of folders into the store.
+
+The manifest is derived from the live generation itself: every chunk records
+its ingest root, its file and the hash of that file (with the chunking settings
+and the embedder folded in). A sync therefore
+
+* embeds nothing for a file whose hash is unchanged (its vectors are copied),
+* replaces exactly the chunks of a changed file,
+* drops the chunks of a file that disappeared from a root being synced,
+* keeps the stored version of a file that now fails to load, and reports why,
+
+and then publishes the result as a new generation in one pointer flip. With
+nothing added, updated or removed it publishes nothing at all. One writer at a
+time holds ``LOTSE_HOME/ingest.lock``; readers never wait for it.
+
+    >>> report = Syncer(store, embedder, settings).sync([Path("docs_corpus")])
+    >>> print(report.summary())
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from filelock import FileLock, Timeout
+
+from ingest.chunking import chunk_document, chunk_units
+from ingest.loaders import SUPPORTED, load_file
+from kb.embedders import Embedder
+from kb.errors import LoaderError, LotseError, StoreError
+from kb.retrieval import VIEWS, build_lexical
+from kb.settings import LotseSettings
+from kb.store import ChromaChunkStore, Generation, Sentence
+from kb.text import content_hash
+from kb.types import AUDIENCES, Chunk
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]
+"""Called as progress(stage, done, total); stages are 'load' and 'embed'."""
+
+
+@dataclass
+class SyncReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+    chunks_embedded: int = 0
+    chunks_total: int = 0
+    generation: str | None = None
+    published: bool = False
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+    def counts(self) -> dict[str, int]:
+        return {k: len(getattr(self, k)) for k in ("added", "updated", "removed", "unchanged", "failed")}
+
+    def to_dict(self) -> dict:
+        return {
+            **self.counts(),
+            "failures": [{"file": f, "reason": r} for f, r in self.failed],
+            "skipped_files": [{"file": f, "reason": r} for f, r in self.skipped],
+            "warnings": [{"file": f, "message": m} for f, m in self.warnings],
+            "chunks_embedded": self.chunks_embedded,
+            "chunks_total": self.chunks_total,
+            "generation": self.generation,
+            "published": self.published,
+            "seconds": round(self.seconds, 3),
+        }
+
+    def summary(self) -> str:
+        c = self.counts()
+        lines = [
+            f"added {c['added']}, updated {c['updated']}, removed {c['removed']}, "
+            f"unchanged {c['unchanged']}, failed {c['failed']}",
+            f"chunks embedded {self.chunks_embedded}, chunks in store {self.chunks_total}, "
+            f"{'published generation ' + str(self.generation) if self.published else 'nothing to publish'}"
+            f" ({self.seconds:.1f} s)",
+        ]
+        lines += [f"FAILED {f}: {r}" for f, r in self.failed]
+        lines += [f"skipped {f}: {r}" for f, r in self.skipped]
+        lines += [f"warning {f}: {m}" for f, m in self.warnings]
+        return "\n".join(lines)
+
+
+@dataclass
+class _FileState:
+    root: str
+    source: str
+    file_hash: str
+    doc_ids: set[str] = field(default_factory=set)
+
+
+def scan(root: Path) -> tuple[list[tuple[Path, str]], list[tuple[str, str]]]:
+    """Files under ``root`` (or ``root`` itself) as (path, source) pairs, plus skipped ones."""
+    if root.is_file():
+        return [(root, root.name)], []
+    files, skipped = [], []
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if any(part.startswith(".") for part in rel.parts) or not path.is_file():
+            continue
+        if path.is_symlink():
+            skipped.append((rel.as_posix(), "symbolic link not followed"))
+        elif path.suffix.lower() in SUPPORTED:
+            files.append((path, rel.as_posix()))
+        else:
+            skipped.append((rel.as_posix(), f"unsupported file type {path.suffix or '(none)'}"))
+    return files, skipped
+
+
+class Syncer:
+    """Brings the store in line with one or more folders."""
+
+    def __init__(self, store: ChromaChunkStore, embedder: Embedder, settings: LotseSettings) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.settings = settings
+
+    def _fingerprint(self) -> str:
+        """Folded into every file hash: new chunking or a new embedder re-embeds everything."""
+        return json.dumps({"chunking": self.settings.chunking.model_dump(),
+                           "embedder": self.embedder.name, "v": 1}, sort_keys=True)
+
+    def sync(self, roots: Iterable[Path], audience: str | None = None,
+             progress: Progress | None = None, lock_timeout: float = 600) -> SyncReport:
+        roots = [Path(r) for r in roots]
+        missing = [str(r) for r in roots if not r.exists()]
+        if missing:
+            raise LotseError(f"no such file or folder: {', '.join(missing)}")
+        lock_path = Path(self.settings.home) / "ingest.lock"
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with FileLock(str(lock_path), timeout=lock_timeout):
+                return self._sync(roots, audience, progress)
+        except Timeout as exc:
+            raise StoreError(f"another ingest holds {lock_path}; try again when it ends") from exc
+
+    def _sync(self, roots: list[Path], audience: str | None, progress: Progress | None) -> SyncReport:
+        started = time.monotonic()
+        report = SyncReport()
+        live = self.store.current(force=True)
+        old = self._manifest(live) if live else {}
+        fingerprint = self._fingerprint()
+        default_audience = audience or self.settings.ingest.default_audience
+        max_bytes = int(self.settings.ingest.max_file_mb * 2**20)
+
+        keep_docs: set[str] = set()
+        seen: set[tuple[str, str]] = set()
+        new_chunks: list[Chunk] = []
+        listing = []
+        for root in roots:
+            root_key = str(root.resolve() if root.is_dir() else root.resolve().parent)
+            files, skipped = scan(root)
+            report.skipped += skipped
+            listing += [(root_key, path, source) for path, source in files]
+        synced_roots = {r for r, _, _ in listing} | {
+            str(r.resolve()) for r in roots if r.is_dir()}
+
+        for done, (root_key, path, source) in enumerate(listing, start=1):
+            if progress:
+                progress("load", done, len(listing))
+            key = (root_key, source)
+            seen.add(key)
+            previous = old.get(key)
+            try:
+                raw = path.read_bytes() if path.stat().st_size <= max_bytes else b""
+                file_hash = content_hash(raw + fingerprint.encode() + (audience or "").encode())
+                if previous and previous.file_hash == file_hash and raw:
+                    keep_docs |= previous.doc_ids
+                    report.unchanged.append(source)
+                    continue
+                loaded = load_file(path, source, default_audience,
+                                   force_internal=audience == "internal", max_bytes=max_bytes)
+            except (LoaderError, OSError) as exc:
+                report.failed.append((source, str(exc)))
+                if previous:  # nothing already stored is lost
+                    keep_docs |= previous.doc_ids
+                continue
+            except Exception as exc:  # a loader bug must not end the batch
+                log.exception("unexpected error loading %s", source)
+                report.failed.append((source, f"unexpected {exc.__class__.__name__}: {exc}"))
+                if previous:
+                    keep_docs |= previous.doc_ids
+                continue
+            report.warnings += [(source, w) for w in loaded.warnings]
+            for doc in loaded.documents:
+                extra = {"root": root_key, "file_hash": file_hash}
+                for chunk in chunk_document(doc, self.settings.chunking):
+                    new_chunks.append(Chunk(chunk.id, chunk.doc_id, chunk.text, chunk.position,
+                                            chunk.section, {**chunk.metadata, **extra}))
+            (report.updated if previous else report.added).append(source)
+
+        for key, state in old.items():
+            if key in seen:
+                continue
+            if key[0] in synced_roots:
+                report.removed.append(state.source)
+            else:  # another root, not part of this sync
+                keep_docs |= state.doc_ids
+
+        if report.changed or live is None and new_chunks:
+            self._publish(live, keep_docs, new_chunks, report, progress)
+        else:
+            report.generation = live.id if live else None
+            report.chunks_total = sum(live.count(a) for a in AUDIENCES) if live else 0
+        report.seconds = time.monotonic() - started
+        return report
+
+    def _manifest(self, gen: Generation) -> dict[tuple[str, str], _FileState]:
+        files: dict[tuple[str, str], _FileState] = {}
+        for audience in AUDIENCES:
+            for meta in gen.metadatas(audience):
+                key = (str(meta.get("root", "")), str(meta.get("source", "")))
+                state = files.setdefault(key, _FileState(key[0], key[1], str(meta.get("file_hash", ""))))
+                state.doc_ids.add(str(meta.get("doc_id", "")))
+        return files
+
+    def _publish(self, live: Generation | None, keep_docs: set[str], new_chunks: list[Chunk],
+                 report: SyncReport, progress: Progress | None) -> None:
+        writer = self.store.begin()
+        try:
+            copied = writer.copy_from(live, keep_docs) if live and keep_docs else 0
+            sentences = [
+                Sentence(f"{c.id}:{i}", c.id, text, c.audience,
+                         {k: c.metadata.get(k, "") for k in ("doc_type", "product", "language")})
+                for c in new_chunks for i, text in enumerate(chunk_units(c))
+            ]
+            vectors = self._embed([c.search_text for c in new_chunks], progress)
+            sentence_vectors = self._embed([s.text for s in sentences], progress)
+            writer.add(new_chunks, vectors, sentences, sentence_vectors)
+            report.chunks_embedded = len(new_chunks)
+            gen = writer.as_generation()
+            for view in VIEWS:
+                build_lexical(gen, view).save(gen.cache_dir / f"lexical-{view}")
+            self._smoke_test(gen, new_chunks, vectors)
+            counts = writer.counts()
+            expected_chunks = copied + len(new_chunks)
+            got_chunks = sum(n for k, n in counts.items() if k.endswith("_chunks"))
+            if got_chunks != expected_chunks:
+                raise StoreError(f"new generation holds {got_chunks} chunks, expected {expected_chunks}")
+            published = writer.publish({"embedder": self.embedder.name, "dim": self.embedder.dim,
+                                        "chunks": got_chunks,
+                                        "documents": len({c.doc_id for c in new_chunks} | keep_docs)})
+        except BaseException:
+            writer.abort()
+            raise
+        report.generation = published.id
+        report.published = True
+        report.chunks_total = got_chunks
+
+    def _embed(self, texts: list[str], progress: Progress | None) -> np.ndarray:
+        size = self.settings.embedding.batch_size
+        parts = []
+        for start in range(0, len(texts), size):
+            parts.append(self.embedder.embed_batch(texts[start:start + size]))
+            if progress:
+                progress("embed", min(start + size, len(texts)), len(texts))
+        if not parts:
+            return np.zeros((0, self.embedder.dim), dtype=np.float32)
+        return np.vstack(parts)
+
+    @staticmethod
+    def _smoke_test(gen: Generation, chunks: list[Chunk], vectors: np.ndarray) -> None:
+        """A new chunk must be found by its own vector before readers are switched over."""
+        if not chunks:
+            return
+        probe = chunks[len(chunks) // 2]
+        found = gen.query(vectors[len(chunks) // 2], (probe.audience,), 3)
+        if probe.id not in {m.id for m, _ in found}:
+            raise StoreError("validation failed: a freshly written chunk is not retrievable")
+
+
+def console_progress() -> Progress | None:
+    """A tqdm bar on a terminal; None (plain summary only) otherwise."""
+    if not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    bars: dict[str, tqdm] = {}
+
+    def update(stage: str, done: int, total: int) -> None:
+        bar = bars.get(stage)
+        if bar is None or bar.total != total:
+            if bar is not None:
+                bar.close()
+            bar = bars[stage] = tqdm(total=total, desc=stage, unit="file" if stage == "load" else "text",
+                                     file=sys.stderr, leave=False)
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    return update
+

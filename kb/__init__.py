@@ -1,0 +1,1 @@
+"""Lotse knowledge base: types, settings, embedders, chunk store, lexical index and retrieval."""

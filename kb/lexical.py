@@ -1,0 +1,143 @@
+"""The lexical side of retrieval: two BM25 indexes over one audience view.
+
+* word BM25 over German Snowball stems without stop words;
+* n-gram BM25 over character 4-grams inside words, which matches compound
+  parts ("Wanderstöcke" ~ "Stöcke") and names shared by English questions and
+  German docs.
+
+An index is built for one view (``public``, or ``public+internal`` for agents)
+of one published generation, so a customer's index never contains an internal
+chunk. It is cached next to its generation and rebuilt from the store when the
+cache is missing (for example in another process sharing a chroma server).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import bm25s
+import numpy as np
+
+from kb.text import ngram_tokens, word_tokens
+
+_FORMAT = 2
+
+
+class _Bm25:
+    """One bm25s index plus document frequencies, with an empty-safe scorer."""
+
+    def __init__(self, model: bm25s.BM25 | None, n_docs: int) -> None:
+        self.model = model
+        self.n_docs = n_docs
+        self.vocab: dict[str, int] = model.vocab_dict if model is not None else {}
+        self.df = (np.diff(np.asarray(model.scores["indptr"])) if model is not None
+                   else np.zeros(0, dtype=np.int64))
+
+    @classmethod
+    def build(cls, corpus: Sequence[list[str]]) -> "_Bm25":
+        if not corpus or not any(corpus):
+            return cls(None, len(corpus))
+        model = bm25s.BM25(k1=1.2, b=0.75)
+        model.index([toks or ["\x00"] for toks in corpus], show_progress=False)
+        return cls(model, len(corpus))
+
+    def scores(self, tokens: Iterable[str]) -> np.ndarray:
+        known = [t for t in tokens if t in self.vocab]
+        if self.model is None or not known:
+            return np.zeros(self.n_docs, dtype=np.float32)
+        return np.asarray(self.model.get_scores(known), dtype=np.float32)
+
+    def idf(self, token: str) -> float:
+        i = self.vocab.get(token)
+        df = int(self.df[i]) if i is not None else 0
+        return math.log(1.0 + (self.n_docs - df + 0.5) / (df + 0.5))
+
+    def save(self, path: Path) -> None:
+        if self.model is not None:
+            self.model.save(str(path), show_progress=False)
+
+    @classmethod
+    def load(cls, path: Path, n_docs: int) -> "_Bm25":
+        if not path.exists():
+            return cls(None, n_docs)
+        return cls(bm25s.BM25.load(str(path), show_progress=False, verbosity=0), n_docs)
+
+
+class LexicalIndex:
+    """BM25 over words and n-grams for one audience view.
+
+        >>> index = LexicalIndex.build(["c1", "c2"], ["Zelt für Norwegen", "Wanderstöcke"], metas)
+        >>> index.scores("Stöcke").argmax()
+        1
+    """
+
+    def __init__(self, ids: list[str], metas: list[dict], words: _Bm25, grams: _Bm25) -> None:
+        self.ids = ids
+        self.metas = metas
+        self.position = {cid: i for i, cid in enumerate(ids)}
+        self._words = words
+        self._grams = grams
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @classmethod
+    def build(cls, ids: Sequence[str], texts: Sequence[str], metas: Sequence[dict]) -> "LexicalIndex":
+        ids = list(ids)
+        return cls(ids, [dict(m) for m in metas],
+                   _Bm25.build([word_tokens(t) for t in texts]),
+                   _Bm25.build([ngram_tokens(t) for t in texts]))
+
+    def word_scores(self, query: str) -> np.ndarray:
+        return self._words.scores(word_tokens(query))
+
+    def gram_scores(self, query: str) -> np.ndarray:
+        return self._grams.scores(ngram_tokens(query))
+
+    def coverage(self, query: str, texts: Sequence[str]) -> np.ndarray:
+        """IDF-weighted share of the question's n-grams found in each text (0..1)."""
+        grams = set(ngram_tokens(query))
+        weights = {g: self._grams.idf(g) for g in grams}
+        total = sum(weights.values())
+        if not total:
+            return np.zeros(len(texts), dtype=np.float32)
+        out = []
+        for text in texts:
+            present = set(ngram_tokens(text)) & grams
+            out.append(sum(weights[g] for g in present) / total)
+        return np.asarray(out, dtype=np.float32)
+
+    def mask(self, where: dict[str, str] | None) -> np.ndarray | None:
+        """1 for chunks whose metadata equals every key of ``where``; None when no filter."""
+        if not where:
+            return None
+        return np.asarray([all(m.get(k) == v for k, v in where.items()) for m in self.metas],
+                          dtype=bool)
+
+    # -- persistence -------------------------------------------------------------
+    def save(self, path: Path) -> None:
+        tmp = path.with_name(path.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        (tmp / "meta.json").write_text(json.dumps(
+            {"format": _FORMAT, "ids": self.ids, "metas": self.metas}, ensure_ascii=False))
+        self._words.save(tmp / "words")
+        self._grams.save(tmp / "grams")
+        shutil.rmtree(path, ignore_errors=True)
+        tmp.rename(path)
+
+    @classmethod
+    def load(cls, path: Path) -> "LexicalIndex | None":
+        try:
+            meta = json.loads((path / "meta.json").read_text())
+            if meta.get("format") != _FORMAT:
+                return None
+            n = len(meta["ids"])
+            return cls(meta["ids"], meta["metas"], _Bm25.load(path / "words", n),
+                       _Bm25.load(path / "grams", n))
+        except (OSError, ValueError, KeyError):
+            return None

