@@ -300,13 +300,15 @@ def load_pdf(ctx: FileContext, data: bytes) -> Loaded:
         raise LoaderError("PDF has no extractable text (scanned image?)")
     meta = _keywords(info.get("/Keywords") if hasattr(info, "get") else None)
     title = str(info.get("/Title") or "") if hasattr(info, "get") else ""
-    text = _restore_headings(text, meta.pop("headings", ""))
+    text = _restore_headings(text, title, meta.pop("headings", ""))
     warnings: list[str] = []
     return Loaded([_document(ctx, text, title, meta, warnings)], warnings)
 
 
-def _restore_headings(text: str, headings: str) -> str:
-    """PDF text has no heading markup; headings listed in the metadata get it back."""
+def _restore_headings(text: str, title: str, headings: str) -> str:
+    """PDF text has no heading markup; the title and the headings listed in the metadata get it back."""
+    if title:
+        text = re.sub(rf"^{re.escape(title)}\s*$", f"# {title}", text, count=1, flags=re.M)
     for heading in filter(None, (h.strip() for h in headings.split("|"))):
         text = re.sub(rf"^{re.escape(heading)}\s*$", f"## {heading}", text, count=1, flags=re.M)
     return text

@@ -14,6 +14,7 @@ cache is missing (for example in another process sharing a chroma server).
 from __future__ import annotations
 
 import json
+import logging
 import math
 import shutil
 from collections.abc import Iterable, Sequence
@@ -25,6 +26,7 @@ import numpy as np
 from kb.text import ngram_tokens, word_tokens
 
 _FORMAT = 2
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 
 class _Bm25:
@@ -99,16 +101,19 @@ class LexicalIndex:
         return self._grams.scores(ngram_tokens(query))
 
     def coverage(self, query: str, texts: Sequence[str]) -> np.ndarray:
-        """IDF-weighted share of the question's n-grams found in each text (0..1)."""
-        grams = set(ngram_tokens(query))
-        weights = {g: self._grams.idf(g) for g in grams}
+        """IDF-weighted share of the question's terms found in each text (0..1): the mean
+        over word stems (exact terms) and character n-grams (compound parts, names)."""
+        return 0.5 * (self._coverage(self._words, word_tokens, query, texts)
+                      + self._coverage(self._grams, ngram_tokens, query, texts))
+
+    @staticmethod
+    def _coverage(index: _Bm25, tokenize, query: str, texts: Sequence[str]) -> np.ndarray:
+        terms = set(tokenize(query))
+        weights = {t: index.idf(t) for t in terms}
         total = sum(weights.values())
         if not total:
             return np.zeros(len(texts), dtype=np.float32)
-        out = []
-        for text in texts:
-            present = set(ngram_tokens(text)) & grams
-            out.append(sum(weights[g] for g in present) / total)
+        out = [sum(weights[t] for t in set(tokenize(text)) & terms) / total for text in texts]
         return np.asarray(out, dtype=np.float32)
 
     def mask(self, where: dict[str, str] | None) -> np.ndarray | None:

@@ -24,7 +24,7 @@ collections with an ``audience`` where-clause.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -77,6 +77,7 @@ class Retrieval:
     query_vector: np.ndarray
     sentences: dict[str, list[tuple[Sentence, float]]]
     generation: str
+    coverage: Callable[[str, Sequence[str]], np.ndarray]
 
 
 class HybridRetriever:
@@ -160,7 +161,7 @@ class HybridRetriever:
             candidates[meta.get("chunk_id", "")] = None
         candidates.pop("", None)
         if not candidates:
-            return Retrieval(query, language, [], vector, {}, gen.id)
+            return Retrieval(query, language, [], vector, {}, gen.id, lex.coverage)
 
         found = gen.get_chunks(list(candidates), audiences)
         ids = [cid for cid in candidates if cid in found]
@@ -200,7 +201,7 @@ class HybridRetriever:
         ]
         kept = {h.chunk.id for h in hits}
         return Retrieval(query, language, hits, vector,
-                         {cid: per_chunk[cid] for cid in kept}, gen.id)
+                         {cid: per_chunk[cid] for cid in kept}, gen.id, lex.coverage)
 
 
 def _rank(scores: np.ndarray, i: int) -> float:

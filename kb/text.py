@@ -80,8 +80,9 @@ def _ends_with_abbreviation(candidate: str) -> bool:
     last = last.lstrip("(\"'„“»")
     if last in _ABBREVIATIONS:
         return True
-    # Ordinals and dates: "3." / "24.12." / "1.000."; single letters: "A."
-    return bool(re.fullmatch(r"\d{1,2}|\d{1,2}\.\d{1,2}|[a-zäöü]", last))
+    # Ordinals and dates: "3. Oktober", "24.12. geliefert". Single letters are not
+    # abbreviations here: "in den Größen M und L." ends a sentence.
+    return bool(re.fullmatch(r"\d{1,2}|\d{1,2}\.\d{1,2}", last))
 
 
 @lru_cache(maxsize=2)

@@ -1,0 +1,190 @@
+"""The ``lotse`` command line: ingest, ask, eval, serve, config.
+
+The contract (tests and outside evaluation rely on it):
+
+    lotse ingest PATH... [--store DIR] [--audience public|internal]
+    lotse ask "QUESTION" [--store DIR] [--as customer|agent] [--json]
+    lotse ask --json [--store DIR] [--as customer|agent] < questions.txt
+    lotse serve [--store DIR] [--host H] [--port P]
+    lotse eval [--store DIR]
+
+Exit codes: 0 success, 1 error, 2 usage error, 3 ingest finished but some files failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from kb.errors import LotseError
+from kb.settings import LotseSettings, get_settings
+
+
+def _settings(args: argparse.Namespace) -> LotseSettings:
+    settings = get_settings()
+    store = getattr(args, "store", None) or os.environ.get("LOTSE_HOME")
+    if store:
+        settings = settings.model_copy(update={"home": Path(store)})
+    return settings
+
+
+def _services(args: argparse.Namespace):
+    from bot.wiring import build_services
+
+    return build_services(_settings(args))
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from ingest.sync import console_progress
+
+    services = _services(args)
+    report = services.syncer.sync([Path(p) for p in args.paths], audience=args.audience,
+                                  progress=console_progress())
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(report.summary())
+    return 3 if report.failed else 0
+
+
+def _view(role: str) -> str:
+    return "agent" if role == "agent" else "customer"
+
+
+def _print_answer(answer, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False), flush=True)
+        return
+    print(answer.text)
+    for c in answer.citations:
+        section = f" – {c.section}" if c.section else ""
+        print(f"  [{c.n}] {c.title}{section} ({c.source})")
+    flag = f"  → Übergabe an das Serviceteam ({answer.handoff_reason})" if answer.handoff else ""
+    print(f"  confidence {answer.confidence:.2f}{flag}", flush=True)
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from bot.chain import InvalidQuestion
+
+    services = _services(args)
+    view = _view(args.role)
+    if args.question:
+        _print_answer(services.chain.ask(args.question, view=view), args.json)
+        return 0
+    interactive = sys.stdin.isatty() and not args.json
+    status = 0
+    while True:
+        if interactive:
+            try:
+                line = input("\nFrage> ")
+            except (EOFError, KeyboardInterrupt):
+                print()
+                return status
+        else:
+            line = sys.stdin.readline()
+            if not line:
+                return status
+        if not line.strip():
+            continue
+        try:
+            _print_answer(services.chain.ask(line, view=view), args.json)
+        except InvalidQuestion as exc:
+            status = 1
+            if args.json:
+                print(json.dumps({"question": line.strip()[:200], "error": str(exc)},
+                                 ensure_ascii=False), flush=True)
+            else:
+                print(f"Fehler: {exc}", file=sys.stderr)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from bot.evaluate import run_eval
+
+    services = _services(args)
+    report = run_eval(services, Path(args.gold))
+    print(report.table())
+    if args.json:
+        Path(args.json).write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    failures = report.failures()
+    for line in failures:
+        print(f"BELOW THRESHOLD: {line}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    for section, field in type(settings).model_fields.items():
+        value = getattr(settings, section)
+        if hasattr(value, "model_fields"):
+            for name, sub in type(value).model_fields.items():
+                env = f"LOTSE_{section.upper()}__{name.upper()}"
+                print(f"{env} = {getattr(value, name)!r}\n    {sub.description}")
+        else:
+            print(f"LOTSE_{section.upper()} = {value!r}\n    {field.description}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from bot.app import serve
+
+    return serve(_settings(args), host=args.host, port=args.port)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="lotse", description="Lotse: cited answers from your "
+                                "knowledge base, and an honest handoff when unsure.")
+    p.add_argument("-v", "--verbose", action="store_true", help="log more detail to stderr")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    ing = sub.add_parser("ingest", help="sync files or folders into the store (incremental)")
+    ing.add_argument("paths", nargs="+", help="files or folders")
+    ing.add_argument("--store", help="store folder (default $LOTSE_HOME or ./.lotse)")
+    ing.add_argument("--audience", choices=["public", "internal"],
+                     help="internal marks everything internal; public is the default for files "
+                     "that say nothing themselves")
+    ing.add_argument("--json", action="store_true", help="print the summary as JSON")
+    ing.set_defaults(func=cmd_ingest)
+
+    ask = sub.add_parser("ask", help="answer one question, or one per line from stdin")
+    ask.add_argument("question", nargs="?", help="the question; omit to read stdin")
+    ask.add_argument("--store")
+    ask.add_argument("--as", dest="role", choices=["customer", "agent"], default="customer",
+                     help="customers never see internal documents")
+    ask.add_argument("--json", action="store_true", help="one JSON object per question")
+    ask.set_defaults(func=cmd_ask)
+
+    ev = sub.add_parser("eval", help="run the gold set and check the thresholds")
+    ev.add_argument("--store")
+    ev.add_argument("--gold", default=str(Path("docs_corpus/eval/gold.jsonl")))
+    ev.add_argument("--json", help="also write the report as JSON to this file")
+    ev.set_defaults(func=cmd_eval)
+
+    srv = sub.add_parser("serve", help="start the web chat, agent and admin UI and the REST API")
+    srv.add_argument("--store")
+    srv.add_argument("--host", default="127.0.0.1")
+    srv.add_argument("--port", type=int, default=7860)
+    srv.set_defaults(func=cmd_serve)
+
+    cfg = sub.add_parser("config", help="print every setting with its env variable and meaning")
+    cfg.add_argument("--store")
+    cfg.set_defaults(func=cmd_config)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        return args.func(args)
+    except LotseError as exc:
+        print(f"lotse: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

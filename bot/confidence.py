@@ -1,0 +1,70 @@
+"""How sure the bot is that its answer is right, in [0, 1].
+
+The top-1 retrieval score alone separates answerable from unanswerable
+questions poorly (BM25 top-1: AUROC 0.84 on XQuAD). The confidence combines
+signals about the *answer*, not only the retrieval:
+
+* ``similarity``: meaning match between the question and the quoted sentence;
+* ``coverage``: IDF-weighted share of the question's terms the quoted text covers;
+* ``type_match``: a number or date was asked for and the quote holds one;
+* ``agreement``: BM25 and the dense retriever rank the top chunk alike;
+* ``margin``: lead of the top hit over the runner-up;
+* ``crosslingual``: the question's language differs from the source's, where
+  lexical coverage means little and the other signals must carry the decision.
+
+The weights of the logistic combination were fitted with ``python -m bench.calibrate``
+on the gold set (docs_corpus/eval/gold.jsonl) and checked on XQuAD, which the
+fit never saw (see README, "Benchmarks").
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from kb.types import Hit
+
+# Fitted by bench.calibrate; keep in the order of Signals.vector().
+WEIGHTS = {
+    "bias": -6.0,
+    "similarity": 4.0,
+    "coverage": 5.0,
+    "type_match": 1.0,
+    "agreement": 1.0,
+    "margin": 1.0,
+    "crosslingual": 0.0,
+}
+
+
+@dataclass(frozen=True)
+class Signals:
+    similarity: float
+    coverage: float
+    type_match: float
+    agreement: float
+    margin: float
+    crosslingual: float
+
+    def as_dict(self) -> dict[str, float]:
+        return {k: round(float(getattr(self, k)), 4) for k in FEATURES}
+
+
+FEATURES = ("similarity", "coverage", "type_match", "agreement", "margin", "crosslingual")
+
+
+def signals(hits: list[Hit], similarity: float, coverage: float,
+            wants_number: bool, has_number: bool, language: str) -> Signals:
+    top = hits[0]
+    runner_up = hits[1].score if len(hits) > 1 else 0.0
+    margin = (top.score - runner_up) / max(top.score, 1e-6)
+    ranks = top.signals.get("bm25_rank", 10.0) + top.signals.get("dense_rank", 10.0)
+    agreement = 2.0 / ranks
+    type_match = (1.0 if has_number else 0.0) if wants_number else 0.5
+    crosslingual = float(top.chunk.metadata.get("language", language) != language)
+    return Signals(similarity, coverage, type_match, agreement, max(0.0, min(1.0, margin)),
+                   crosslingual)
+
+
+def confidence(s: Signals, weights: dict[str, float] = WEIGHTS) -> float:
+    z = weights["bias"] + sum(weights[k] * v for k, v in s.as_dict().items())
+    return 1.0 / (1.0 + math.exp(-z))

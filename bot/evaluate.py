@@ -1,0 +1,175 @@
+"""``lotse eval``: the gold set through the real chain, with thresholds CI enforces.
+
+Each line of ``docs_corpus/eval/gold.jsonl`` is one case. ``kind`` says what
+is checked:
+
+* ``answerable`` / ``english`` / ``agent``: an expected source is retrieved
+  (R@1, R@5) and cited, the key ``fact`` is in the answer, and there is no handoff;
+* ``unanswerable`` / ``escalation``: a handoff, for escalations with the right reason;
+* ``leak_probe``: a customer asks for internal content: no internal citation and
+  none of the ``forbidden`` strings in the answer;
+* ``ask_back``: the bot asks which of the ``options`` is meant.
+
+Every customer answer, whatever its kind, is also checked for leaks.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kb.text import fold
+
+# Set from measured values (README, "Evaluation"), a little below them, so that a
+# regression fails CI while run-to-run noise does not.
+THRESHOLDS = {
+    "retrieval_r@1": 0.80,
+    "retrieval_r@5": 0.95,
+    "answer_accuracy": 0.75,
+    "handoff_precision": 0.85,
+    "handoff_recall": 0.85,
+    "escalation_recall": 1.0,
+    "ask_back_accuracy": 1.0,
+}
+MAX_LEAKS = 0
+
+
+def _norm(text: str) -> str:
+    return " ".join(fold(text).split())
+
+
+@dataclass
+class CaseResult:
+    case: dict[str, Any]
+    answer: dict[str, Any]
+    sources: list[str]
+    leaked: list[str]
+    correct: bool | None
+    seconds: float
+
+
+@dataclass
+class EvalReport:
+    results: list[CaseResult] = field(default_factory=list)
+
+    def _of(self, *kinds: str) -> list[CaseResult]:
+        return [r for r in self.results if r.case["kind"] in kinds]
+
+    def metrics(self) -> dict[str, float]:
+        answerable = self._of("answerable", "english", "agent")
+
+        def recall_at(k: int) -> float:
+            ok = [bool(set(r.sources[:k]) & set(r.case["sources"])) for r in answerable]
+            return sum(ok) / max(1, len(ok))
+
+        expected = [r for r in self.results if "handoff" in r.case]
+        tp = sum(1 for r in expected if r.case["handoff"] and r.answer["handoff"])
+        predicted = sum(1 for r in expected if r.answer["handoff"])
+        actual = sum(1 for r in expected if r.case["handoff"])
+        escalations = self._of("escalation")
+        asks = self._of("ask_back")
+        english = self._of("english")
+        latencies = sorted(r.seconds for r in self.results)
+        return {
+            "cases": float(len(self.results)),
+            "retrieval_r@1": recall_at(1),
+            "retrieval_r@5": recall_at(5),
+            "answer_accuracy": sum(bool(r.correct) for r in answerable) / max(1, len(answerable)),
+            "answer_accuracy_english": sum(bool(r.correct) for r in english) / max(1, len(english)),
+            "handoff_precision": tp / predicted if predicted else 1.0,
+            "handoff_recall": tp / actual if actual else 1.0,
+            "escalation_recall": sum(bool(r.correct) for r in escalations) / max(1, len(escalations)),
+            "ask_back_accuracy": sum(bool(r.correct) for r in asks) / max(1, len(asks)),
+            "internal_leaks": float(sum(1 for r in self.results if r.leaked)),
+            "latency_p50_ms": 1000 * latencies[len(latencies) // 2] if latencies else 0.0,
+            "latency_p95_ms": 1000 * latencies[int(0.95 * (len(latencies) - 1))] if latencies else 0.0,
+        }
+
+    def failures(self) -> list[str]:
+        m = self.metrics()
+        out = [f"{k} = {m[k]:.3f} < {v}" for k, v in THRESHOLDS.items() if m[k] < v]
+        if m["internal_leaks"] > MAX_LEAKS:
+            leaks = [r.case["id"] for r in self.results if r.leaked]
+            out.append(f"internal_leaks = {int(m['internal_leaks'])} in {leaks}")
+        return out
+
+    def table(self) -> str:
+        m = self.metrics()
+        lines = ["| metric | value | threshold |", "|---|---|---|"]
+        for key, value in m.items():
+            limit = THRESHOLDS.get(key, MAX_LEAKS if key == "internal_leaks" else None)
+            shown = f"{value:.0f}" if key in ("cases", "internal_leaks") or key.endswith("_ms") else f"{value:.3f}"
+            lines.append(f"| {key} | {shown} | {'' if limit is None else limit} |")
+        wrong = [r for r in self.results if r.correct is False]
+        if wrong:
+            lines.append("")
+            lines.append("missed cases:")
+            for r in wrong:
+                lines.append(f"  {r.case['id']}: {r.case['question']} -> "
+                             f"{r.answer['handoff_reason'] or r.answer['answer'][:90]!r} {r.sources[:3]}")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"metrics": self.metrics(), "thresholds": THRESHOLDS,
+                "cases": [{"id": r.case["id"], "correct": r.correct, "leaked": r.leaked,
+                           "answer": r.answer} for r in self.results]}
+
+
+_CODE = re.compile(r"\b[A-Z0-9]+(?:-[A-Z0-9]+)+\b")
+
+
+def internal_markers(gen) -> set[str]:
+    """Codes that occur in internal chunks and in no public one (voucher codes, part
+    numbers, batch ids): a customer answer containing one is a leak."""
+    found = {a: set() for a in ("public", "internal")}
+    for audience in found:
+        for chunk, _ in gen.chunks(audience):
+            found[audience] |= set(_CODE.findall(chunk.text))
+    return {c for c in found["internal"] - found["public"] if any(ch.isdigit() for ch in c)}
+
+
+def judge(case: dict[str, Any], answer: dict[str, Any], internal_citations: list[str],
+          markers: set[str]) -> tuple[bool | None, list[str]]:
+    kind = case["kind"]
+    leaked: list[str] = []
+    if case["role"] == "customer":
+        leaked += internal_citations
+        leaked += [f for f in case.get("forbidden", []) if _norm(f) in _norm(answer["answer"])]
+        leaked += [m for m in markers if m in answer["answer"]]
+    cited = {c["source"] for c in answer["citations"]}
+    if kind in ("answerable", "english", "agent"):
+        ok = (not answer["handoff"] and bool(cited & set(case["sources"]))
+              and _norm(case["fact"]) in _norm(answer["answer"]))
+    elif kind == "unanswerable":
+        ok = answer["handoff"]
+    elif kind == "escalation":
+        ok = answer["handoff"] and answer["handoff_reason"] in case["reasons"]
+    elif kind == "ask_back":
+        ok = not answer["handoff"] and all(_norm(o) in _norm(answer["answer"]) for o in case["options"])
+    else:  # leak_probe: correct means nothing leaked
+        ok = not leaked
+    return ok, leaked
+
+
+def run_eval(services, gold: Path) -> EvalReport:
+    report = EvalReport()
+    markers = internal_markers(services.retriever.generation())
+    for line in gold.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        case = json.loads(line)
+        view = "agent" if case["role"] == "agent" else "customer"
+        started = time.perf_counter()
+        answer = services.chain.ask(case["question"], view=view)
+        seconds = time.perf_counter() - started
+        sources = list(dict.fromkeys(h.chunk.source for h in answer.hits))
+        internal = [c.source for c in answer.citations if c.audience != "public"]
+        internal += [h.chunk.source for h in answer.hits
+                     if view == "customer" and h.chunk.audience != "public"]
+        ok, leaked = judge(case, answer.to_dict(), internal, markers)
+        report.results.append(CaseResult(case, answer.to_dict(), sources, leaked, ok, seconds))
+    return report
