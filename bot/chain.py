@@ -115,7 +115,8 @@ class AnswerChain:
             return extract, None
         has_number = any(re.search(r"\d", s) for s in extract.sentences)
         return extract, signals(retrieval.hits, extract.similarity, extract.coverage,
-                                asks_for_number(question), has_number, retrieval.language)
+                                asks_for_number(question), has_number, retrieval.language,
+                                retrieval.unknown_share)
 
     def _handoff(self, reason: str, base: dict, retrieval: Retrieval, confidence_value: float,
                  sig: dict[str, float] | None = None) -> Answer:

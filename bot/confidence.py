@@ -10,7 +10,9 @@ signals about the *answer*, not only the retrieval:
 * ``agreement``: BM25 and the dense retriever rank the top chunk alike;
 * ``margin``: lead of the top hit over the runner-up;
 * ``crosslingual``: the question's language differs from the source's, where
-  lexical coverage means little and the other signals must carry the decision.
+  lexical coverage means little and the other signals must carry the decision;
+* ``unknown``: share of the question's words that occur nowhere in the knowledge
+  base ("PayPal", "Kajak"), counted for same-language questions only.
 
 The weights of the logistic combination were fitted with ``python -m bench.calibrate``
 on the gold set (docs_corpus/eval/gold.jsonl) and checked on XQuAD, which the
@@ -26,13 +28,14 @@ from kb.types import Hit
 
 # Fitted by bench.calibrate; keep in the order of Signals.vector().
 WEIGHTS = {
-    "bias": -6.0,
-    "similarity": 4.0,
-    "coverage": 5.0,
-    "type_match": 1.0,
-    "agreement": 1.0,
-    "margin": 1.0,
-    "crosslingual": 0.0,
+    "bias": -0.821,
+    "similarity": 1.179,
+    "coverage": 4.390,
+    "type_match": -0.399,
+    "agreement": -0.409,
+    "margin": 0.513,
+    "crosslingual": 1.456,
+    "unknown": -4.365,
 }
 
 
@@ -44,16 +47,18 @@ class Signals:
     agreement: float
     margin: float
     crosslingual: float
+    unknown: float
 
     def as_dict(self) -> dict[str, float]:
         return {k: round(float(getattr(self, k)), 4) for k in FEATURES}
 
 
-FEATURES = ("similarity", "coverage", "type_match", "agreement", "margin", "crosslingual")
+FEATURES = ("similarity", "coverage", "type_match", "agreement", "margin", "crosslingual",
+            "unknown")
 
 
 def signals(hits: list[Hit], similarity: float, coverage: float,
-            wants_number: bool, has_number: bool, language: str) -> Signals:
+            wants_number: bool, has_number: bool, language: str, unknown_share: float) -> Signals:
     top = hits[0]
     runner_up = hits[1].score if len(hits) > 1 else 0.0
     margin = (top.score - runner_up) / max(top.score, 1e-6)
@@ -62,7 +67,7 @@ def signals(hits: list[Hit], similarity: float, coverage: float,
     type_match = (1.0 if has_number else 0.0) if wants_number else 0.5
     crosslingual = float(top.chunk.metadata.get("language", language) != language)
     return Signals(similarity, coverage, type_match, agreement, max(0.0, min(1.0, margin)),
-                   crosslingual)
+                   crosslingual, unknown_share * (1.0 - crosslingual))
 
 
 def confidence(s: Signals, weights: dict[str, float] = WEIGHTS) -> float:

@@ -43,6 +43,25 @@ class Candidate:
     coverage: float
 
 
+_PRODUCT_QUESTION = re.compile(
+    r"\b(welche[rsn]?|which|what)\s+(\w+\s+)?(zelt|rucksack|schuh|laufschuh|wanderschuh|stocke|"
+    r"wanderstocke|trekkingstocke|schlafsack|jacke|lampe|stirnlampe|bohrer|bohrhammer|monitor|"
+    r"tent|backpack|shoe|shoes|poles|sleeping bag|jacket|drill|model|modell|produkt|product)\b|"
+    r"\b(empfehlt|empfiehlst|empfehlen sie|recommend)\b"
+)
+
+
+def asks_for_product(question: str) -> bool:
+    """Does the question ask which product to take ("Welches Zelt …?", "Which tent …?")?"""
+    return bool(_PRODUCT_QUESTION.search(fold(question)))
+
+
+def residual_question(question: str, title: str) -> str:
+    """The words of ``question`` that the title does not contain (folded comparison)."""
+    in_title = set(fold(title).replace("-", " ").split())
+    return " ".join(w for w in re.findall(r"\w+", question) if fold(w) not in in_title)
+
+
 def asks_for_number(question: str) -> bool:
     """Does the question ask for an amount, a size, a duration or a date?"""
     return bool(_NUMBER_QUESTION.search(fold(question)))
@@ -92,6 +111,14 @@ class ExtractiveAnswerer:
         if not candidates:
             return Extract("", (), [], 0.0, 0.0, False)
         best = candidates[0]
+        best_hit = hits[best.hit_rank]
+        if best_hit.chunk.metadata.get("faq_answer"):
+            # The best sentence belongs to an FAQ: its whole answer reads better than a fragment.
+            answer = best_hit.chunk.metadata["faq_answer"]
+            text = self._wrap([f"{answer} [1]"], retrieval.language, [best_hit])
+            covered = float(retrieval.coverage(question, [best_hit.chunk.text])[0])
+            return Extract(text, (_citation(1, best_hit, answer),), [answer], best.similarity,
+                           covered, True)
         chosen = [best]
         for cand in candidates[1:]:
             if len(chosen) >= self.settings.max_sentences:
@@ -118,25 +145,40 @@ class ExtractiveAnswerer:
         return Extract(text, tuple(citations), [c.text for c in chosen], best.similarity, covered, False)
 
     def _candidates(self, question: str, retrieval: Retrieval) -> list[Candidate]:
+        """Every sentence of the top hits, scored as an answer to ``question``.
+
+        The decisive signal is *residual* coverage: the question's terms that the
+        chunk's title does not already explain. For "Wie viel wiegt das Fjell 2?"
+        that is "wiegt", which the weight sentence covers and the price sentence does not.
+        """
         wants_number = asks_for_number(question)
+        wants_product = asks_for_product(question)
+        products = {p for h in retrieval.hits if (p := h.chunk.metadata.get("product"))}
+        named = {p for p in products if fold(p) in fold(question)}
         top_score = max(retrieval.hits[0].score, 1e-6)
-        rows: list[tuple[int, int, str, float, str]] = []
+        rows: list[tuple[int, int, str, float, str, str]] = []
         for rank, hit in enumerate(retrieval.hits):
-            # Title and section give a sentence its context: "Er wiegt 2,9 kg" is about the
-            # product in the title, so the question's product name must not favour other sentences.
             context = f"{hit.chunk.title} {hit.chunk.section or ''}"
+            residual = residual_question(question, hit.chunk.title)
+            faq_q = hit.chunk.metadata.get("faq_question", "")
             for position, (sentence, sim) in enumerate(retrieval.sentences.get(hit.chunk.id, [])):
-                if len(sentence.text) >= 12:
-                    rows.append((rank, position, sentence.text, sim, f"{context} {sentence.text}"))
+                if len(sentence.text) < 12 or (faq_q and sentence.text in faq_q):
+                    continue  # never quote an FAQ's question as its answer
+                rows.append((rank, position, sentence.text, sim, f"{context} {sentence.text}",
+                             residual))
         if not rows:
             return []
-        covs = retrieval.coverage(question, [r[4] for r in rows])
+        full = retrieval.coverage(question, [r[4] for r in rows])
         out = []
-        for (rank, position, text, sim, _), cov in zip(rows, covs):
+        for (rank, position, text, sim, with_context, residual), cov in zip(rows, full):
+            rest = (float(retrieval.coverage(residual, [f"{with_context}"])[0])
+                    if residual else float(cov))
             relevance = retrieval.hits[rank].score / top_score
-            score = 0.45 * sim + 0.35 * float(cov) + 0.2 * relevance
+            score = 0.35 * rest + 0.2 * float(cov) + 0.25 * sim + 0.2 * relevance
             if wants_number and _HAS_NUMBER.search(text):
                 score += 0.1
+            if wants_product and any(fold(p) in fold(text) for p in products - named):
+                score += 0.15
             out.append(Candidate(rank, position, text, score, sim, float(cov)))
         out.sort(key=lambda c: -c.score)
         return out

@@ -116,6 +116,14 @@ class LexicalIndex:
         out = [sum(weights[t] for t in set(tokenize(text)) & terms) / total for text in texts]
         return np.asarray(out, dtype=np.float32)
 
+    def unknown_share(self, query: str) -> float:
+        """Share of the question's content words that no chunk of this view contains:
+        "Kann ich mit PayPal zahlen?" over a corpus that never mentions PayPal."""
+        terms = set(word_tokens(query))
+        if not terms:
+            return 0.0
+        return sum(1 for t in terms if t not in self._words.vocab) / len(terms)
+
     def mask(self, where: dict[str, str] | None) -> np.ndarray | None:
         """1 for chunks whose metadata equals every key of ``where``; None when no filter."""
         if not where:

@@ -78,6 +78,7 @@ class Retrieval:
     sentences: dict[str, list[tuple[Sentence, float]]]
     generation: str
     coverage: Callable[[str, Sequence[str]], np.ndarray]
+    unknown_share: float = 0.0
 
 
 class HybridRetriever:
@@ -161,7 +162,8 @@ class HybridRetriever:
             candidates[meta.get("chunk_id", "")] = None
         candidates.pop("", None)
         if not candidates:
-            return Retrieval(query, language, [], vector, {}, gen.id, lex.coverage)
+            return Retrieval(query, language, [], vector, {}, gen.id, lex.coverage,
+                             lex.unknown_share(query))
 
         found = gen.get_chunks(list(candidates), audiences)
         ids = [cid for cid in candidates if cid in found]
@@ -201,7 +203,8 @@ class HybridRetriever:
         ]
         kept = {h.chunk.id for h in hits}
         return Retrieval(query, language, hits, vector,
-                         {cid: per_chunk[cid] for cid in kept}, gen.id, lex.coverage)
+                         {cid: per_chunk[cid] for cid in kept}, gen.id, lex.coverage,
+                         lex.unknown_share(query))
 
 
 def _rank(scores: np.ndarray, i: int) -> float:

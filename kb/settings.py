@@ -113,7 +113,7 @@ class AnswerSettings(BaseModel):
         0.45, ge=0, le=1, description="Confidence below which the bot hands off to a human."
     )
     ask_back_margin: float = Field(
-        0.05, ge=0, le=1, description="If the best hits name different products and their fused "
+        0.15, ge=0, le=1, description="If the best hits name different products and their fused "
         "scores are this close, the bot asks which product is meant."
     )
 
