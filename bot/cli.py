@@ -61,7 +61,7 @@ def _print_answer(answer, as_json: bool) -> None:
         return
     print(answer.text)
     for c in answer.citations:
-        section = f" – {c.section}" if c.section else ""
+        section = f" – {c.section}" if c.section and c.section != c.title else ""
         print(f"  [{c.n}] {c.title}{section} ({c.source})")
     flag = f"  → Übergabe an das Serviceteam ({answer.handoff_reason})" if answer.handoff else ""
     print(f"  confidence {answer.confidence:.2f}{flag}", flush=True)

@@ -125,6 +125,8 @@ class ExtractiveAnswerer:
                 break
             if cand.score < 0.8 * best.score or cand.hit_rank > 2:
                 continue
+            if _product(hits[cand.hit_rank]) != _product(best_hit):
+                continue  # one answer talks about one product
             if any(_near_duplicate(cand.text, c.text) for c in chosen):
                 continue
             chosen.append(cand)
@@ -153,8 +155,7 @@ class ExtractiveAnswerer:
         """
         wants_number = asks_for_number(question)
         wants_product = asks_for_product(question)
-        products = {p for h in retrieval.hits if (p := h.chunk.metadata.get("product"))}
-        named = {p for p in products if fold(p) in fold(question)}
+        named = {p for h in retrieval.hits if (p := _product(h)) and fold(p) in fold(question)}
         top_score = max(retrieval.hits[0].score, 1e-6)
         rows: list[tuple[int, int, str, float, str, str]] = []
         for rank, hit in enumerate(retrieval.hits):
@@ -177,8 +178,9 @@ class ExtractiveAnswerer:
             score = 0.35 * rest + 0.2 * float(cov) + 0.25 * sim + 0.2 * relevance
             if wants_number and _HAS_NUMBER.search(text):
                 score += 0.1
-            if wants_product and any(fold(p) in fold(text) for p in products - named):
-                score += 0.15
+            own = _product(retrieval.hits[rank])
+            if wants_product and own and own not in named and fold(own) in fold(text):
+                score += 0.15  # a sentence that names its own product answers "which one?"
             out.append(Candidate(rank, position, text, score, sim, float(cov)))
         out.sort(key=lambda c: -c.score)
         return out
@@ -207,6 +209,10 @@ def _citation(n: int, hit: Hit, focus: str) -> Citation:
     chunk = hit.chunk
     return Citation(n=n, source=chunk.source, title=chunk.title, section=chunk.section,
                     snippet=snippet(chunk.text, focus), score=hit.score, audience=chunk.audience)
+
+
+def _product(hit: Hit) -> str:
+    return hit.chunk.metadata.get("product", "")
 
 
 def _near_duplicate(a: str, b: str) -> bool:

@@ -76,7 +76,9 @@ class SentenceTransformerEmbedder:
         except Exception as exc:
             raise ConfigError(f"cannot load sentence-transformers model {model!r}: {exc}") from exc
         self.name = f"st:{model}"
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or \
+            self._model.get_sentence_embedding_dimension
+        self.dim = int(get_dim())
 
     def embed_batch(self, texts: list[str]) -> np.ndarray:
         if not texts:

@@ -1,0 +1,44 @@
+# Two commands do all the setup on a fresh machine:
+#   make run    create .venv, install, ingest docs_corpus/ and start Lotse
+#   make test   create .venv, install, run the tests and the gold-set evaluation
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install run test test-slow eval bench corpus clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# The CPU build of torch first: these machines carry its wheel, and with it
+	# installed nothing can pull a CUDA build in through sentence-transformers.
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/lotse ingest docs_corpus
+	$(BIN)/lotse ask
+
+test: install
+	$(BIN)/python -m pytest
+	$(MAKE) --no-print-directory eval
+
+test-slow: install
+	$(BIN)/python -m pytest -m slow
+
+# The gold set against a fresh store of docs_corpus/ with the offline default embedder.
+eval: install
+	rm -rf .lotse-eval
+	LOTSE_HOME=.lotse-eval $(BIN)/lotse ingest docs_corpus
+	LOTSE_HOME=.lotse-eval $(BIN)/lotse eval
+
+corpus: install
+	$(BIN)/python scripts/make_corpus_binaries.py
+
+clean:
+	rm -rf $(VENV) .lotse .lotse-eval .pytest_cache

@@ -1,0 +1,162 @@
+"""One contract, two backends: chromadb persistent files and a real `chroma run` server."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kb.errors import StoreError
+from kb.settings import LotseSettings
+from kb.store import Sentence, make_store
+from kb.types import Chunk
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def chroma_server(tmp_path_factory):
+    """A real `chroma run` on a free loopback port, for the module."""
+    port = _free_port()
+    path = tmp_path_factory.mktemp("chroma-server")
+    chroma = Path(sys.executable).with_name("chroma")
+    proc = subprocess.Popen([str(chroma), "run", "--path", str(path), "--host", "127.0.0.1",
+                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1)
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail("chroma run did not start")
+            time.sleep(0.3)
+    yield port
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+_PREFIXES = iter(f"t{i}" for i in range(10_000))
+
+
+@pytest.fixture(params=["persistent", "http"])
+def make(request, tmp_path):
+    """A factory of store handles on one shared store, as separate processes would open it."""
+    if request.param == "http":
+        port = request.getfixturevalue("chroma_server")
+        store = {"mode": "http", "port": port, "collection_prefix": next(_PREFIXES)}
+    else:
+        store = {"mode": "persistent"}
+    settings = LotseSettings(home=tmp_path / "home", store={**store, "refresh_seconds": 0})
+    return lambda: make_store(settings)
+
+
+def _chunk(doc: str, n: int, audience: str | None = "public", text: str | None = None) -> Chunk:
+    meta = {"source": f"{doc}.md", "title": doc, "doc_type": "product", "product": doc,
+            "language": "de"}
+    if audience is not None:
+        meta["audience"] = audience
+    return Chunk(id=f"{doc}-{n}", doc_id=doc, text=text or f"{doc} Satz {n}.", position=n,
+                 section="S", metadata=meta)
+
+
+def _vec(seed: int, dim: int = 8) -> np.ndarray:
+    v = np.random.default_rng(seed).normal(size=dim).astype(np.float32)
+    return v / np.linalg.norm(v)
+
+
+def _write(store, chunks, copy_from=None, keep=()):
+    writer = store.begin()
+    if copy_from is not None:
+        writer.copy_from(copy_from, keep)
+    vecs = np.stack([_vec(hash(c.id) % 1000) for c in chunks]) if chunks else np.zeros((0, 8))
+    sentences = [Sentence(f"{c.id}:0", c.id, c.text, c.audience, {}) for c in chunks]
+    writer.add(chunks, vecs, sentences, vecs.copy())
+    return writer, vecs
+
+
+def test_empty_store_has_no_generation(make):
+    assert make().current() is None
+
+
+def test_nothing_is_visible_before_publish(make):
+    store = make()
+    writer, _ = _write(store, [_chunk("a", 0)])
+    assert store.current(force=True) is None
+    writer.publish({"embedder": "test"})
+    gen = store.current(force=True)
+    assert gen is not None and gen.count("public") == 1
+
+
+def test_customer_queries_never_return_internal_chunks(make):
+    store = make()
+    chunks = [_chunk("pub", 0), _chunk("int", 0, "internal")]
+    writer, vecs = _write(store, chunks)
+    gen = writer.publish({})
+    internal_vec = vecs[1]
+    customer = gen.query(internal_vec, ("public",), 5)
+    assert [m.id for m, _ in customer] == ["pub-0"]
+    agent = gen.query(internal_vec, ("public", "internal"), 5)
+    assert agent[0][0].id == "int-0"
+    assert set(gen.get_chunks(["int-0", "pub-0"], ("public",))) == {"pub-0"}
+
+
+def test_chunks_without_a_known_audience_are_refused(make):
+    writer = make().begin()
+    with pytest.raises(StoreError, match="audience"):
+        writer.add([_chunk("x", 0, audience=None)], np.stack([_vec(1)]))
+    writer.abort()
+
+
+def test_copy_carries_vectors_and_only_kept_documents(make):
+    store = make()
+    writer, vecs = _write(store, [_chunk("a", 0), _chunk("a", 1), _chunk("b", 0)])
+    first = writer.publish({})
+    writer2, _ = _write(store, [_chunk("c", 0)], copy_from=first, keep={"a"})
+    second = writer2.publish({})
+    got = second.get_chunks(["a-0", "a-1", "b-0", "c-0"], ("public",))
+    assert set(got) == {"a-0", "a-1", "c-0"}
+    assert np.allclose(got["a-0"][1], vecs[0], atol=1e-6)
+    assert len(second.sentence_vectors(["a-0", "c-0"], ("public",))) == 2
+
+
+def test_abort_and_failed_validation_leave_the_live_generation(make):
+    store = make()
+    writer, _ = _write(store, [_chunk("a", 0)])
+    live = writer.publish({})
+    aborted, _ = _write(store, [_chunk("b", 0)])
+    aborted.abort()
+    bad, _ = _write(store, [_chunk("c", 0)])
+    with pytest.raises(StoreError, match="validation"):
+        bad.publish({"expected_counts": {"public_chunks": 99}})
+    assert store.current(force=True).id == live.id
+
+
+def test_another_handle_sees_a_new_publish(make):
+    reader, writer_store = make(), make()
+    w, _ = _write(writer_store, [_chunk("a", 0)])
+    w.publish({})
+    first = reader.current(force=True)
+    w2, _ = _write(writer_store, [_chunk("b", 0)])
+    w2.publish({})
+    second = reader.current(force=True)
+    assert first.id != second.id and second.count("public") == 1
+
+
+def test_old_generations_are_pruned(make):
+    store = make()
+    for i in range(4):
+        w, _ = _write(store, [_chunk(f"d{i}", 0)])
+        w.publish({})
+    assert len(store.generations()) == 2
