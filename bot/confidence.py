@@ -6,6 +6,8 @@ signals about the *answer*, not only the retrieval:
 
 * ``similarity``: meaning match between the question and the quoted sentence;
 * ``coverage``: IDF-weighted share of the question's terms the quoted text covers;
+* ``chunk_coverage``: the same share for the whole top chunk (on XQuAD the
+  strongest single separator of answerable and unanswerable questions);
 * ``type_match``: a number or date was asked for and the quote holds one;
 * ``agreement``: BM25 and the dense retriever rank the top chunk alike;
 * ``margin``: lead of the top hit over the runner-up;
@@ -28,14 +30,15 @@ from kb.types import Hit
 
 # Fitted by bench.calibrate; keep in the order of Signals.vector().
 WEIGHTS = {
-    "bias": -0.821,
-    "similarity": 1.179,
-    "coverage": 4.390,
-    "type_match": -0.399,
-    "agreement": -0.409,
-    "margin": 0.513,
-    "crosslingual": 1.456,
-    "unknown": -4.365,
+    "bias": -2.158,
+    "similarity": 0.679,
+    "coverage": 4.165,
+    "chunk_coverage": 2.799,
+    "type_match": 0.220,
+    "agreement": -1.122,
+    "margin": 0.307,
+    "crosslingual": 2.000,
+    "unknown": -3.548,
 }
 
 
@@ -43,6 +46,7 @@ WEIGHTS = {
 class Signals:
     similarity: float
     coverage: float
+    chunk_coverage: float
     type_match: float
     agreement: float
     margin: float
@@ -53,7 +57,7 @@ class Signals:
         return {k: round(float(getattr(self, k)), 4) for k in FEATURES}
 
 
-FEATURES = ("similarity", "coverage", "type_match", "agreement", "margin", "crosslingual",
+FEATURES = ("similarity", "coverage", "chunk_coverage", "type_match", "agreement", "margin", "crosslingual",
             "unknown")
 
 
@@ -66,8 +70,8 @@ def signals(hits: list[Hit], similarity: float, coverage: float,
     agreement = 2.0 / ranks
     type_match = (1.0 if has_number else 0.0) if wants_number else 0.5
     crosslingual = float(top.chunk.metadata.get("language", language) != language)
-    return Signals(similarity, coverage, type_match, agreement, max(0.0, min(1.0, margin)),
-                   crosslingual, unknown_share * (1.0 - crosslingual))
+    return Signals(similarity, coverage, top.signals.get("coverage", 0.0), type_match, agreement,
+                   max(0.0, min(1.0, margin)), crosslingual, unknown_share * (1.0 - crosslingual))
 
 
 def confidence(s: Signals, weights: dict[str, float] = WEIGHTS) -> float:

@@ -29,9 +29,9 @@ from kb.text import fold
 THRESHOLDS = {
     "retrieval_r@1": 0.93,
     "retrieval_r@5": 0.98,
-    "answer_accuracy": 0.87,
-    "handoff_precision": 0.93,
-    "handoff_recall": 0.85,
+    "answer_accuracy": 0.90,
+    "handoff_precision": 0.95,
+    "handoff_recall": 0.90,
     "escalation_recall": 1.0,
     "ask_back_accuracy": 1.0,
 }

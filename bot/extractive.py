@@ -18,6 +18,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from kb.glossary import lexical_form
 from kb.retrieval import Retrieval
 from kb.settings import AnswerSettings
 from kb.text import fold, ngram_tokens
@@ -96,6 +97,7 @@ class ExtractiveAnswerer:
         return 0.5 * dense + 0.5 * lexical
 
     def answer(self, question: str, retrieval: Retrieval) -> "Extract":
+        question = lexical_form(question, retrieval.language)
         hits = retrieval.hits
         if not hits:
             return Extract("", (), [], 0.0, 0.0, False)

@@ -32,11 +32,12 @@ import numpy as np
 
 from kb.embedders import Embedder
 from kb.errors import ConfigError, EmptyStoreError
+from kb.glossary import lexical_form
 from kb.lexical import LexicalIndex
 from kb.settings import RetrievalSettings
 from kb.store import ChunkStore, Generation, Sentence
 from kb.text import detect_language
-from kb.types import Hit
+from kb.types import Chunk, Hit
 
 View = Literal["customer", "agent"]
 VIEWS: dict[str, tuple[str, ...]] = {"customer": ("public",), "agent": ("public", "internal")}
@@ -142,34 +143,50 @@ class HybridRetriever:
 
     def _retrieve(self, gen: Generation, query: str, language: str, vector: np.ndarray,
                   view: str, k: int, where: dict[str, str] | None) -> Retrieval:
-        audiences = audiences_for(view)
         lex = self.lexical(gen, view)
-        n_cand = self.settings.candidates
+        cands = self.candidates(gen, lex, lexical_form(query, language), language, vector, view,
+                                where)
+        fused = fuse(cands, self.settings)
+        order = np.argsort(-fused)[:k]
+        hits = [
+            Hit(chunk=cands.chunks[i], score=float(fused[i]), signals={
+                "bm25": float(cands.word[i]), "bm25_ngram": float(cands.gram[i]),
+                "dense": float(cands.chunk_cos[i]), "dense_sentence": float(cands.sent_max[i]),
+                "coverage": float(cands.coverage[i]),
+                "bm25_rank": _rank(cands.word, i), "dense_rank": _rank(cands.dense, i),
+            })
+            for i in order
+        ]
+        sentences = {h.chunk.id: cands.sentences[h.chunk.id] for h in hits}
+        return Retrieval(query, language, hits, vector, sentences, gen.id, lex.coverage,
+                         lex.unknown_share(lexical_form(query, language)))
 
+    def candidates(self, gen: Generation, lex: LexicalIndex, query: str, language: str,
+                   vector: np.ndarray, view: str, where: dict[str, str] | None) -> "Candidates":
+        """Gather candidates from every retriever and score each on every signal.
+        ``query`` is the lexical form of the question (English gains German words)."""
+        audiences = audiences_for(view)
+        n_cand = self.settings.candidates
         word = lex.word_scores(query)
         gram = lex.gram_scores(query)
         mask = lex.mask(where)
         if mask is not None:
             word, gram = word * mask, gram * mask
-        candidates: dict[str, None] = {}
+        pool: dict[str, None] = {}
         for scores in (word, gram):
             for i in np.argsort(-scores)[:n_cand]:
                 if scores[i] > 0:
-                    candidates[lex.ids[i]] = None
+                    pool[lex.ids[i]] = None
         for match, _ in gen.query(vector, audiences, n_cand, where=where):
-            candidates[match.id] = None
+            pool[match.id] = None
         for match, meta in gen.query(vector, audiences, 2 * n_cand, kind="sentences", where=where):
-            candidates[meta.get("chunk_id", "")] = None
-        candidates.pop("", None)
-        if not candidates:
-            return Retrieval(query, language, [], vector, {}, gen.id, lex.coverage,
-                             lex.unknown_share(query))
+            pool[meta.get("chunk_id", "")] = None
+        pool.pop("", None)
 
-        found = gen.get_chunks(list(candidates), audiences)
-        ids = [cid for cid in candidates if cid in found]
+        found = gen.get_chunks(list(pool), audiences) if pool else {}
+        ids = [cid for cid in pool if cid in found]
         chunks = [found[cid][0] for cid in ids]
         chunk_cos = np.asarray([float(found[cid][1] @ vector) for cid in ids], dtype=np.float32)
-
         per_chunk: dict[str, list[tuple[Sentence, float]]] = {cid: [] for cid in ids}
         for sentence, vec in gen.sentence_vectors(ids, audiences):
             per_chunk.setdefault(sentence.chunk_id, []).append((sentence, float(vec @ vector)))
@@ -177,34 +194,46 @@ class HybridRetriever:
             [max((s for _, s in per_chunk[cid]), default=chunk_cos[i]) for i, cid in enumerate(ids)],
             dtype=np.float32,
         )
-        dense = 0.5 * chunk_cos + 0.5 * sent_max
         rows = [lex.position.get(cid) for cid in ids]
-        word_c = np.asarray([word[r] if r is not None else 0.0 for r in rows], dtype=np.float32)
-        gram_c = np.asarray([gram[r] if r is not None else 0.0 for r in rows], dtype=np.float32)
-        coverage = lex.coverage(query, [c.search_text for c in chunks])
-
-        same_language = np.asarray(
-            [c.metadata.get("language", language) == language for c in chunks], dtype=bool
+        return Candidates(
+            chunks=chunks,
+            word=np.asarray([word[r] if r is not None else 0.0 for r in rows], dtype=np.float32),
+            gram=np.asarray([gram[r] if r is not None else 0.0 for r in rows], dtype=np.float32),
+            chunk_cos=chunk_cos,
+            sent_max=sent_max,
+            coverage=lex.coverage(query, [c.search_text for c in chunks]),
+            same_language=np.asarray(
+                [c.metadata.get("language", language) == language for c in chunks], dtype=bool),
+            sentences=per_chunk,
         )
-        w_lex = np.where(same_language, self.settings.lexical_weight,
-                         self.settings.lexical_weight_crosslingual).astype(np.float32)
-        fused = (w_lex * (_minmax(word_c) + _minmax(gram_c)) + (1 - w_lex) * _minmax(dense)
-                 + self.settings.coverage_weight * coverage)
 
-        order = np.argsort(-fused)[:k]
-        hits = [
-            Hit(chunk=chunks[i], score=float(fused[i]), signals={
-                "bm25": float(word_c[i]), "bm25_ngram": float(gram_c[i]),
-                "dense": float(chunk_cos[i]), "dense_sentence": float(sent_max[i]),
-                "coverage": float(coverage[i]),
-                "bm25_rank": _rank(word_c, i), "dense_rank": _rank(dense, i),
-            })
-            for i in order
-        ]
-        kept = {h.chunk.id for h in hits}
-        return Retrieval(query, language, hits, vector,
-                         {cid: per_chunk[cid] for cid in kept}, gen.id, lex.coverage,
-                         lex.unknown_share(query))
+
+@dataclass
+class Candidates:
+    """Every candidate chunk of one question with its raw score on every signal."""
+
+    chunks: list[Chunk]
+    word: np.ndarray
+    gram: np.ndarray
+    chunk_cos: np.ndarray
+    sent_max: np.ndarray
+    coverage: np.ndarray
+    same_language: np.ndarray
+    sentences: dict[str, list[tuple[Sentence, float]]]
+
+    @property
+    def dense(self) -> np.ndarray:
+        return 0.5 * self.chunk_cos + 0.5 * self.sent_max
+
+
+def fuse(c: Candidates, settings: RetrievalSettings) -> np.ndarray:
+    """The fused score of every candidate (see the module docstring)."""
+    if not c.chunks:
+        return np.zeros(0, dtype=np.float32)
+    w_lex = np.where(c.same_language, settings.lexical_weight,
+                     settings.lexical_weight_crosslingual).astype(np.float32)
+    return (w_lex * (_minmax(c.word) + _minmax(c.gram)) + (1 - w_lex) * _minmax(c.dense)
+            + settings.coverage_weight * c.coverage)
 
 
 def _rank(scores: np.ndarray, i: int) -> float:

@@ -110,7 +110,7 @@ class AnswerSettings(BaseModel):
         "returned whole."
     )
     handoff_below: float = Field(
-        0.45, ge=0, le=1, description="Confidence below which the bot hands off to a human."
+        0.42, ge=0, le=1, description="Confidence below which the bot hands off to a human."
     )
     ask_back_margin: float = Field(
         0.15, ge=0, le=1, description="If the best hits name different products and their fused "

@@ -1,0 +1,103 @@
+"""English → German shop vocabulary, so English questions find German documents lexically too.
+
+The multilingual embedder already matches "How long do I have to return an
+item?" to "Rücksendung" by meaning, but BM25 and the coverage signals cannot:
+German stems never equal English words. Expanding an English question with the
+German words of common customer-service and outdoor terms gives the lexical
+signals something to match, and lets the answerer and the confidence see which
+German sentence covers the question.
+
+The list holds general shop vocabulary, not answers; extend it for other domains.
+"""
+
+from __future__ import annotations
+
+import re
+
+_GLOSSARY = """
+return returns returned returning: Rücksendung Rückgabe zurücksenden Retoure
+refund refunds: Erstattung erstatten Geld zurück
+exchange: Umtausch umtauschen
+ship shipping shipped shipment: Versand versenden Lieferung
+deliver delivery delivered: Lieferung liefern Zustellung
+cost costs price prices expensive: kostet Preis Kosten
+free: kostenlos kostenfrei
+express: Expressversand Express
+track tracking: Sendungsverfolgung Sendungsnummer
+package parcel: Paket
+pay payment payments paying: Zahlung bezahlen Zahlungsarten
+invoice bill: Rechnung
+credit card: Kreditkarte
+voucher coupon gift: Gutschein Geschenkgutschein
+discount: Rabatt
+warranty guarantee: Garantie Gewährleistung
+repair: Reparatur reparieren
+broken defect defective damaged: defekt kaputt beschädigt Mangel Schaden
+account: Kundenkonto Konto
+password: Passwort
+login log sign: Anmeldung anmelden
+address: Adresse Lieferadresse
+order orders ordered: Bestellung bestellen
+cancel cancellation: stornieren Stornierung
+newsletter: Newsletter
+data privacy delete personal gdpr chat history keep: Datenschutz Daten löschen speichern Chatverläufe
+store shop branch: Filiale Geschäft
+open opening hours phone call reach: Öffnungszeiten erreichbar telefonisch
+size sizes: Größe Größen
+fit fits: passt Passform
+weigh weight heavy: wiegt Gewicht schwer
+long length: lange Länge lang
+wide width broad: breit breite Weite weit
+feet foot: Füße Fuß
+knee knees: Knie Knien
+back: Rücken Rückenlänge
+backpack rucksack pack: Rucksack Rucksäcke
+tent tents: Zelt Zelte
+sleeping bag: Schlafsack
+pole poles trekking hiking: Stöcke Trekkingstöcke Wanderstöcke Wandern Wanderung
+shoe shoes boot boots running: Schuh Schuhe Wanderschuh Laufschuh Laufschuhe
+jacket rain: Jacke Regenjacke Regen
+waterproof water: wasserdicht Wassersäule
+wash washing clean care: waschen Pflege reinigen
+headlamp lamp light: Stirnlampe Lampe leuchtet
+battery charge charging: Akku laden Ladezeit
+drill drilling hammer concrete: Bohrhammer Bohrmaschine bohren Beton
+monitor screen cable: Monitor Kabel Anschlüsse
+temperature comfort cold warm: Temperatur Komforttemperatur kalt warm
+recommend recommendation best good: empfehlen Empfehlung geeignet
+norway: Norwegen
+sweden: Schweden
+switzerland swiss: Schweiz
+austria: Österreich
+germany: Deutschland
+october: Oktober
+winter: Winter
+days day: Tage Tagen
+weeks week: Wochen
+years year: Jahre
+how many: wie viele
+""".strip()
+
+
+def _parse() -> dict[str, list[str]]:
+    table: dict[str, list[str]] = {}
+    for line in _GLOSSARY.splitlines():
+        english, german = line.split(":", 1)
+        for word in english.split():
+            table.setdefault(word, []).extend(german.split())
+    return table
+
+
+_TABLE = _parse()
+
+
+def lexical_form(text: str, language: str) -> str:
+    """What the lexical signals should match: English text gains its German words."""
+    return expand_english(text) if language == "en" else text
+
+
+def expand_english(question: str) -> str:
+    """The question followed by the German words for its English terms."""
+    words = re.findall(r"[a-z]+", question.lower())
+    german = [g for w in words for g in _TABLE.get(w, [])]
+    return f"{question} {' '.join(dict.fromkeys(german))}" if german else question
