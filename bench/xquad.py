@@ -25,6 +25,7 @@ import random
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +33,6 @@ import numpy as np
 from bench.calibrate import auroc, best_f1
 from bot.confidence import confidence
 from bot.wiring import Services, build_services
-from kb.retrieval import reciprocal_rank_fusion
 from kb.settings import LotseSettings
 
 METHODS = ("bm25", "dense", "rrf", "lotse")
@@ -98,6 +98,15 @@ class Baselines:
         return out
 
 
+def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int = 60) -> list[str]:
+    """Plain RRF (Cormack et al., 2009), the baseline Lotse's fusion is compared with."""
+    scores: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, cid in enumerate(ranking, start=1):
+            scores[cid] = scores.get(cid, 0.0) + 1.0 / (k + rank)
+    return sorted(scores, key=lambda c: -scores[c])
+
+
 def _paragraphs(ranked: np.ndarray) -> list[int]:
     return list(dict.fromkeys(int(p) for p in ranked))
 
@@ -131,7 +140,8 @@ def retrieval_benchmark(services: Services, questions: list[tuple[str, int]],
 
 def handoff_benchmark(paragraphs: list[str], questions: list[tuple[str, int]], embedder,
                       home: Path) -> dict[str, dict[str, float]]:
-    held_out = set(random.Random(0).sample(range(len(paragraphs)), HOLD_OUT))
+    held_out = set(random.Random(0).sample(range(len(paragraphs)),
+                                           min(HOLD_OUT, len(paragraphs) // 3)))
     keep = [i for i in range(len(paragraphs)) if i not in held_out]
     services = build_store(paragraphs, keep, home, embedder)
     base = Baselines(services)

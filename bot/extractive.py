@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+
+import numpy as np
 from dataclasses import dataclass
 
 from kb.glossary import lexical_form
@@ -172,12 +174,17 @@ class ExtractiveAnswerer:
         if not rows:
             return []
         full = retrieval.coverage(question, [r[4] for r in rows])
+        by_residual: dict[str, list[int]] = {}
+        for i, row in enumerate(rows):
+            by_residual.setdefault(row[5], []).append(i)
+        rest_cov = np.asarray(full, dtype=np.float32).copy()
+        for residual, members in by_residual.items():
+            if residual:
+                rest_cov[members] = retrieval.coverage(residual, [rows[i][4] for i in members])
         out = []
-        for (rank, position, text, sim, with_context, residual), cov in zip(rows, full):
-            rest = (float(retrieval.coverage(residual, [f"{with_context}"])[0])
-                    if residual else float(cov))
+        for (rank, position, text, sim, _, _), cov, rest in zip(rows, full, rest_cov):
             relevance = retrieval.hits[rank].score / top_score
-            score = 0.35 * rest + 0.2 * float(cov) + 0.25 * sim + 0.2 * relevance
+            score = 0.35 * float(rest) + 0.2 * float(cov) + 0.25 * sim + 0.2 * relevance
             if wants_number and _HAS_NUMBER.search(text):
                 score += 0.1
             own = _product(retrieval.hits[rank])

@@ -133,7 +133,7 @@ class Syncer:
     def _fingerprint(self) -> str:
         """Folded into every file hash: new chunking or a new embedder re-embeds everything."""
         return json.dumps({"chunking": self.settings.chunking.model_dump(),
-                           "embedder": self.embedder.name, "v": 1}, sort_keys=True)
+                           "embedder": self.embedder.name, "v": 2}, sort_keys=True)
 
     def sync(self, roots: Iterable[Path], audience: str | None = None,
              progress: Progress | None = None, lock_timeout: float = 600) -> SyncReport:
@@ -198,8 +198,9 @@ class Syncer:
                 continue
             report.warnings += [(source, w) for w in loaded.warnings]
             for doc in loaded.documents:
-                extra = {"root": root_key, "file_hash": file_hash}
                 for chunk in chunk_document(doc, self.settings.chunking):
+                    extra = {"root": root_key, "file_hash": file_hash,
+                             "sentences": len(chunk_units(chunk))}
                     new_chunks.append(Chunk(chunk.id, chunk.doc_id, chunk.text, chunk.position,
                                             chunk.section, {**chunk.metadata, **extra}))
             (report.updated if previous else report.added).append(source)

@@ -53,6 +53,20 @@ class _Bm25:
             return np.zeros(self.n_docs, dtype=np.float32)
         return np.asarray(self.model.get_scores(known), dtype=np.float32)
 
+    def covered(self, tokens: Iterable[str]) -> np.ndarray:
+        """IDF-weighted share of ``tokens`` present in every document, read from the postings."""
+        terms = set(tokens)
+        out = np.zeros(self.n_docs, dtype=np.float32)
+        total = sum(self.idf(t) for t in terms)
+        if self.model is None or not total:
+            return out
+        indptr, indices = self.model.scores["indptr"], self.model.scores["indices"]
+        for t in terms:
+            i = self.vocab.get(t)
+            if i is not None and i + 1 < len(indptr):
+                out[indices[indptr[i]:indptr[i + 1]]] += self.idf(t)
+        return out / total
+
     def idf(self, token: str) -> float:
         i = self.vocab.get(token)
         df = int(self.df[i]) if i is not None else 0
@@ -99,6 +113,10 @@ class LexicalIndex:
 
     def gram_scores(self, query: str) -> np.ndarray:
         return self._grams.scores(ngram_tokens(query))
+
+    def indexed_coverage(self, query: str) -> np.ndarray:
+        """``coverage`` of the query for every indexed chunk at once (no re-tokenising)."""
+        return 0.5 * (self._words.covered(word_tokens(query)) + self._grams.covered(ngram_tokens(query)))
 
     def coverage(self, query: str, texts: Sequence[str]) -> np.ndarray:
         """IDF-weighted share of the question's terms found in each text (0..1): the mean

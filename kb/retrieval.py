@@ -188,7 +188,7 @@ class HybridRetriever:
         chunks = [found[cid][0] for cid in ids]
         chunk_cos = np.asarray([float(found[cid][1] @ vector) for cid in ids], dtype=np.float32)
         per_chunk: dict[str, list[tuple[Sentence, float]]] = {cid: [] for cid in ids}
-        for sentence, vec in gen.sentence_vectors(ids, audiences):
+        for sentence, vec in gen.sentence_vectors(chunks, audiences):
             per_chunk.setdefault(sentence.chunk_id, []).append((sentence, float(vec @ vector)))
         sent_max = np.asarray(
             [max((s for _, s in per_chunk[cid]), default=chunk_cos[i]) for i, cid in enumerate(ids)],
@@ -197,11 +197,11 @@ class HybridRetriever:
         rows = [lex.position.get(cid) for cid in ids]
         return Candidates(
             chunks=chunks,
-            word=np.asarray([word[r] if r is not None else 0.0 for r in rows], dtype=np.float32),
-            gram=np.asarray([gram[r] if r is not None else 0.0 for r in rows], dtype=np.float32),
+            word=_pick(word, rows),
+            gram=_pick(gram, rows),
             chunk_cos=chunk_cos,
             sent_max=sent_max,
-            coverage=lex.coverage(query, [c.search_text for c in chunks]),
+            coverage=_pick(lex.indexed_coverage(query), rows),
             same_language=np.asarray(
                 [c.metadata.get("language", language) == language for c in chunks], dtype=bool),
             sentences=per_chunk,
@@ -236,15 +236,11 @@ def fuse(c: Candidates, settings: RetrievalSettings) -> np.ndarray:
             + settings.coverage_weight * c.coverage)
 
 
+def _pick(values: np.ndarray, rows: list[int | None]) -> np.ndarray:
+    """Per-candidate values from an array over the lexical index (0 where not indexed)."""
+    return np.asarray([values[r] if r is not None else 0.0 for r in rows], dtype=np.float32)
+
+
 def _rank(scores: np.ndarray, i: int) -> float:
     """1-based rank of candidate ``i`` under ``scores``."""
     return float(1 + int(np.sum(scores > scores[i])))
-
-
-def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int = 60) -> list[str]:
-    """Plain RRF, kept as the baseline the benchmark compares against."""
-    scores: dict[str, float] = {}
-    for ranking in rankings:
-        for rank, cid in enumerate(ranking, start=1):
-            scores[cid] = scores.get(cid, 0.0) + 1.0 / (k + rank)
-    return sorted(scores, key=lambda c: -scores[c])

@@ -87,7 +87,7 @@ class IngestSettings(BaseModel):
 class RetrievalSettings(BaseModel):
     top_k: int = Field(5, ge=1, description="Hits handed to the answerer.")
     candidates: int = Field(
-        40, ge=5, description="Candidates each retriever (BM25 words, BM25 n-grams, dense chunks, "
+        30, ge=5, description="Candidates each retriever (BM25 words, BM25 n-grams, dense chunks, "
         "dense sentences) contributes before fusion."
     )
     lexical_weight: float = Field(

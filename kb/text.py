@@ -90,9 +90,14 @@ def _stemmer(language: str) -> Stemmer.Stemmer:
     return Stemmer.Stemmer(language)
 
 
+_FOLD = str.maketrans({"ä": "a", "ö": "o", "ü": "u", "ß": "ss", "é": "e", "è": "e", "à": "a"})
+
+
 def fold(text: str) -> str:
     """Lower-case and strip accents so "Größe", "grösse" and "GROESSE" compare closely."""
-    text = text.lower().replace("ß", "ss")
+    text = text.lower().translate(_FOLD)
+    if text.isascii():
+        return text
     return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 

@@ -64,7 +64,7 @@ def make(request, tmp_path):
 
 def _chunk(doc: str, n: int, audience: str | None = "public", text: str | None = None) -> Chunk:
     meta = {"source": f"{doc}.md", "title": doc, "doc_type": "product", "product": doc,
-            "language": "de"}
+            "language": "de", "sentences": 1}
     if audience is not None:
         meta["audience"] = audience
     return Chunk(id=f"{doc}-{n}", doc_id=doc, text=text or f"{doc} Satz {n}.", position=n,
@@ -128,7 +128,8 @@ def test_copy_carries_vectors_and_only_kept_documents(make):
     got = second.get_chunks(["a-0", "a-1", "b-0", "c-0"], ("public",))
     assert set(got) == {"a-0", "a-1", "c-0"}
     assert np.allclose(got["a-0"][1], vecs[0], atol=1e-6)
-    assert len(second.sentence_vectors(["a-0", "c-0"], ("public",))) == 2
+    kept = [got["a-0"][0], got["c-0"][0]]
+    assert len(second.sentence_vectors(kept, ("public",))) == 2
 
 
 def test_abort_and_failed_validation_leave_the_live_generation(make):
@@ -160,3 +161,15 @@ def test_old_generations_are_pruned(make):
         w, _ = _write(store, [_chunk(f"d{i}", 0)])
         w.publish({})
     assert len(store.generations()) == 2
+
+
+def test_sentences_of_chunks_without_a_recorded_count_are_found(make):
+    store = make()
+    old_style = Chunk("o-0", "o", "Alter Satz.", 0, "S",
+                      {"source": "o.md", "title": "o", "audience": "public", "language": "de"})
+    writer = store.begin()
+    vec = np.stack([_vec(7)])
+    writer.add([old_style], vec, [Sentence("o-0:0", "o-0", "Alter Satz.", "public", {})], vec)
+    gen = writer.publish({})
+    found = gen.sentence_vectors([gen.get_chunks(["o-0"], ("public",))["o-0"][0]], ("public",))
+    assert [s.id for s, _ in found] == ["o-0:0"]
