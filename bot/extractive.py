@@ -106,10 +106,7 @@ class ExtractiveAnswerer:
         top = hits[0]
         faq_score = self.faq_match(question, top, retrieval)
         if faq_score >= self.settings.faq_match:
-            answer = top.chunk.metadata["faq_answer"]
-            cite = _citation(1, top, answer)
-            text = self._wrap([f"{answer} [1]"], retrieval.language, [top])
-            return Extract(text, (cite,), [answer], faq_score, faq_score, True)
+            return self._whole_faq(question, top, retrieval, faq_score)
 
         candidates = self._candidates(question, retrieval)
         if not candidates:
@@ -118,11 +115,7 @@ class ExtractiveAnswerer:
         best_hit = hits[best.hit_rank]
         if best_hit.chunk.metadata.get("faq_answer"):
             # The best sentence belongs to an FAQ: its whole answer reads better than a fragment.
-            answer = best_hit.chunk.metadata["faq_answer"]
-            text = self._wrap([f"{answer} [1]"], retrieval.language, [best_hit])
-            covered = float(retrieval.coverage(question, [best_hit.chunk.text])[0])
-            return Extract(text, (_citation(1, best_hit, answer),), [answer], best.similarity,
-                           covered, True)
+            return self._whole_faq(question, best_hit, retrieval, best.similarity)
         chosen = [best]
         for cand in candidates[1:]:
             if len(chosen) >= self.settings.max_sentences:
@@ -193,6 +186,13 @@ class ExtractiveAnswerer:
             out.append(Candidate(rank, position, text, score, sim, float(cov)))
         out.sort(key=lambda c: -c.score)
         return out
+
+    def _whole_faq(self, question: str, hit: Hit, retrieval: Retrieval,
+                   similarity: float) -> "Extract":
+        answer = hit.chunk.metadata["faq_answer"]
+        text = self._wrap([f"{answer} [1]"], retrieval.language, [hit])
+        covered = float(retrieval.coverage(question, [hit.chunk.text])[0])
+        return Extract(text, (_citation(1, hit, answer),), [answer], similarity, covered, True)
 
     @staticmethod
     def _wrap(lines: list[str], language: str, hits: Sequence[Hit]) -> str:
