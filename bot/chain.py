@@ -96,7 +96,8 @@ class AnswerChain:
         options = product_options(query, retrieval.hits, self.settings.ask_back_margin)
         if options:
             return Answer(text=ask_back_text(options, language), citations=(), confidence=0.5,
-                          handoff=False, handoff_reason=None, kind="ask_back", **base)
+                          handoff=False, handoff_reason=None, kind="ask_back",
+                          options=tuple(options), **base)
 
         extract, sig = self.assess(question, retrieval)
         if not extract.citations or sig is None:

@@ -183,6 +183,8 @@ class ExtractiveAnswerer:
             own = _product(retrieval.hits[rank])
             if wants_product and own and own not in named and fold(own) in fold(text):
                 score += 0.15  # a sentence that names its own product answers "which one?"
+            if named and own and own not in named:
+                score -= 0.2  # the question names a product; this sentence is about another
             out.append(Candidate(rank, position, text, score, sim, float(cov)))
         out.sort(key=lambda c: -c.score)
         return out
@@ -225,5 +227,9 @@ def _product(hit: Hit) -> str:
 
 
 def _near_duplicate(a: str, b: str) -> bool:
+    """Nearly the same words and the same numbers ("Größe M wiegt 1,25 kg" and "Größe L
+    wiegt 1,32 kg" are two facts, not one)."""
+    if re.findall(r"\d+", a) != re.findall(r"\d+", b):
+        return False
     ga, gb = set(ngram_tokens(a)), set(ngram_tokens(b))
     return bool(ga and gb) and len(ga & gb) / min(len(ga), len(gb)) > 0.8

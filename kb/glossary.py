@@ -1,4 +1,4 @@
-"""English → German shop vocabulary, so English questions find German documents lexically too.
+"""English → German shop vocabulary (and a few German synonyms) for the lexical signals.
 
 The multilingual embedder already matches "How long do I have to return an
 item?" to "Rücksendung" by meaning, but BM25 and the coverage signals cannot:
@@ -91,9 +91,25 @@ def _parse() -> dict[str, list[str]]:
 _TABLE = _parse()
 
 
+# German question words whose answer sentences use another word: "Wie schwer ist …?" is
+# answered by "… wiegt 1,25 kg", "Wie teuer …?" by "… kostet 139,90 €".
+_GERMAN_SYNONYMS = {
+    "schwer": "wiegt Gewicht", "wiegen": "wiegt Gewicht", "wiegt": "Gewicht",
+    "teuer": "kostet Preis", "kosten": "kostet Preis", "kostet": "Preis", "preis": "kostet",
+    "groß": "Größe", "gross": "Größe", "lang": "Länge", "breit": "Breite Weite",
+    "warm": "Temperatur Komforttemperatur", "kalt": "Temperatur",
+    "geld": "Erstattung erstatten", "zurückgeben": "Rücksendung zurücksenden",
+    "umtauschen": "Umtausch", "bezahlen": "Zahlungsarten Zahlung", "zahlen": "Zahlungsarten",
+}
+
+
 def lexical_form(text: str, language: str) -> str:
-    """What the lexical signals should match: English text gains its German words."""
-    return expand_english(text) if language == "en" else text
+    """What the lexical signals should match: English text gains its German words, German
+    question words gain the words their answers use."""
+    if language == "en":
+        return expand_english(text)
+    extra = [_GERMAN_SYNONYMS[w] for w in re.findall(r"\w+", text.lower()) if w in _GERMAN_SYNONYMS]
+    return f"{text} {' '.join(extra)}" if extra else text
 
 
 def expand_english(question: str) -> str:

@@ -110,6 +110,11 @@ class HybridRetriever:
                 self._lexical[key] = index
             return index
 
+    def products(self, view: str = "customer") -> list[str]:
+        """The product names the view's chunks carry, for follow-up rewriting."""
+        lex = self.lexical(self.generation(), view)
+        return sorted({m.get("product", "") for m in lex.metas} - {""})
+
     def generation(self) -> Generation:
         gen = self.store.current()
         if gen is None:

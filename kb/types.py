@@ -113,6 +113,7 @@ class Answer:
     retrieval_query: str = ""
     hits: tuple[Hit, ...] = ()
     signals: dict[str, float] = field(default_factory=dict)
+    options: tuple[str, ...] = ()  # the products an ask-back offers
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract of ``lotse ask --json`` and the REST API."""

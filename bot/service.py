@@ -1,0 +1,165 @@
+"""The one service layer the CLI, the REST API and the UI format: chat, handoff, tickets.
+
+    >>> chat = ChatService(services, state)
+    >>> reply = chat.send(session_id, "Wie schwer ist der AlpinPro 35?")
+    >>> reply = chat.send(session_id, "Und in Größe L?")   # follow-up keeps the product
+    >>> reply.ticket                                       # set when a person takes over
+
+A handoff opens a ticket with the transcript, the reason, the question, the
+sources and a suggested reply drafted with the agent's view of the knowledge
+base. From then on the customer's messages go to the ticket, not to the bot,
+until an agent closes it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from bot.followup import rewrite
+from bot.handoff import handoff_message
+from bot.state import StateStore, Ticket
+from bot.wiring import Services
+from kb.text import detect_language
+from kb.types import Answer
+
+_TICKET_NOTE = {
+    "de": "Deine Ticketnummer ist {number}.",
+    "en": "Your ticket number is {number}.",
+}
+_FORWARDED = {
+    "de": "Danke, deine Nachricht ist beim Serviceteam angekommen (Ticket {number}).",
+    "en": "Thanks, your message has reached our service team (ticket {number}).",
+}
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the customer sees for one message, plus what the UI needs to show it."""
+
+    text: str
+    answer: Answer | None
+    message_id: int | None
+    ticket: Ticket | None
+    forwarded: bool = False  # the message went to the agent queue, not to the bot
+
+    def to_dict(self) -> dict:
+        data = self.answer.to_dict() if self.answer else {
+            "question": "", "answer": self.text, "language": "de", "citations": [],
+            "confidence": 0.0, "handoff": True, "handoff_reason": None}
+        data["answer"] = self.text
+        data["message_id"] = self.message_id
+        data["ticket"] = self.ticket.number if self.ticket else None
+        data["forwarded"] = self.forwarded
+        return data
+
+
+class ChatService:
+    """Conversations over the answer chain, with state, follow-ups and tickets."""
+
+    def __init__(self, services: Services, state: StateStore) -> None:
+        self.services = services
+        self.state = state
+
+    def send(self, session_id: str, text: str, view: str = "customer") -> Reply:
+        """Answer one message in a session (created on first use)."""
+        self.state.ensure_session(session_id, role=view)
+        open_ticket = self.state.open_ticket_of(session_id)
+        if open_ticket is not None and view == "customer":
+            self.state.add_message(session_id, "customer", text)
+            self.state.record("forwarded", session_id)
+            language = detect_language(text)
+            return Reply(_FORWARDED[language].format(number=open_ticket.number), None, None,
+                         open_ticket, forwarded=True)
+
+        turns = self.state.turns(session_id)
+        started = time.perf_counter()
+        query = rewrite(text, turns, self.services.retriever.products(view)) if turns else text
+        answer = self.services.chain.ask(text, view=view, retrieval_query=query)
+        latency_ms = 1000 * (time.perf_counter() - started)
+        self.state.add_message(session_id, "customer", text)
+
+        ticket = None
+        shown = answer.text
+        if answer.handoff and view == "customer":
+            ticket = self._open_ticket(session_id, answer)
+            shown = f"{answer.text} {_TICKET_NOTE[answer.language].format(number=ticket.number)}"
+        record = {**answer.to_dict(), "retrieval_query": query, "kind": answer.kind,
+                  "options": list(answer.options)}
+        message_id = self.state.add_message(session_id, "bot", shown, answer=record,
+                                            latency_ms=latency_ms)
+        self.state.record("answer", session_id, latency_ms, kind=answer.kind,
+                          handoff=answer.handoff, reason=answer.handoff_reason,
+                          confidence=answer.confidence, question=text)
+        return Reply(shown, answer, message_id, ticket)
+
+    def stream(self, session_id: str, text: str, view: str = "customer") -> Iterator[tuple[str, Reply]]:
+        """The reply revealed word by word, for streaming UIs and SSE; the last item is whole."""
+        reply = self.send(session_id, text, view)
+        words = reply.text.split(" ")
+        for i in range(1, len(words)):
+            yield " ".join(words[:i]), reply
+        yield reply.text, reply
+
+    def request_human(self, session_id: str, language: str = "de") -> Reply:
+        """The "talk to a person" button: a ticket without a bot answer first."""
+        self.state.ensure_session(session_id)
+        existing = self.state.open_ticket_of(session_id)
+        if existing:
+            return Reply(_FORWARDED[language].format(number=existing.number), None, None, existing,
+                         forwarded=True)
+        turns = self.state.turns(session_id)
+        question = turns[-1].question if turns else ""
+        draft, sources = self._draft(question)
+        ticket = self.state.open_ticket(session_id, "asked_for_human", question, sources, draft)
+        text = (f"{handoff_message('asked_for_human', language)} "
+                f"{_TICKET_NOTE[language].format(number=ticket.number)}")
+        message_id = self.state.add_message(session_id, "bot", text,
+                                            answer={"kind": "handoff", "handoff": True,
+                                                    "handoff_reason": "asked_for_human"})
+        self.state.record("answer", session_id, None, kind="handoff", handoff=True,
+                          reason="asked_for_human", question=question, button=True)
+        return Reply(text, None, message_id, ticket)
+
+    def feedback(self, session_id: str, rating: int, message_id: int | None = None,
+                 comment: str = "") -> int:
+        feedback_id = self.state.add_feedback(session_id, rating, message_id, comment)
+        question = ""
+        if message_id is not None:
+            transcript = self.state.transcript(session_id)
+            ids = [m.id for m in transcript]
+            if message_id in ids:
+                before = [m for m in transcript[: ids.index(message_id)] if m.role == "customer"]
+                question = before[-1].text if before else ""
+        self.state.record("feedback", session_id, float(rating), question=question)
+        return feedback_id
+
+    def agent_reply(self, ticket_id: int, agent: str, text: str) -> int:
+        message_id = self.state.reply(ticket_id, agent, text)
+        self.state.record("agent_reply", self.state.ticket(ticket_id).session_id)
+        return message_id
+
+    def close_ticket(self, ticket_id: int, resolved: bool) -> Ticket:
+        ticket = self.state.close(ticket_id, resolved)
+        self.state.record("ticket_closed", ticket.session_id, 1.0 if resolved else 0.0)
+        return ticket
+
+    def _open_ticket(self, session_id: str, answer: Answer) -> Ticket:
+        draft, sources = self._draft(answer.retrieval_query or answer.question)
+        return self.state.open_ticket(session_id, answer.handoff_reason or "low_confidence",
+                                      answer.question, sources, draft)
+
+    def _draft(self, question: str) -> tuple[str, list[dict]]:
+        """A suggested reply for the agent, with citations, from the agent's view."""
+        if not question:
+            return "", []
+        internal = self.services.chain.ask(question, view="agent")
+        sources = [c.to_dict() for c in internal.citations]
+        if internal.kind in ("answer", "faq") and not internal.handoff:
+            return internal.text, sources
+        hits = [h.chunk for h in internal.hits[:3]]
+        sources = sources or [{"n": i + 1, "source": c.source, "title": c.title,
+                               "section": c.section, "snippet": c.text[:240], "score": 0.0}
+                              for i, c in enumerate(hits)]
+        return "", sources

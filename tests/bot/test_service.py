@@ -1,0 +1,79 @@
+"""The chat service on docs_corpus: follow-ups, handoff tickets with drafts, agent replies."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.service import ChatService
+from bot.state import StateStore
+
+
+@pytest.fixture
+def chat(default_services, tmp_path):
+    return ChatService(default_services, StateStore(f"sqlite:///{tmp_path / 'state.db'}"))
+
+
+def test_follow_up_uses_the_conversation(chat):
+    sid = chat.state.new_session()
+    first = chat.send(sid, "Wie schwer ist der AlpinPro 35?")
+    assert "AlpinPro 35" in " ".join(h.chunk.metadata.get("product", "") for h in first.answer.hits)
+    follow = chat.send(sid, "Und in Größe L?")
+    assert follow.answer.retrieval_query.startswith("AlpinPro 35")
+    assert follow.answer.hits[0].chunk.metadata["product"] == "AlpinPro 35"
+    assert "L" in follow.text and not follow.answer.handoff
+
+
+def test_reply_to_an_ask_back_answers_the_original_question(chat):
+    sid = chat.state.new_session()
+    ask = chat.send(sid, "Welche Größen gibt es beim AlpinPro?")
+    assert ask.answer.kind == "ask_back"
+    answer = chat.send(sid, "den 50er")
+    assert answer.answer.hits[0].chunk.metadata["product"] == "AlpinPro 50"
+    assert "Größen M und L" in answer.text
+
+
+def test_anger_opens_a_ticket_with_transcript_reason_sources_and_draft(chat):
+    sid = chat.state.new_session()
+    chat.send(sid, "Wie lange dauert die Lieferung nach Österreich?")
+    reply = chat.send(sid, "Das ist eine Frechheit, wie lange dauert die Lieferung noch?")
+    assert reply.ticket is not None and reply.ticket.number in reply.text
+    ticket = chat.state.ticket(reply.ticket.id)
+    assert ticket.reason == "negative_sentiment" and ticket.status == "open"
+    assert ticket.sources and "[1]" in ticket.draft
+    assert [m.role for m in chat.state.transcript(sid)] == ["customer", "bot", "customer", "bot"]
+
+
+def test_after_handoff_messages_go_to_the_agent_and_the_reply_comes_back(chat):
+    sid = chat.state.new_session()
+    ticket = chat.send(sid, "Ich möchte mit einem Mitarbeiter sprechen").ticket
+    forwarded = chat.send(sid, "Meine Bestellnummer ist 4711")
+    assert forwarded.forwarded and forwarded.answer is None and ticket.number in forwarded.text
+    chat.agent_reply(ticket.id, "agent1", "Hallo, ich schaue mir Bestellung 4711 an.")
+    assert chat.state.transcript(sid)[-1].text == "Hallo, ich schaue mir Bestellung 4711 an."
+    chat.close_ticket(ticket.id, resolved=True)
+    assert not chat.send(sid, "Was kostet der Versand?").forwarded
+
+
+def test_talk_to_a_person_button(chat):
+    sid = chat.state.new_session()
+    chat.send(sid, "Was kostet der Expressversand?")
+    reply = chat.request_human(sid)
+    ticket = chat.state.ticket(reply.ticket.id)
+    assert ticket.reason == "asked_for_human" and ticket.question == "Was kostet der Expressversand?"
+    assert "12,90 €" in ticket.draft
+
+
+def test_feedback_and_events_are_recorded(chat):
+    sid = chat.state.new_session()
+    reply = chat.send(sid, "Was kostet der Versand?")
+    chat.feedback(sid, -1, reply.message_id, "zu knapp")
+    kinds = [e.kind for e in chat.state.events()]
+    assert kinds == ["answer", "feedback"]
+    assert chat.state.events()[1].data["question"] == "Was kostet der Versand?"
+
+
+def test_stream_reveals_the_reply_and_ends_with_it_whole(chat):
+    sid = chat.state.new_session()
+    parts = [text for text, _ in chat.stream(sid, "Was kostet der Versand?")]
+    assert len(parts) > 3 and parts[-1].endswith("[1]")
+    assert all(parts[-1].startswith(p) for p in parts)

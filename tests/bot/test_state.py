@@ -1,0 +1,104 @@
+"""Durable state in a real SQLite file: redaction, tickets, restart, DSGVO export and delete."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from bot.state import StateError, StateStore
+
+
+@pytest.fixture
+def db_path(tmp_path):
+    return tmp_path / "state.db"
+
+
+@pytest.fixture
+def state(db_path):
+    return StateStore(f"sqlite:///{db_path}")
+
+
+def test_stored_rows_are_redacted(state, db_path):
+    sid = state.new_session()
+    state.add_message(sid, "customer", "Ich bin anna@example.de, Tel. 0171 2345678, "
+                                       "IBAN DE89 3704 0044 0532 0130 00, Lindenweg 17")
+    state.add_feedback(sid, -1, comment="Schreibt mir an anna@example.de")
+    rows = sqlite3.connect(db_path).execute("SELECT text FROM messages").fetchall()
+    stored = rows[0][0]
+    for secret in ("anna@example.de", "0171 2345678", "DE89", "Lindenweg 17"):
+        assert secret not in stored
+    comment = sqlite3.connect(db_path).execute("SELECT comment FROM feedback").fetchone()[0]
+    assert "anna@example.de" not in comment
+
+
+def test_originals_only_in_the_live_view_of_an_open_ticket(state, db_path):
+    sid = state.new_session()
+    state.add_message(sid, "customer", "Meine Mail: anna@example.de")
+    assert "anna@example.de" not in state.transcript(sid, unredacted=True)[0].text
+    ticket = state.open_ticket(sid, "asked_for_human", "Bitte Rückruf", [], "")
+    assert "anna@example.de" in state.transcript(sid, unredacted=True)[0].text
+    assert "anna@example.de" not in state.transcript(sid)[0].text
+    state.close(ticket.id, resolved=True)
+    assert "anna@example.de" not in state.transcript(sid, unredacted=True)[0].text
+    assert sqlite3.connect(db_path).execute("SELECT count(*) FROM raw_texts").fetchone()[0] == 0
+
+
+def test_ticket_lifecycle(state):
+    sid = state.new_session()
+    ticket = state.open_ticket(sid, "negative_sentiment", "Wo bleibt mein Paket?",
+                               [{"n": 1, "source": "faq.csv"}], "Entwurf [1]")
+    assert ticket.number == "LT-000001" and ticket.status == "open"
+    assert state.session_status(sid) == "handoff"
+    assert state.open_ticket(sid, "low_confidence", "noch mal", [], "").id == ticket.id
+    state.take(ticket.id, "agent1")
+    state.save_draft(ticket.id, "Neuer Entwurf")
+    state.reply(ticket.id, "agent1", "Hallo, dein Paket kommt morgen.")
+    assert state.transcript(sid)[-1].role == "agent"
+    closed = state.close(ticket.id, resolved=True)
+    assert closed.status == "closed" and closed.resolved is True
+    with pytest.raises(StateError, match="closed"):
+        state.reply(ticket.id, "agent1", "zu spät")
+
+
+def test_a_restart_loses_nothing(db_path):
+    first = StateStore(f"sqlite:///{db_path}")
+    sid = first.new_session()
+    first.add_message(sid, "customer", "Hallo")
+    first.add_feedback(sid, 1)
+    ticket = first.open_ticket(sid, "low_confidence", "Hallo", [], "")
+    first.record("answer", sid, 42.0, kind="handoff")
+    first.engine.dispose()
+    again = StateStore(f"sqlite:///{db_path}")
+    assert [m.text for m in again.transcript(sid)] == ["Hallo"]
+    assert again.ticket(ticket.id).status == "open"
+    assert again.feedback()[0][2] == 1 and again.events()[0].value == 42.0
+
+
+def test_export_and_delete_serve_dsgvo_requests(state, db_path):
+    sid = state.new_session()
+    other = state.new_session()
+    state.add_message(sid, "customer", "Mail an anna@example.de bitte")
+    state.add_message(other, "customer", "Andere Sitzung")
+    state.add_feedback(sid, -1, comment="schlecht")
+    state.open_ticket(sid, "asked_for_human", "Rückruf bitte", [], "")
+    state.record("answer", sid, 10.0)
+    exported = state.export(sid)
+    assert exported["messages"][0]["text"] == "Mail an [E-MAIL] bitte"
+    assert exported["tickets"][0]["number"] == "LT-000001"
+    counts = state.delete(sid)
+    assert counts["messages"] == 1 and counts["feedback"] == 1 and counts["tickets"] == 1
+    db = sqlite3.connect(db_path)
+    for table in ("messages", "feedback", "tickets", "events", "raw_texts", "sessions"):
+        rows = db.execute(f"SELECT count(*) FROM {table} WHERE "
+                          f"{'id' if table == 'sessions' else 'session_id'} = ?", (sid,)).fetchone()
+        assert rows[0] == 0, table
+    assert state.transcript(other)[0].text == "Andere Sitzung"
+    with pytest.raises(StateError):
+        state.export(sid)
+
+
+def test_feedback_rating_is_validated(state):
+    sid = state.new_session()
+    with pytest.raises(StateError, match="rating"):
+        state.add_feedback(sid, 5)
