@@ -118,6 +118,39 @@ class AnswerSettings(BaseModel):
     )
 
 
+class AuthSettings(BaseModel):
+    customer_tokens: list[str] = Field(
+        default_factory=list, description="Bearer tokens for the customer REST routes. Empty: "
+        "one is generated on first start and stored in LOTSE_HOME/credentials.json."
+    )
+    agent_tokens: list[str] = Field(
+        default_factory=list, description="Bearer tokens for agent routes (handoffs, KPIs). "
+        "Empty: generated like the customer token."
+    )
+    admin_tokens: list[str] = Field(
+        default_factory=list, description="Bearer tokens for admin routes (ingest). Empty: generated."
+    )
+    users: dict[str, str] = Field(
+        default_factory=dict, description="UI logins as {\"name\": \"role:password\"} with role "
+        "agent or admin. Empty: an 'agent' and an 'admin' login are generated and printed."
+    )
+
+
+class ServerSettings(BaseModel):
+    ingest_roots: list[Path] = Field(
+        default_factory=lambda: [Path("docs_corpus")], description="Folders an admin may "
+        "re-ingest through the API or UI (uploads always may); other paths are refused."
+    )
+    max_upload_mb: float = Field(10.0, gt=0, description="Largest file an admin may upload.")
+
+
+class StateSettings(BaseModel):
+    url: str = Field(
+        "", description="SQLAlchemy URL of the conversation database; empty means SQLite at "
+        "LOTSE_HOME/state.db. PostgreSQL works by URL (postgresql+psycopg://…)."
+    )
+
+
 class LotseSettings(BaseSettings):
     """Root of the settings tree."""
 
@@ -134,6 +167,12 @@ class LotseSettings(BaseSettings):
     ingest: IngestSettings = IngestSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
     answer: AnswerSettings = AnswerSettings()
+    auth: AuthSettings = AuthSettings()
+    server: ServerSettings = ServerSettings()
+    state: StateSettings = StateSettings()
+
+    def state_url(self) -> str:
+        return self.state.url or f"sqlite:///{Path(self.home).resolve() / 'state.db'}"
 
     @classmethod
     def settings_customise_sources(

@@ -1,0 +1,156 @@
+"""REST API (FastAPI): a thin layer over ``ChatService``; OpenAPI at /docs.
+
+Routes and who may call them (bearer token; admin ⊇ agent ⊇ customer):
+
+    GET  /healthz                        anyone
+    POST /v1/chat                        customer (agents get the agent view)
+    POST /v1/feedback                    customer
+    GET  /v1/handoffs                    agent
+    POST /v1/handoffs/{id}/reply         agent
+    GET  /v1/kpis                        agent
+    POST /v1/ingest                      admin
+
+A missing or wrong token is 401, a token of a lower role 403, a malformed body
+422 with the fields that are wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, Field
+
+from bot.analytics import kpis
+from bot.auth import Credentials, allows
+from bot.chain import InvalidQuestion
+from bot.service import ChatService
+from bot.state import StateError
+from kb.errors import LotseError
+
+
+class ChatRequest(BaseModel):
+    message: str = Field(..., description="The customer's message.")
+    session_id: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,64}$",
+                                   description="Omit to start a new session.")
+    stream: bool = Field(False, description="Answer as server-sent events.")
+
+
+class FeedbackRequest(BaseModel):
+    session_id: str = Field(..., pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    rating: int = Field(..., description="+1 thumbs up, -1 thumbs down")
+    message_id: int | None = None
+    comment: str = Field("", max_length=2000)
+
+
+class ReplyRequest(BaseModel):
+    text: str = Field(..., min_length=1, max_length=8000)
+    close: bool = Field(False, description="Close the ticket after sending.")
+    resolved: bool = Field(True, description="With close: was the customer's issue resolved?")
+
+
+class IngestRequest(BaseModel):
+    paths: list[str] = Field(..., min_length=1)
+
+
+def create_api(chat: ChatService, credentials: Credentials, upload_dir: Path,
+               ingest_roots: list[Path]) -> FastAPI:
+    app = FastAPI(title="Lotse", description="Cited answers from your knowledge base, and an "
+                  "honest handoff when unsure.", version="0.1.0")
+    services = chat.services
+
+    def role(required: str):
+        def check(request: Request) -> str:
+            header = request.headers.get("authorization", "")
+            token = header[7:] if header.lower().startswith("bearer ") else None
+            found = credentials.role_of_token(token)
+            if found is None:
+                raise HTTPException(401, "missing or unknown bearer token",
+                                    headers={"WWW-Authenticate": "Bearer"})
+            if not allows(found, required):
+                raise HTTPException(403, f"this route needs the {required} role")
+            return found
+        return check
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [f"{'.'.join(str(p) for p in e['loc'][1:]) or 'body'}: {e['msg']}"
+                    for e in exc.errors()]
+        return JSONResponse({"error": "invalid request", "problems": problems}, status_code=422)
+
+    @app.exception_handler(LotseError)
+    async def domain_error(_: Request, exc: LotseError) -> JSONResponse:
+        status = 404 if isinstance(exc, StateError) and "no " in str(exc) else 400
+        return JSONResponse({"error": str(exc)}, status_code=status)
+
+    @app.get("/healthz")
+    def healthz() -> dict:
+        gen = services.store.current()
+        return {"status": "ok", "generation": gen.id if gen else None,
+                "chunks": gen.info.get("chunks") if gen else 0}
+
+    @app.post("/v1/chat")
+    def post_chat(body: ChatRequest, who: str = Depends(role("customer"))):
+        view = "agent" if allows(who, "agent") else "customer"
+        session_id = body.session_id or uuid.uuid4().hex
+        if not body.message.strip():
+            raise InvalidQuestion("the message is empty")
+        if not body.stream:
+            reply = chat.send(session_id, body.message, view=view)
+            return {**reply.to_dict(), "session_id": session_id}
+
+        def events() -> Iterator[str]:
+            try:
+                for text, reply in chat.stream(session_id, body.message, view=view):
+                    yield f"data: {json.dumps({'delta': text}, ensure_ascii=False)}\n\n"
+                final = {**reply.to_dict(), "session_id": session_id, "done": True}
+                yield f"data: {json.dumps(final, ensure_ascii=False)}\n\n"
+            except LotseError as exc:
+                yield f"data: {json.dumps({'error': str(exc), 'done': True})}\n\n"
+
+        return StreamingResponse(events(), media_type="text/event-stream")
+
+    @app.post("/v1/feedback")
+    def post_feedback(body: FeedbackRequest, _: str = Depends(role("customer"))) -> dict:
+        return {"feedback_id": chat.feedback(body.session_id, body.rating, body.message_id,
+                                             body.comment)}
+
+    @app.get("/v1/handoffs")
+    def get_handoffs(status: str | None = "open", _: str = Depends(role("agent"))) -> list[dict]:
+        out = []
+        for t in chat.state.tickets(status or None):
+            out.append({"id": t.id, "number": t.number, "session_id": t.session_id,
+                        "reason": t.reason, "question": t.question, "status": t.status,
+                        "assignee": t.assignee, "draft": t.draft, "sources": t.sources,
+                        "transcript": [{"role": m.role, "text": m.text}
+                                       for m in chat.state.transcript(t.session_id,
+                                                                      unredacted=True)]})
+        return out
+
+    @app.post("/v1/handoffs/{ticket_id}/reply")
+    def post_reply(ticket_id: int, body: ReplyRequest, who: str = Depends(role("agent"))) -> dict:
+        message_id = chat.agent_reply(ticket_id, who, body.text)
+        ticket = chat.close_ticket(ticket_id, body.resolved) if body.close else chat.state.ticket(ticket_id)
+        return {"message_id": message_id, "ticket": ticket.number, "status": ticket.status}
+
+    @app.get("/v1/kpis")
+    def get_kpis(_: str = Depends(role("agent"))) -> dict:
+        return kpis(chat.state, services.embedder)
+
+    @app.post("/v1/ingest")
+    def post_ingest(body: IngestRequest, _: str = Depends(role("admin"))) -> dict:
+        allowed = [r.resolve() for r in [upload_dir, *ingest_roots]]
+        paths = []
+        for raw in body.paths:
+            path = Path(raw).resolve()
+            if not any(path == root or root in path.parents for root in allowed):
+                raise HTTPException(403, f"{raw} is outside the folders an admin may ingest")
+            paths.append(path)
+        return services.syncer.sync(paths).to_dict()
+
+    return app

@@ -1,0 +1,74 @@
+"""Who may do what: bearer tokens for REST, logins for the agent and admin UI.
+
+Unset credentials are generated once per installation and kept in
+``LOTSE_HOME/credentials.json`` (mode 600), so no two installations share a
+default password. Roles nest: admin ⊇ agent ⊇ customer.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from kb.settings import LotseSettings
+
+ROLES = ("customer", "agent", "admin")
+
+
+def allows(role: str | None, required: str) -> bool:
+    return role in ROLES and ROLES.index(role) >= ROLES.index(required)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    tokens: dict[str, str]  # token -> role
+    users: dict[str, tuple[str, str]]  # name -> (role, password)
+
+    def role_of_token(self, token: str | None) -> str | None:
+        if not token:
+            return None
+        for known, role in self.tokens.items():
+            if hmac.compare_digest(known, token):
+                return role
+        return None
+
+    def login(self, name: str, password: str) -> str | None:
+        """The role of a valid login, else None."""
+        role, expected = self.users.get(name, ("", ""))
+        if expected and hmac.compare_digest(expected, password):
+            return role
+        return None
+
+    def token_for(self, role: str) -> str:
+        return next(t for t, r in self.tokens.items() if r == role)
+
+    @classmethod
+    def load(cls, settings: LotseSettings) -> "Credentials":
+        path = Path(settings.home) / "credentials.json"
+        stored: dict = json.loads(path.read_text()) if path.exists() else {}
+        changed = False
+        tokens: dict[str, str] = {}
+        for role in ROLES:
+            configured = getattr(settings.auth, f"{role}_tokens")
+            if not configured:
+                if f"{role}_token" not in stored:
+                    stored[f"{role}_token"] = secrets.token_urlsafe(24)
+                    changed = True
+                configured = [stored[f"{role}_token"]]
+            tokens.update({t: role for t in configured})
+        users = {name: tuple(spec.split(":", 1)) for name, spec in settings.auth.users.items()}
+        if not users:
+            for role in ("agent", "admin"):
+                if f"{role}_password" not in stored:
+                    stored[f"{role}_password"] = secrets.token_urlsafe(9)
+                    changed = True
+                users[role] = (role, stored[f"{role}_password"])
+        if changed:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(stored, indent=2))
+            os.chmod(path, 0o600)
+        return cls(tokens, users)  # type: ignore[arg-type]

@@ -1,0 +1,136 @@
+"""The REST API over real HTTP against a running uvicorn server."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from bot.api import create_api
+from bot.auth import Credentials
+from bot.service import ChatService
+from bot.state import StateStore
+from bot.wiring import build_services
+from kb.settings import LotseSettings
+
+CORPUS = Path(__file__).resolve().parents[2] / "docs_corpus"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, use_embedder):
+    home = tmp_path_factory.mktemp("api-home")
+    corpus = home / "corpus"
+    shutil.copytree(CORPUS, corpus, ignore=shutil.ignore_patterns("eval"))
+    settings = LotseSettings(home=home, store={"refresh_seconds": 0})
+    services = build_services(settings, embedder=use_embedder)
+    services.syncer.sync([corpus])
+    chat = ChatService(services, StateStore(settings.state_url()))
+    creds = Credentials.load(settings)
+    app = create_api(chat, creds, home / "uploads", [corpus])
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not srv.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    yield {"url": f"http://127.0.0.1:{port}", "creds": creds, "corpus": corpus, "chat": chat}
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+def _auth(server, role):
+    return {"Authorization": f"Bearer {server['creds'].token_for(role)}"}
+
+
+def test_health_needs_no_token(server):
+    r = httpx.get(f"{server['url']}/healthz")
+    assert r.status_code == 200 and r.json()["status"] == "ok" and r.json()["chunks"] > 100
+
+
+def test_openapi_is_served(server):
+    assert "/v1/chat" in httpx.get(f"{server['url']}/openapi.json").json()["paths"]
+
+
+def test_chat_returns_the_contract_json(server):
+    r = httpx.post(f"{server['url']}/v1/chat", headers=_auth(server, "customer"),
+                   json={"message": "Was kostet der Expressversand?"}, timeout=30)
+    assert r.status_code == 200
+    body = r.json()
+    assert {"question", "answer", "language", "citations", "confidence", "handoff",
+            "handoff_reason", "session_id", "message_id", "ticket"} <= set(body)
+    assert "12,90 €" in body["answer"] and body["citations"] and not body["handoff"]
+    assert body["language"] == "de" and body["session_id"]
+
+
+def test_chat_streams_server_sent_events(server):
+    with httpx.stream("POST", f"{server['url']}/v1/chat", headers=_auth(server, "customer"),
+                      json={"message": "Wie lange habe ich Zeit für eine Rücksendung?",
+                            "stream": True}, timeout=30) as r:
+        assert r.headers["content-type"].startswith("text/event-stream")
+        events = [json.loads(line[6:]) for line in r.iter_lines() if line.startswith("data: ")]
+    assert len(events) > 3 and events[-1]["done"] is True
+    assert "30 Tagen" in events[-1]["answer"] and events[-2]["delta"] in events[-1]["answer"]
+
+
+def test_wrong_token_is_401_and_customer_on_agent_route_is_403(server):
+    url = server["url"]
+    assert httpx.post(f"{url}/v1/chat", json={"message": "Hallo"}).status_code == 401
+    bad = {"Authorization": "Bearer nope"}
+    assert httpx.post(f"{url}/v1/chat", headers=bad, json={"message": "Hallo"}).status_code == 401
+    assert httpx.get(f"{url}/v1/handoffs", headers=_auth(server, "customer")).status_code == 403
+    assert httpx.get(f"{url}/v1/kpis", headers=_auth(server, "customer")).status_code == 403
+    assert httpx.post(f"{url}/v1/ingest", headers=_auth(server, "agent"),
+                      json={"paths": [str(server["corpus"])]}).status_code == 403
+
+
+def test_bad_json_is_422_with_a_clear_message(server):
+    r = httpx.post(f"{server['url']}/v1/chat", headers={**_auth(server, "customer"),
+                   "Content-Type": "application/json"}, content=b"{not json")
+    assert r.status_code == 422 and r.json()["error"] == "invalid request"
+    r = httpx.post(f"{server['url']}/v1/feedback", headers=_auth(server, "customer"),
+                   json={"session_id": "abc"})
+    assert r.status_code == 422 and any("rating" in p for p in r.json()["problems"])
+
+
+def test_handoff_reply_and_kpis_over_http(server):
+    url, cust, agent = server["url"], _auth(server, "customer"), _auth(server, "agent")
+    sid = "api-story-1"
+    first = httpx.post(f"{url}/v1/chat", headers=cust, timeout=30,
+                       json={"session_id": sid, "message": "Wie schwer ist der AlpinPro 35?"}).json()
+    httpx.post(f"{url}/v1/feedback", headers=cust,
+               json={"session_id": sid, "rating": 1, "message_id": first["message_id"]})
+    angry = httpx.post(f"{url}/v1/chat", headers=cust, timeout=30,
+                       json={"session_id": sid, "message": "Das ist eine Frechheit!"}).json()
+    assert angry["handoff"] and angry["handoff_reason"] == "negative_sentiment" and angry["ticket"]
+    tickets = httpx.get(f"{url}/v1/handoffs", headers=agent).json()
+    ticket = next(t for t in tickets if t["session_id"] == sid)
+    assert ticket["reason"] == "negative_sentiment"
+    assert [m["role"] for m in ticket["transcript"]] == ["customer", "bot", "customer", "bot"]
+    r = httpx.post(f"{url}/v1/handoffs/{ticket['id']}/reply", headers=agent,
+                   json={"text": "Das tut mir leid, ich kümmere mich.", "close": True})
+    assert r.status_code == 200 and r.json()["status"] == "closed"
+    transcript = server["chat"].state.transcript(sid)
+    assert transcript[-1].role == "agent" and "kümmere" in transcript[-1].text
+    k = httpx.get(f"{url}/v1/kpis", headers=agent, timeout=60).json()
+    assert k["conversations"] >= 1 and k["handoffs_by_reason"].get("negative_sentiment", 0) >= 1
+    assert k["csat"] is not None and k["first_contact_resolution"] == 1.0
+
+
+def test_ingest_is_limited_to_allowed_folders(server, tmp_path):
+    admin = _auth(server, "admin")
+    r = httpx.post(f"{server['url']}/v1/ingest", headers=admin, json={"paths": [str(tmp_path)]})
+    assert r.status_code == 403
+    r = httpx.post(f"{server['url']}/v1/ingest", headers=admin, timeout=120,
+                   json={"paths": [str(server["corpus"])]})
+    assert r.status_code == 200 and r.json()["unchanged"] == 34
