@@ -7,6 +7,7 @@ The contract (tests and outside evaluation rely on it):
     lotse ask --json [--store DIR] [--as customer|agent] < questions.txt
     lotse serve [--store DIR] [--host H] [--port P]
     lotse eval [--store DIR]
+    lotse privacy export|delete SESSION [--store DIR]
 
 Exit codes: 0 success, 1 error, 2 usage error, 3 ingest finished but some files failed.
 """
@@ -134,6 +135,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(_settings(args), host=args.host, port=args.port)
 
 
+def cmd_privacy(args: argparse.Namespace) -> int:
+    from bot.state import StateStore
+
+    state = StateStore(_settings(args).state_url())
+    if args.action == "export":
+        print(json.dumps(state.export(args.session), ensure_ascii=False, indent=2))
+    else:
+        counts = state.delete(args.session)
+        print(json.dumps({"deleted": args.session, **counts}))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lotse", description="Lotse: cited answers from your "
                                 "knowledge base, and an honest handoff when unsure.")
@@ -168,6 +181,12 @@ def parser() -> argparse.ArgumentParser:
     srv.add_argument("--host", default="127.0.0.1")
     srv.add_argument("--port", type=int, default=7860)
     srv.set_defaults(func=cmd_serve)
+
+    priv = sub.add_parser("privacy", help="DSGVO requests: export or delete one chat session")
+    priv.add_argument("action", choices=["export", "delete"])
+    priv.add_argument("session", help="the session id shown in the chat")
+    priv.add_argument("--store")
+    priv.set_defaults(func=cmd_privacy)
 
     cfg = sub.add_parser("config", help="print every setting with its env variable and meaning")
     cfg.add_argument("--store")
