@@ -95,11 +95,10 @@ class ExtractiveAnswerer:
             return 0.0
         sims = [sim for s, sim in retrieval.sentences.get(hit.chunk.id, []) if s.text in faq_q]
         dense = max(sims, default=hit.signals.get("dense", 0.0))
-        lexical = float(retrieval.coverage(question, [faq_q])[0])
+        lexical = float(retrieval.coverage(_form(question, retrieval, hit), [faq_q])[0])
         return 0.5 * dense + 0.5 * lexical
 
     def answer(self, question: str, retrieval: Retrieval) -> "Extract":
-        question = lexical_form(question, retrieval.language)
         hits = retrieval.hits
         if not hits:
             return Extract("", (), [], 0.0, 0.0, False)
@@ -124,6 +123,8 @@ class ExtractiveAnswerer:
                 continue
             if _product(hits[cand.hit_rank]) != _product(best_hit):
                 continue  # one answer talks about one product
+            if _language(hits[cand.hit_rank]) != _language(best_hit):
+                continue  # and in one language
             if any(_near_duplicate(cand.text, c.text) for c in chosen):
                 continue
             chosen.append(cand)
@@ -140,7 +141,7 @@ class ExtractiveAnswerer:
         text = self._wrap(lines, retrieval.language, [hits[c.hit_rank] for c in chosen])
         context = " ".join(f"{hits[c.hit_rank].chunk.title} {hits[c.hit_rank].chunk.section or ''} {c.text}"
                            for c in chosen)
-        covered = float(retrieval.coverage(question, [context])[0])
+        covered = float(retrieval.coverage(_form(question, retrieval, best_hit), [context])[0])
         return Extract(text, tuple(citations), [c.text for c in chosen], best.similarity, covered, False)
 
     def _candidates(self, question: str, retrieval: Retrieval) -> list[Candidate]:
@@ -154,28 +155,31 @@ class ExtractiveAnswerer:
         wants_product = asks_for_product(question)
         named = {p for h in retrieval.hits if (p := _product(h)) and fold(p) in fold(question)}
         top_score = max(retrieval.hits[0].score, 1e-6)
-        rows: list[tuple[int, int, str, float, str, str]] = []
+        rows: list[tuple[int, int, str, float, str, str, str]] = []
         for rank, hit in enumerate(retrieval.hits):
             context = f"{hit.chunk.title} {hit.chunk.section or ''}"
-            residual = residual_question(question, hit.chunk.title)
+            form = _form(question, retrieval, hit)
+            residual = residual_question(form, hit.chunk.title)
             faq_q = hit.chunk.metadata.get("faq_question", "")
             for position, (sentence, sim) in enumerate(retrieval.sentences.get(hit.chunk.id, [])):
                 if len(sentence.text) < 12 or (faq_q and sentence.text in faq_q):
                     continue  # never quote an FAQ's question as its answer
                 rows.append((rank, position, sentence.text, sim, f"{context} {sentence.text}",
-                             residual))
+                             form, residual))
         if not rows:
             return []
-        full = retrieval.coverage(question, [r[4] for r in rows])
-        by_residual: dict[str, list[int]] = {}
-        for i, row in enumerate(rows):
-            by_residual.setdefault(row[5], []).append(i)
-        rest_cov = np.asarray(full, dtype=np.float32).copy()
-        for residual, members in by_residual.items():
-            if residual:
-                rest_cov[members] = retrieval.coverage(residual, [rows[i][4] for i in members])
+        full = np.zeros(len(rows), dtype=np.float32)
+        rest_cov = np.zeros(len(rows), dtype=np.float32)
+        for column, target in ((5, full), (6, rest_cov)):
+            groups: dict[str, list[int]] = {}
+            for i, row in enumerate(rows):
+                groups.setdefault(row[column], []).append(i)
+            for query, members in groups.items():
+                if query:
+                    target[members] = retrieval.coverage(query, [rows[i][4] for i in members])
+        rest_cov = np.where([bool(r[6]) for r in rows], rest_cov, full)
         out = []
-        for (rank, position, text, sim, _, _), cov, rest in zip(rows, full, rest_cov):
+        for (rank, position, text, sim, *_), cov, rest in zip(rows, full, rest_cov):
             relevance = retrieval.hits[rank].score / top_score
             score = 0.35 * float(rest) + 0.2 * float(cov) + 0.25 * sim + 0.2 * relevance
             if wants_number and _HAS_NUMBER.search(text):
@@ -185,6 +189,8 @@ class ExtractiveAnswerer:
                 score += 0.15  # a sentence that names its own product answers "which one?"
             if named and own and own not in named:
                 score -= 0.2  # the question names a product; this sentence is about another
+            if _language(retrieval.hits[rank]) == retrieval.language:
+                score += 0.15  # answer in the question's language where the sources have it
             out.append(Candidate(rank, position, text, score, sim, float(cov)))
         out.sort(key=lambda c: -c.score)
         return out
@@ -193,7 +199,7 @@ class ExtractiveAnswerer:
                    similarity: float) -> "Extract":
         answer = hit.chunk.metadata["faq_answer"]
         text = self._wrap([f"{answer} [1]"], retrieval.language, [hit])
-        covered = float(retrieval.coverage(question, [hit.chunk.text])[0])
+        covered = float(retrieval.coverage(_form(question, retrieval, hit), [hit.chunk.text])[0])
         return Extract(text, (_citation(1, hit, answer),), [answer], similarity, covered, True)
 
     @staticmethod
@@ -220,6 +226,16 @@ def _citation(n: int, hit: Hit, focus: str) -> Citation:
     chunk = hit.chunk
     return Citation(n=n, source=chunk.source, title=chunk.title, section=chunk.section,
                     snippet=snippet(chunk.text, focus), score=hit.score, audience=chunk.audience)
+
+
+def _form(question: str, retrieval: Retrieval, hit: Hit) -> str:
+    """The question as matched against this hit's language (English gains German words
+    only against German text)."""
+    return lexical_form(question, retrieval.language, hit.chunk.metadata.get("language", ""))
+
+
+def _language(hit: Hit) -> str:
+    return hit.chunk.metadata.get("language", "")
 
 
 def _product(hit: Hit) -> str:

@@ -103,13 +103,21 @@ _GERMAN_SYNONYMS = {
 }
 
 
-def lexical_form(text: str, language: str) -> str:
-    """What the lexical signals should match: English text gains its German words, German
-    question words gain the words their answers use."""
+def lexical_forms(text: str, language: str) -> tuple[str, str]:
+    """What the lexical signals should match, as (for chunks in the question's language,
+    for German chunks under an English question). German questions gain the words their
+    answers use; English questions gain German words, but only against German text."""
     if language == "en":
-        return expand_english(text)
+        return text, expand_english(text)
     extra = [_GERMAN_SYNONYMS[w] for w in re.findall(r"\w+", text.lower()) if w in _GERMAN_SYNONYMS]
-    return f"{text} {' '.join(extra)}" if extra else text
+    same = f"{text} {' '.join(extra)}" if extra else text
+    return same, same
+
+
+def lexical_form(text: str, language: str, chunk_language: str) -> str:
+    """The form of ``text`` to match against a chunk written in ``chunk_language``."""
+    same, cross = lexical_forms(text, language)
+    return same if chunk_language in (language, "") else cross
 
 
 def expand_english(question: str) -> str:

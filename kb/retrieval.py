@@ -6,12 +6,13 @@ each retriever is. Lotse instead gathers candidates from every retriever,
 scores each candidate exactly on every signal, min-max normalises each signal
 over the candidates and adds them with weights:
 
-    fused = w_lex * (word + gram) + (1 - w_lex) * dense + w_cov * coverage
+    fused = w_lex * (word + gram) + (1 - w_lex) * dense + w_cov * coverage + w_lang * same_language
     dense = (cosine to the chunk + best cosine to one of its sentences) / 2
 
 ``w_lex`` drops when the question's language differs from the chunk's, since
 German stems cannot match English words. ``coverage`` is the IDF-weighted share
-of the question's n-grams that the chunk contains.
+of the question's n-grams that the chunk contains; ``same_language`` prefers content in
+the question's language where the knowledge base has it.
 
 The audience filter sits inside every retriever: customers' lexical index is
 built from public chunks only, and the dense queries run on per-audience
@@ -32,7 +33,7 @@ import numpy as np
 
 from kb.embedders import Embedder
 from kb.errors import ConfigError, EmptyStoreError
-from kb.glossary import lexical_form
+from kb.glossary import lexical_forms
 from kb.lexical import LexicalIndex
 from kb.settings import RetrievalSettings
 from kb.store import ChunkStore, Generation, Sentence
@@ -149,8 +150,7 @@ class HybridRetriever:
     def _retrieve(self, gen: Generation, query: str, language: str, vector: np.ndarray,
                   view: str, k: int, where: dict[str, str] | None) -> Retrieval:
         lex = self.lexical(gen, view)
-        cands = self.candidates(gen, lex, lexical_form(query, language), language, vector, view,
-                                where)
+        cands = self.candidates(gen, lex, query, language, vector, view, where)
         fused = fuse(cands, self.settings)
         order = np.argsort(-fused)[:k]
         hits = [
@@ -164,21 +164,25 @@ class HybridRetriever:
         ]
         sentences = {h.chunk.id: cands.sentences[h.chunk.id] for h in hits}
         return Retrieval(query, language, hits, vector, sentences, gen.id, lex.coverage,
-                         lex.unknown_share(lexical_form(query, language)))
+                         lex.unknown_share(lexical_forms(query, language)[1]))
 
     def candidates(self, gen: Generation, lex: LexicalIndex, query: str, language: str,
                    vector: np.ndarray, view: str, where: dict[str, str] | None) -> "Candidates":
         """Gather candidates from every retriever and score each on every signal.
-        ``query`` is the lexical form of the question (English gains German words)."""
+
+        Lexical signals are computed for both forms of the question (``lexical_forms``);
+        each candidate is scored with the form that fits its language."""
         audiences = audiences_for(view)
         n_cand = self.settings.candidates
-        word = lex.word_scores(query)
-        gram = lex.gram_scores(query)
+        same_q, cross_q = lexical_forms(query, language)
+        forms = {same_q: (lex.word_scores(same_q), lex.gram_scores(same_q))}
+        if cross_q != same_q:
+            forms[cross_q] = (lex.word_scores(cross_q), lex.gram_scores(cross_q))
         mask = lex.mask(where)
         if mask is not None:
-            word, gram = word * mask, gram * mask
+            forms = {q: (w * mask, g * mask) for q, (w, g) in forms.items()}
         pool: dict[str, None] = {}
-        for scores in (word, gram):
+        for scores in (s for pair in forms.values() for s in pair):
             for i in np.argsort(-scores)[:n_cand]:
                 if scores[i] > 0:
                     pool[lex.ids[i]] = None
@@ -200,15 +204,21 @@ class HybridRetriever:
             dtype=np.float32,
         )
         rows = [lex.position.get(cid) for cid in ids]
+        same_language = np.asarray(
+            [c.metadata.get("language", language) == language for c in chunks], dtype=bool)
+        coverage = {q: lex.indexed_coverage(q) for q in forms}
+
+        def per_form(values: dict[str, np.ndarray]) -> np.ndarray:
+            return np.where(same_language, _pick(values[same_q], rows), _pick(values[cross_q], rows))
+
         return Candidates(
             chunks=chunks,
-            word=_pick(word, rows),
-            gram=_pick(gram, rows),
+            word=per_form({q: w for q, (w, _) in forms.items()}),
+            gram=per_form({q: g for q, (_, g) in forms.items()}),
             chunk_cos=chunk_cos,
             sent_max=sent_max,
-            coverage=_pick(lex.indexed_coverage(query), rows),
-            same_language=np.asarray(
-                [c.metadata.get("language", language) == language for c in chunks], dtype=bool),
+            coverage=per_form(coverage),
+            same_language=same_language,
             sentences=per_chunk,
         )
 
@@ -238,7 +248,8 @@ def fuse(c: Candidates, settings: RetrievalSettings) -> np.ndarray:
     w_lex = np.where(c.same_language, settings.lexical_weight,
                      settings.lexical_weight_crosslingual).astype(np.float32)
     return (w_lex * (_minmax(c.word) + _minmax(c.gram)) + (1 - w_lex) * _minmax(c.dense)
-            + settings.coverage_weight * c.coverage)
+            + settings.coverage_weight * c.coverage
+            + settings.same_language_bonus * c.same_language)
 
 
 def _pick(values: np.ndarray, rows: list[int | None]) -> np.ndarray:

@@ -98,6 +98,10 @@ class RetrievalSettings(BaseModel):
         0.1, ge=0, description="Lexical weight when the question's language differs from the "
         "chunk's language (English question over German docs)."
     )
+    same_language_bonus: float = Field(
+        0.15, ge=0, description="Added to chunks in the question's language, so an English "
+        "question is answered from English content where the knowledge base has it."
+    )
     coverage_weight: float = Field(
         0.3, ge=0, description="Weight of the IDF-weighted question-term coverage signal."
     )

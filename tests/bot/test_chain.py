@@ -97,3 +97,24 @@ def test_empty_question_is_rejected(chain, question):
 def test_overlong_question_is_rejected(chain):
     with pytest.raises(InvalidQuestion, match="characters"):
         chain.ask("Zelt " * (MAX_QUESTION_CHARS // 4))
+
+
+def test_english_question_prefers_english_content_where_the_kb_has_it(tmp_path, use_embedder):
+    from bot.wiring import build_services
+    from kb.settings import LotseSettings
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "versand.md").write_text(
+        "# Versand\nDer Versand nach Österreich kostet 9,90 € und dauert 3 bis 5 Werktage.",
+        encoding="utf-8")
+    (docs / "shipping.md").write_text(
+        "# Shipping\nShipping to Austria costs 9.90 euros and takes 3 to 5 working days.",
+        encoding="utf-8")
+    services = build_services(LotseSettings(home=tmp_path / "home"), embedder=use_embedder)
+    services.syncer.sync([docs])
+    english = services.chain.ask("How much does shipping to Austria cost?")
+    assert english.citations[0].source == "shipping.md"
+    assert not english.text.startswith(GERMAN_SOURCES_NOTE) and "9.90 euros" in english.text
+    german = services.chain.ask("Was kostet der Versand nach Österreich?")
+    assert german.citations[0].source == "versand.md"
