@@ -91,6 +91,7 @@ class HybridRetriever:
         self.embedder = embedder
         self.settings = settings
         self._lexical: dict[tuple[str, str], LexicalIndex] = {}
+        self._products: dict[tuple[str, str], list[str]] = {}
         self._lock = threading.Lock()
 
     def lexical(self, gen: Generation, view: str) -> LexicalIndex:
@@ -113,8 +114,13 @@ class HybridRetriever:
 
     def products(self, view: str = "customer") -> list[str]:
         """The product names the view's chunks carry, for follow-up rewriting."""
-        lex = self.lexical(self.generation(), view)
-        return sorted({m.get("product", "") for m in lex.metas} - {""})
+        gen = self.generation()
+        key = (gen.id, view)
+        if key not in self._products:
+            lex = self.lexical(gen, view)
+            self._products = {k: v for k, v in self._products.items() if k[0] == gen.id}
+            self._products[key] = sorted({m.get("product", "") for m in lex.metas} - {""})
+        return self._products[key]
 
     def generation(self) -> Generation:
         gen = self.store.current()
@@ -188,7 +194,7 @@ class HybridRetriever:
                     pool[lex.ids[i]] = None
         for match, _ in gen.query(vector, audiences, n_cand, where=where):
             pool[match.id] = None
-        for match, meta in gen.query(vector, audiences, 2 * n_cand, kind="sentences", where=where):
+        for _, meta in gen.query(vector, audiences, 2 * n_cand, kind="sentences", where=where):
             pool[meta.get("chunk_id", "")] = None
         pool.pop("", None)
 

@@ -21,11 +21,11 @@ _ABBREVIATIONS = {
     # German
     "z.b", "ca", "bzw", "usw", "evtl", "ggf", "inkl", "exkl", "zzgl", "vgl", "d.h", "u.a",
     "s.o", "s.u", "etc", "nr", "str", "tel", "abs", "art", "bzgl", "min", "max", "mind",
-    "max", "dr", "prof", "hr", "fr", "jh", "mio", "mrd", "gem", "lt", "o.ä", "u.ä", "z.t",
+    "dr", "prof", "hr", "fr", "jh", "mio", "mrd", "gem", "lt", "o.ä", "u.ä", "z.t",
     "i.d.r", "u.u", "v.a", "sog", "zb", "dt", "engl", "geb", "ggü", "kl", "gr", "st", "std",
     "jan", "feb", "mär", "apr", "jun", "jul", "aug", "sep", "sept", "okt", "nov", "dez",
     # English
-    "e.g", "i.e", "approx", "incl", "no", "vs", "mr", "mrs", "ms", "st",
+    "e.g", "i.e", "approx", "incl", "no", "vs", "mr", "mrs", "ms",
 }
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'»«“”)\]]*\s+")
