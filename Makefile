@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test test-slow eval bench corpus clean
+.PHONY: install system-deps run test test-slow eval bench corpus clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,11 +20,17 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Debian's chromium for the browser tests; Playwright drives it and never downloads one.
+system-deps:
+	@test -x /usr/bin/chromium || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+
 run: install
 	$(BIN)/lotse ingest docs_corpus
 	$(BIN)/lotse ask
 
-test: install
+test: install system-deps
 	$(BIN)/python -m pytest
 	$(MAKE) --no-print-directory eval
 

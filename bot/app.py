@@ -24,6 +24,12 @@ def build_app(settings: LotseSettings):
     upload_dir = Path(settings.home) / "uploads"
     upload_dir.mkdir(parents=True, exist_ok=True)
     app = create_api(chat, credentials, upload_dir, list(settings.server.ingest_roots))
+    import gradio as gr
+
+    from bot.ui import build_customer_ui
+
+    # Mounted last, so the API routes above keep precedence over the catch-all UI path.
+    app = gr.mount_gradio_app(app, build_customer_ui(chat), path="/")
     return app, credentials
 
 
@@ -31,7 +37,8 @@ def serve(settings: LotseSettings, host: str = "127.0.0.1", port: int = 7860) ->
     import uvicorn
 
     app, credentials = build_app(settings)
-    print(f"Lotse on http://{host}:{port}  (REST API docs: /docs)", file=sys.stderr)
+    print(f"Lotse on http://{host}:{port}  (customer chat: /, REST API docs: /docs)",
+          file=sys.stderr)
     for name, (role, password) in credentials.users.items():
         print(f"  login {name!r} ({role}): {password}", file=sys.stderr)
     for role in ("customer", "agent", "admin"):

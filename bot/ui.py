@@ -1,0 +1,138 @@
+"""The customer web chat (Gradio): formats what ``ChatService`` returns, nothing more.
+
+German by default with an English switch; answers stream in; every answer shows
+its sources as expandable cards; thumbs up/down with an optional comment; a
+visible "Mit Mitarbeiter sprechen" button; example questions on first open;
+agent replies appear in the chat while a ticket is open.
+"""
+
+from __future__ import annotations
+
+import html
+import uuid
+
+import gradio as gr
+
+from bot.service import ChatService, Reply
+
+TEXTS = {
+    "de": {"placeholder": "Deine Frage, z.B. „Welches Zelt für Norwegen im Oktober?“",
+           "send": "Senden", "human": "Mit Mitarbeiter sprechen", "sources": "Quellen",
+           "comment": "Optionaler Kommentar zur letzten Bewertung", "privacy":
+           "Deine Sitzungsnummer für Auskunft oder Löschung (DSGVO): "},
+    "en": {"placeholder": "Your question, e.g. “Which tent for Norway in October?”",
+           "send": "Send", "human": "Talk to a person", "sources": "Sources",
+           "comment": "Optional comment on your last rating", "privacy":
+           "Your session number for data access or deletion (GDPR): "},
+}
+EXAMPLES = [
+    "Welches Zelt empfehlt ihr für Norwegen im Oktober?",
+    "Welche Größe vom AlpinPro 35 brauche ich?",
+    "Wie lange habe ich Zeit für eine Rücksendung?",
+    "Which hiking poles are good for bad knees?",
+]
+
+
+def source_cards(reply: Reply, language: str) -> str:
+    """The citations of an answer as expandable cards: [n] title – section, snippet."""
+    if not reply.answer or not reply.answer.citations:
+        return ""
+    cards = []
+    for c in reply.answer.citations:
+        section = f" – {html.escape(c.section)}" if c.section and c.section != c.title else ""
+        cards.append(f"<details><summary>[{c.n}] {html.escape(c.title)}{section}</summary>"
+                     f"<p>{html.escape(c.snippet)}</p><small>{html.escape(c.source)}</small></details>")
+    return f"\n\n**{TEXTS[language]['sources']}**\n\n" + "\n".join(cards)
+
+
+def build_customer_ui(chat: ChatService) -> gr.Blocks:
+    with gr.Blocks(title="Lotse – Kundenservice") as ui:
+        session = gr.State("")
+        bot_ids = gr.State({})  # chat position -> stored message id, for feedback
+        seen = gr.State(0)  # transcript length already shown
+        with gr.Row():
+            gr.Markdown("## Lotse · Bergpfad Outdoor Kundenservice")
+            language = gr.Radio(["de", "en"], value="de", label="Sprache / Language", scale=0)
+        chatbot = gr.Chatbot(label="Chat", height=480, elem_id="chat",
+                             examples=[{"text": q} for q in EXAMPLES])
+        with gr.Row():
+            box = gr.Textbox(placeholder=TEXTS["de"]["placeholder"], show_label=False, scale=5,
+                             elem_id="question")
+            send = gr.Button(TEXTS["de"]["send"], variant="primary", scale=1, elem_id="send")
+        human = gr.Button(TEXTS["de"]["human"], elem_id="human")
+        comment = gr.Textbox(label=TEXTS["de"]["comment"], lines=1, elem_id="comment")
+        privacy = gr.Markdown("", elem_id="privacy")
+        poll = gr.Timer(2.0)
+
+        def start(sid: str, lang: str):
+            sid = sid or uuid.uuid4().hex
+            return sid, f"<small>{TEXTS[lang]['privacy']}<code>{sid}</code></small>"
+
+        ui.load(start, [session, language], [session, privacy])
+
+        def switch(lang: str, sid: str):
+            t = TEXTS[lang]
+            return (gr.update(placeholder=t["placeholder"]), gr.update(value=t["send"]),
+                    gr.update(value=t["human"]), gr.update(label=t["comment"]),
+                    f"<small>{t['privacy']}<code>{sid}</code></small>")
+
+        language.change(switch, [language, session], [box, send, human, comment, privacy])
+
+        def respond(message: str, history: list, ids: dict, sid: str, lang: str):
+            message = (message or "").strip()
+            if not message:
+                yield history, ids, gr.update(), len(history)
+                return
+            history = history + [{"role": "user", "content": message},
+                                 {"role": "assistant", "content": ""}]
+            reply = None
+            for text, reply in chat.stream(sid, message):
+                history[-1] = {"role": "assistant", "content": text}
+                yield history, ids, "", len(history)
+            if reply is not None:
+                history[-1] = {"role": "assistant",
+                               "content": reply.text + source_cards(reply, lang)}
+                ids = {**ids, len(history) - 1: reply.message_id}
+            yield history, ids, "", len(chat.state.transcript(sid))
+
+        for trigger in (send.click, box.submit):
+            trigger(respond, [box, chatbot, bot_ids, session, language],
+                    [chatbot, bot_ids, box, seen])
+
+        def pick_example(data: gr.SelectData, history: list, ids: dict, sid: str, lang: str):
+            yield from respond(data.value["text"], history, ids, sid, lang)
+
+        chatbot.example_select(pick_example, [chatbot, bot_ids, session, language],
+                               [chatbot, bot_ids, box, seen])
+
+        def ask_human(history: list, ids: dict, sid: str, lang: str):
+            reply = chat.request_human(sid, lang)
+            history = history + [{"role": "assistant", "content": reply.text}]
+            ids = {**ids, len(history) - 1: reply.message_id}
+            return history, ids, len(chat.state.transcript(sid))
+
+        human.click(ask_human, [chatbot, bot_ids, session, language], [chatbot, bot_ids, seen])
+
+        def rate(data: gr.LikeData, ids: dict, sid: str, note: str):
+            position = data.index if isinstance(data.index, int) else data.index[0]
+            chat.feedback(sid, 1 if data.liked else -1, ids.get(position), note or "")
+            return ""
+
+        chatbot.like(rate, [bot_ids, session, comment], [comment])
+
+        def refresh(history: list, sid: str, shown: int):
+            """Show agent replies that arrived since the last look."""
+            if not sid:
+                return history, shown
+            transcript = chat.state.transcript(sid)
+            new = [m for m in transcript[shown:] if m.role == "agent"]
+            if not new:
+                return history, max(shown, len(transcript))
+            history = history + [{"role": "assistant", "content": f"**Serviceteam:** {m.text}"}
+                                 for m in new]
+            return history, len(transcript)
+
+        poll.tick(refresh, [chatbot, session, seen], [chatbot, seen])
+    # Gradio's queue is unbounded by default: bound it so a flood cannot exhaust memory.
+    ui.queue(max_size=64, default_concurrency_limit=4)
+    return ui
