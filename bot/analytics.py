@@ -7,6 +7,7 @@ staff see which article is missing.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from dataclasses import dataclass
 
@@ -65,6 +66,13 @@ def kpis(state: StateStore, embedder: Embedder | None = None, since: float = 0.0
     gap_questions += [e.data.get("question", "") for e in events
                       if e.kind == "feedback" and (e.value or 0) < 0]
     gaps = content_gaps(gap_questions, embedder) if embedder else []
+    days: dict[str, dict[str, set]] = {}
+    for e in answers:
+        day = days.setdefault(time.strftime("%Y-%m-%d", time.localtime(e.created_at)),
+                              {"conversations": set(), "handoffs": set()})
+        day["conversations"].add(e.session_id)
+        if e.data.get("handoff"):
+            day["handoffs"].add(e.session_id)
     return {
         "conversations": len(conversations),
         "answers": len(answers),
@@ -78,6 +86,8 @@ def kpis(state: StateStore, embedder: Embedder | None = None, since: float = 0.0
         "tickets_closed": len(closed),
         "latency_p50_ms": _percentile(latencies, 50),
         "latency_p95_ms": _percentile(latencies, 95),
+        "daily": [{"day": d, "conversations": len(v["conversations"]),
+                   "handoffs": len(v["handoffs"])} for d, v in sorted(days.items())],
         "content_gaps": [{"question": g.question, "count": g.count, "examples": list(g.examples)}
                          for g in gaps],
     }

@@ -8,26 +8,31 @@ Routes and who may call them (bearer token; admin ⊇ agent ⊇ customer):
     GET  /v1/handoffs                    agent
     POST /v1/handoffs/{id}/reply         agent
     GET  /v1/kpis                        agent
+    POST /v1/uploads                     admin (multipart files)
     POST /v1/ingest                      admin
+    GET  /login, POST /login, GET /logout  the staff UI's cookie login
 
 A missing or wrong token is 401, a token of a lower role 403, a malformed body
-422 with the fields that are wrong.
+422 with the fields that are wrong. The staff UI (mounted at /staff by
+``bot.app``) uses a server-side login session instead of a token: the cookie is
+HttpOnly, SameSite=Strict and, over HTTPS, Secure.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, Form, HTTPException, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
+from bot.admin import AdminService, PathRefused, UploadRejected
 from bot.analytics import kpis
-from bot.auth import Credentials, allows
+from bot.auth import Credentials, LoginRefused, LoginSessions, allows
 from bot.chain import InvalidQuestion
 from bot.service import ChatService
 from bot.state import StateError
@@ -58,8 +63,26 @@ class IngestRequest(BaseModel):
     paths: list[str] = Field(..., min_length=1)
 
 
-def create_api(chat: ChatService, credentials: Credentials, upload_dir: Path,
-               ingest_roots: list[Path]) -> FastAPI:
+_LOGIN_PAGE = """<!doctype html>
+<html lang="de"><head><meta charset="utf-8"><title>Lotse – Anmeldung</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{{font-family:system-ui,sans-serif;background:#f4f5f7;display:grid;place-items:center;
+min-height:100vh;margin:0}}form{{background:#fff;padding:2rem;border-radius:12px;width:20rem;
+box-shadow:0 2px 12px #0002}}label{{display:block;margin:.8rem 0 .2rem}}input{{width:100%;
+padding:.5rem;box-sizing:border-box}}button{{margin-top:1.2rem;width:100%;padding:.6rem;
+background:#2d6a4f;color:#fff;border:0;border-radius:6px;font-size:1rem}}
+.error{{color:#b00020}}</style></head><body>
+<form method="post" action="/login"><h2>Lotse · Team-Login</h2>
+<p><small>Für Service-Mitarbeiter und Admins. / For agents and admins.</small></p>
+<p class="error" id="login-error">{error}</p>
+<label for="name">Name</label><input id="name" name="name" autocomplete="username" required>
+<label for="password">Passwort / Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required>
+<button type="submit" id="login">Anmelden</button></form></body></html>"""
+
+
+def create_api(chat: ChatService, credentials: Credentials, admin: AdminService,
+               logins: LoginSessions) -> FastAPI:
     app = FastAPI(title="Lotse", description="Cited answers from your knowledge base, and an "
                   "honest handoff when unsure.", version="0.1.0")
     services = chat.services
@@ -85,8 +108,44 @@ def create_api(chat: ChatService, credentials: Credentials, upload_dir: Path,
 
     @app.exception_handler(LotseError)
     async def domain_error(_: Request, exc: LotseError) -> JSONResponse:
-        status = 404 if isinstance(exc, StateError) and "no " in str(exc) else 400
+        status = 400
+        if isinstance(exc, StateError) and "no " in str(exc):
+            status = 404
+        elif isinstance(exc, PathRefused):
+            status = 403
+        elif isinstance(exc, UploadRejected):
+            status = 413 if "limit" in str(exc) else 415 if "type" in str(exc) else 400
         return JSONResponse({"error": str(exc)}, status_code=status)
+
+    @app.middleware("http")
+    async def staff_needs_login(request: Request, call_next):
+        """The staff UI's page itself redirects to the login form; its API answers 401."""
+        if request.url.path in ("/staff", "/staff/") and \
+                logins.user(request.cookies.get(LoginSessions.COOKIE)) is None:
+            return RedirectResponse("/login", status_code=303)
+        return await call_next(request)
+
+    @app.get("/login", response_class=HTMLResponse, include_in_schema=False)
+    def login_form() -> str:
+        return _LOGIN_PAGE.format(error="")
+
+    @app.post("/login", include_in_schema=False)
+    def login(request: Request, name: str = Form(...), password: str = Form(...)):
+        try:
+            token = logins.login(name, password)
+        except LoginRefused as exc:
+            return HTMLResponse(_LOGIN_PAGE.format(error=html.escape(str(exc))), status_code=401)
+        response = RedirectResponse("/staff/", status_code=303)
+        response.set_cookie(LoginSessions.COOKIE, token, max_age=int(logins.ttl), httponly=True,
+                            samesite="strict", secure=request.url.scheme == "https", path="/")
+        return response
+
+    @app.get("/logout", include_in_schema=False)
+    def logout(request: Request):
+        logins.logout(request.cookies.get(LoginSessions.COOKIE))
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(LoginSessions.COOKIE, path="/")
+        return response
 
     @app.get("/healthz")
     def healthz() -> dict:
@@ -122,8 +181,9 @@ def create_api(chat: ChatService, credentials: Credentials, upload_dir: Path,
 
     @app.get("/v1/handoffs")
     def get_handoffs(status: str | None = "open", _: str = Depends(role("agent"))) -> list[dict]:
+        """Tickets: ``open`` (not closed, the default), ``taken``, ``closed`` or empty for all."""
         out = []
-        for t in chat.state.tickets(status or None):
+        for t in chat.queue(status or None):
             out.append({"id": t.id, "number": t.number, "session_id": t.session_id,
                         "reason": t.reason, "question": t.question, "status": t.status,
                         "assignee": t.assignee, "draft": t.draft, "sources": t.sources,
@@ -142,15 +202,22 @@ def create_api(chat: ChatService, credentials: Credentials, upload_dir: Path,
     def get_kpis(_: str = Depends(role("agent"))) -> dict:
         return kpis(chat.state, services.embedder)
 
+    @app.post("/v1/uploads")
+    def post_uploads(files: list[UploadFile], audience: str = Form("public"),
+                     _: str = Depends(role("admin"))) -> dict:
+        """Store files in the upload folder; each one is accepted or refused on its own."""
+        saved, refused = [], []
+        for upload in files:
+            data = upload.file.read(admin.max_bytes + 1)
+            try:
+                path = admin.save_upload(upload.filename or "", data, audience)
+                saved.append(path.relative_to(admin.upload_dir).as_posix())
+            except UploadRejected as exc:
+                refused.append({"file": upload.filename, "reason": str(exc)})
+        return {"saved": saved, "refused": refused, "upload_dir": str(admin.upload_dir)}
+
     @app.post("/v1/ingest")
     def post_ingest(body: IngestRequest, _: str = Depends(role("admin"))) -> dict:
-        allowed = [r.resolve() for r in [upload_dir, *ingest_roots]]
-        paths = []
-        for raw in body.paths:
-            path = Path(raw).resolve()
-            if not any(path == root or root in path.parents for root in allowed):
-                raise HTTPException(403, f"{raw} is outside the folders an admin may ingest")
-            paths.append(path)
-        return services.syncer.sync(paths).to_dict()
+        return admin.ingest(body.paths).to_dict()
 
     return app

@@ -99,7 +99,9 @@ class AnswerChain:
                           handoff=False, handoff_reason=None, kind="ask_back",
                           options=tuple(options), **base)
 
-        extract, sig = self.assess(question, retrieval)
+        # The rewritten follow-up carries the intent ("Und der AlpinPro 50?" -> "Wie schwer
+        # ist der AlpinPro 50?"), so sentences are chosen for it, not for the fragment.
+        extract, sig = self.assess(query, retrieval)
         if not extract.citations or sig is None:
             return self._handoff("no_sources", base, retrieval, confidence_value=0.0)
         conf = confidence(sig)
@@ -108,6 +110,21 @@ class AnswerChain:
         return Answer(text=extract.text, citations=extract.citations, confidence=conf,
                       handoff=False, handoff_reason=None, kind="faq" if extract.faq else "answer",
                       signals=sig.as_dict(), **base)
+
+    def suggest(self, question: str, view: str = "agent") -> Answer:
+        """The best extractive answer whatever its confidence, for an agent's reply draft.
+
+        Never a handoff: the agent is the human, and decides what to send.
+        """
+        question = re.sub(r"\s+", " ", question or "").strip()[:MAX_QUESTION_CHARS]
+        language = detect_language(question)
+        retrieval = self.retriever.retrieve(question, view=view)
+        extract, sig = self.assess(question, retrieval) if retrieval.hits else (None, None)
+        return Answer(text=extract.text if extract else "",
+                      citations=extract.citations if extract else (),
+                      confidence=confidence(sig) if sig else 0.0, handoff=False,
+                      handoff_reason=None, language=language, question=question,
+                      retrieval_query=question, hits=tuple(retrieval.hits))
 
     def assess(self, question: str, retrieval: Retrieval) -> tuple[Extract, Signals | None]:
         """The extractive answer and the signals its confidence is computed from."""

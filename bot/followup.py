@@ -1,12 +1,18 @@
-"""Follow-up questions without an LLM: carry the product over from earlier turns.
+"""Follow-up questions without an LLM: carry the product and the intent over from earlier turns.
 
-"Und in Größe L?" after a question about the AlpinPro 35 means "AlpinPro 35,
-Größe L". A follow-up that names no product gets the most recently discussed
-product put in front of it for retrieval; a reply to an ask-back ("der 50er",
-"AlpinPro 50") becomes the original question plus the chosen product.
+- An elliptic follow-up ("Und in Größe L?", "And the AlpinPro 50?": it starts
+  like a continuation, is short and asks nothing by itself) keeps the earlier
+  question's intent: it is searched together with that question, and a product
+  it names replaces the earlier one.
+- Any other follow-up that names no product ("Was kostet es?") gets the most
+  recently discussed product put in front of it.
+- A reply to an ask-back ("der 50er", "AlpinPro 50") becomes the original
+  question plus the chosen product.
 
     >>> rewrite("Und in Größe L?", ["Wie schwer ist der AlpinPro 35?"], ["AlpinPro 35", "AlpinPro 50"])
-    'AlpinPro 35 Und in Größe L?'
+    'Wie schwer ist der AlpinPro 35? Und in Größe L?'
+    >>> rewrite("Und der AlpinPro 50?", ["Wie schwer ist der AlpinPro 35?"], ["AlpinPro 35", "AlpinPro 50"])
+    'Wie schwer ist der AlpinPro 50?'
 """
 
 from __future__ import annotations
@@ -20,6 +26,10 @@ from kb.text import fold, words
 _FOLLOWUP_START = re.compile(
     r"^(und|oder|aber|auch|dann|what about|and|how about|und wie|und was|wie ist es mit|gibt es)\b"
 )
+_ASKING = {"wie", "was", "welche", "welcher", "welches", "welchen", "wo", "wann", "warum", "wieso",
+           "weshalb", "wer", "wieviel", "kann", "koennt", "gibt", "ist", "sind", "hat", "habt",
+           "how", "what", "which", "where", "when", "why", "who", "can", "is", "are", "does",
+           "do", "has", "have"}
 _REFERRING = {"es", "er", "ihn", "ihm", "den", "die", "das", "dem", "dessen", "davon", "dazu",
               "dafür", "damit", "it", "its", "this", "that", "them", "one"}
 
@@ -61,6 +71,18 @@ def is_followup(question: str) -> bool:
             or any(w in _REFERRING for w in ws))
 
 
+def is_elliptic(question: str) -> bool:
+    """A continuation that asks nothing by itself: "Und in Größe L?", "And for kids?"."""
+    ws = [fold(w) for w in words(question)]
+    return bool(_FOLLOWUP_START.match(" ".join(ws))) and len(ws) <= 6 and not set(ws) & _ASKING
+
+
+def _swap_products(text: str, old: Sequence[str], new: str) -> str:
+    for name in old:
+        text = re.sub(re.escape(name), new, text, flags=re.IGNORECASE)
+    return text
+
+
 def rewrite(question: str, history: Sequence[Turn | str], products: Iterable[str]) -> str:
     """The question to retrieve with, given earlier turns (oldest first)."""
     products = [p for p in products if p]
@@ -72,7 +94,14 @@ def rewrite(question: str, history: Sequence[Turn | str], products: Iterable[str
         choice = _chosen_option(question, last.ask_back_options)
         if choice:
             return f"{choice} {last.question}"
-    if named_products(question, products) or not is_followup(question):
+    named_now = named_products(question, products)
+    if is_elliptic(question):
+        named_before = named_products(last.question, products)
+        if not named_now:
+            return f"{last.question} {question}"
+        if named_before and named_now[0] not in named_before:
+            return _swap_products(last.question, named_before, named_now[0])
+    if named_now or not is_followup(question):
         return question
     for turn in reversed(turns):
         for text in (turn.question, turn.answer):

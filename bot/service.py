@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from bot.followup import rewrite
 from bot.handoff import handoff_message
-from bot.state import StateStore, Ticket
+from bot.state import Message, StateStore, Ticket
 from bot.wiring import Services
 from kb.text import detect_language
 from kb.types import Answer
@@ -31,6 +31,17 @@ _TICKET_NOTE = {
 _FORWARDED = {
     "de": "Danke, deine Nachricht ist beim Serviceteam angekommen (Ticket {number}).",
     "en": "Thanks, your message has reached our service team (ticket {number}).",
+}
+
+_DRAFT = {
+    "de": {"hello": "Hallo, danke für deine Nachricht!",
+           "sorry": "Hallo, es tut mir leid, dass du Ärger hattest. Ich kümmere mich jetzt darum.",
+           "gap": "[Hierzu gibt es keine passende Quelle: bitte selbst ergänzen.]",
+           "closing": "Viele Grüße\ndein Serviceteam von {brand}"},
+    "en": {"hello": "Hello, thanks for your message!",
+           "sorry": "Hello, I'm sorry for the trouble. I'm taking care of it now.",
+           "gap": "[No matching source for this: please write this part yourself.]",
+           "closing": "Best regards\nyour {brand} service team"},
 }
 
 
@@ -111,7 +122,7 @@ class ChatService:
                          forwarded=True)
         turns = self.state.turns(session_id)
         question = turns[-1].question if turns else ""
-        draft, sources = self._draft(question)
+        draft, sources = self._draft(question, "asked_for_human")
         ticket = self.state.open_ticket(session_id, "asked_for_human", question, sources, draft)
         text = (f"{handoff_message('asked_for_human', language)} "
                 f"{_TICKET_NOTE[language].format(number=ticket.number)}")
@@ -135,6 +146,32 @@ class ChatService:
         self.state.record("feedback", session_id, float(rating), question=question)
         return feedback_id
 
+    def copilot(self, question: str) -> Answer:
+        """An agent's own question, answered from public and internal documents.
+
+        Not part of any customer conversation, so it counts in no customer KPI.
+        """
+        answer = self.services.chain.ask(question, view="agent")
+        self.state.record("copilot", "", kind=answer.kind, handoff=answer.handoff)
+        return answer
+
+    def queue(self, status: str | None = "open") -> list[Ticket]:
+        """Tickets not yet closed (``status=None``: all), newest first."""
+        if status == "open":
+            return [t for t in self.state.tickets() if t.status != "closed"]
+        return self.state.tickets(status)
+
+    def ticket_detail(self, ticket_id: int) -> tuple[Ticket, list[Message]]:
+        """A ticket with its transcript; unredacted only while the ticket is open."""
+        ticket = self.state.ticket(ticket_id)
+        return ticket, self.state.transcript(ticket.session_id,
+                                             unredacted=ticket.status != "closed")
+
+    def take(self, ticket_id: int, agent: str) -> Ticket:
+        ticket = self.state.take(ticket_id, agent)
+        self.state.record("ticket_taken", ticket.session_id)
+        return ticket
+
     def agent_reply(self, ticket_id: int, agent: str, text: str) -> int:
         message_id = self.state.reply(ticket_id, agent, text)
         self.state.record("agent_reply", self.state.ticket(ticket_id).session_id)
@@ -146,20 +183,30 @@ class ChatService:
         return ticket
 
     def _open_ticket(self, session_id: str, answer: Answer) -> Ticket:
-        draft, sources = self._draft(answer.retrieval_query or answer.question)
+        draft, sources = self._draft(answer.retrieval_query or answer.question,
+                                     answer.handoff_reason or "low_confidence")
         return self.state.open_ticket(session_id, answer.handoff_reason or "low_confidence",
                                       answer.question, sources, draft)
 
-    def _draft(self, question: str) -> tuple[str, list[dict]]:
-        """A suggested reply for the agent, with citations, from the agent's view."""
+    def _draft(self, question: str, reason: str) -> tuple[str, list[dict]]:
+        """A suggested reply for the agent, with citations, from the agent's view.
+
+        Always a complete message in the customer's language: an opening that fits
+        why the customer came, the best quoted sentences with [n], a closing. When
+        nothing fits, a marked gap for the agent to fill instead of a guess.
+        """
         if not question:
             return "", []
-        internal = self.services.chain.ask(question, view="agent")
-        sources = [c.to_dict() for c in internal.citations]
-        if internal.kind in ("answer", "faq") and not internal.handoff:
-            return internal.text, sources
-        hits = [h.chunk for h in internal.hits[:3]]
-        sources = sources or [{"n": i + 1, "source": c.source, "title": c.title,
-                               "section": c.section, "snippet": c.text[:240], "score": 0.0}
-                              for i, c in enumerate(hits)]
-        return "", sources
+        suggestion = self.services.chain.suggest(question, view="agent")
+        language = suggestion.language if suggestion.language in _DRAFT else "de"
+        texts = _DRAFT[language]
+        sources = [{**c.to_dict(), "audience": c.audience} for c in suggestion.citations]
+        if not sources:
+            sources = [{"n": i + 1, "source": h.chunk.source, "title": h.chunk.title,
+                        "section": h.chunk.section, "snippet": h.chunk.text[:240],
+                        "score": round(h.score, 4), "audience": h.chunk.audience}
+                       for i, h in enumerate(suggestion.hits[:3])]
+        body = suggestion.text or texts["gap"]
+        opening = texts["sorry"] if reason == "negative_sentiment" else texts["hello"]
+        closing = texts["closing"].format(brand=self.services.settings.server.brand)
+        return f"{opening}\n\n{body}\n\n{closing}", sources

@@ -33,16 +33,24 @@ EXAMPLES = [
 ]
 
 
-def source_cards(reply: Reply, language: str) -> str:
-    """The citations of an answer as expandable cards: [n] title – section, snippet."""
-    if not reply.answer or not reply.answer.citations:
-        return ""
+def cards_html(citations: list[dict], heading: str) -> str:
+    """Citations as expandable cards: [n] title – section, then the snippet and the file."""
     cards = []
-    for c in reply.answer.citations:
-        section = f" – {html.escape(c.section)}" if c.section and c.section != c.title else ""
-        cards.append(f"<details><summary>[{c.n}] {html.escape(c.title)}{section}</summary>"
-                     f"<p>{html.escape(c.snippet)}</p><small>{html.escape(c.source)}</small></details>")
-    return f"\n\n**{TEXTS[language]['sources']}**\n\n" + "\n".join(cards)
+    for c in citations:
+        section = c.get("section") or ""
+        section = f" – {html.escape(section)}" if section and section != c["title"] else ""
+        internal = " · intern" if c.get("audience") == "internal" else ""
+        cards.append(f"<details><summary>[{c['n']}] {html.escape(c['title'])}{section}{internal}"
+                     "</summary>"
+                     f"<p>{html.escape(c.get('snippet', ''))}</p>"
+                     f"<small>{html.escape(c.get('source', ''))}</small></details>")
+    return f"\n\n**{heading}**\n\n" + "\n".join(cards) if cards else ""
+
+
+def source_cards(reply: Reply, language: str) -> str:
+    if not reply.answer:
+        return ""
+    return cards_html([c.to_dict() for c in reply.answer.citations], TEXTS[language]["sources"])
 
 
 def build_customer_ui(chat: ChatService) -> gr.Blocks:
@@ -51,7 +59,7 @@ def build_customer_ui(chat: ChatService) -> gr.Blocks:
         bot_ids = gr.State({})  # chat position -> stored message id, for feedback
         seen = gr.State(0)  # transcript length already shown
         with gr.Row():
-            gr.Markdown("## Lotse · Bergpfad Outdoor Kundenservice")
+            gr.Markdown(f"## Lotse · {html.escape(chat.services.settings.server.brand)} Kundenservice")
             language = gr.Radio(["de", "en"], value="de", label="Sprache / Language", scale=0)
         chatbot = gr.Chatbot(label="Chat", height=480, elem_id="chat",
                              examples=[{"text": q} for q in EXAMPLES])

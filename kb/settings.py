@@ -146,6 +146,8 @@ class ServerSettings(BaseModel):
         "re-ingest through the API or UI (uploads always may); other paths are refused."
     )
     max_upload_mb: float = Field(10.0, gt=0, description="Largest file an admin may upload.")
+    brand: str = Field("Bergpfad Outdoor", description="The shop's name in the chat title and "
+                       "in the signature of drafted agent replies.")
 
 
 class StateSettings(BaseModel):

@@ -14,7 +14,8 @@ import pytest
 import uvicorn
 
 from bot.api import create_api
-from bot.auth import Credentials
+from bot.admin import AdminService
+from bot.auth import Credentials, LoginSessions
 from bot.service import ChatService
 from bot.state import StateStore
 from bot.wiring import build_services
@@ -33,7 +34,8 @@ def server(tmp_path_factory, use_embedder):
     services.syncer.sync([corpus])
     chat = ChatService(services, StateStore(settings.state_url()))
     creds = Credentials.load(settings)
-    app = create_api(chat, creds, home / "uploads", [corpus])
+    admin = AdminService(services, home / "uploads", [corpus])
+    app = create_api(chat, creds, admin, LoginSessions(creds))
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

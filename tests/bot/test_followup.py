@@ -3,9 +3,21 @@ from bot.followup import Turn, rewrite
 PRODUCTS = ["AlpinPro 35", "AlpinPro 50", "Fjell 2 Expedition", "Sommerbrise 3", "Carbon Flex"]
 
 
-def test_followup_carries_the_product_over():
+def test_elliptic_followup_keeps_the_earlier_question():
     assert rewrite("Und in Größe L?", ["Wie schwer ist der AlpinPro 35?"], PRODUCTS) == \
-        "AlpinPro 35 Und in Größe L?"
+        "Wie schwer ist der AlpinPro 35? Und in Größe L?"
+    assert rewrite("And in size L?", ["How heavy is the AlpinPro 35?"], PRODUCTS) == \
+        "How heavy is the AlpinPro 35? And in size L?"
+
+
+def test_elliptic_followup_naming_another_product_swaps_it_in():
+    assert rewrite("Und der AlpinPro 50?", ["Wie schwer ist der AlpinPro 35?"], PRODUCTS) == \
+        "Wie schwer ist der AlpinPro 50?"
+
+
+def test_followup_that_asks_by_itself_gets_only_the_product():
+    assert rewrite("Und wie teuer ist er?", ["Wie schwer ist der AlpinPro 35?"], PRODUCTS) == \
+        "AlpinPro 35 Und wie teuer ist er?"
 
 
 def test_most_recent_product_wins():
@@ -20,8 +32,8 @@ def test_product_from_the_answer_counts_when_the_question_named_none():
 
 
 def test_question_naming_a_product_is_left_alone():
-    assert rewrite("Und der AlpinPro 50?", ["Wie schwer ist der AlpinPro 35?"], PRODUCTS) == \
-        "Und der AlpinPro 50?"
+    assert rewrite("Was kostet der AlpinPro 50?", ["Wie schwer ist der AlpinPro 35?"], PRODUCTS) == \
+        "Was kostet der AlpinPro 50?"
 
 
 def test_standalone_question_is_left_alone():

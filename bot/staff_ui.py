@@ -1,0 +1,302 @@
+"""The staff web UI (Gradio, German) behind the cookie login: tickets, copilot, KPIs, admin.
+
+Mounted at /staff by ``bot.app`` with an auth dependency, so Gradio refuses
+every page load and every event without a valid login session. Who is acting
+comes from that session on the server (``gr.Request.username``), never from the
+page, and admin actions check the role again before they run.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from pathlib import Path
+
+import gradio as gr
+import pandas as pd
+
+from bot.admin import AdminService
+from bot.analytics import kpis
+from bot.auth import Credentials, allows
+from bot.service import ChatService
+from bot.ui import cards_html
+from ingest.loaders import SUPPORTED
+from ingest.sync import SyncReport
+from kb.errors import LotseError
+
+REASONS = {
+    "asked_for_human": "möchte einen Menschen",
+    "negative_sentiment": "verärgert",
+    "low_confidence": "unsichere Antwort",
+    "no_sources": "keine Quelle",
+    "policy": "nicht beantwortbar",
+}
+STATUS = {"open": "offen", "taken": "in Bearbeitung", "closed": "geschlossen"}
+SPEAKERS = {"customer": "user", "bot": "assistant", "agent": "assistant"}
+
+
+def _when(timestamp: float | None) -> str:
+    return time.strftime("%d.%m.%Y %H:%M", time.localtime(timestamp)) if timestamp else "–"
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.0f} %"
+
+
+def report_markdown(report: SyncReport) -> str:
+    """The end-of-ingest summary for the admin: counts, then every failure with its reason."""
+    c = report.counts()
+    lines = [f"**Neu** {c['added']} · **Aktualisiert** {c['updated']} · **Entfernt** {c['removed']}"
+             f" · **Unverändert** {c['unchanged']} · **Fehlgeschlagen** {c['failed']}",
+             f"{report.chunks_embedded} Abschnitte eingebettet, {report.chunks_total} im Index, "
+             + (f"Generation `{report.generation}` veröffentlicht" if report.published
+                else "nichts zu veröffentlichen") + f" ({report.seconds:.1f} s)."]
+    lines += [f"- ❌ `{html.escape(f)}`: {html.escape(r)}" for f, r in report.failed]
+    lines += [f"- übersprungen `{html.escape(f)}`: {html.escape(r)}" for f, r in report.skipped]
+    lines += [f"- ⚠️ `{html.escape(f)}`: {html.escape(m)}" for f, m in report.warnings]
+    return "\n".join(lines)
+
+
+def build_staff_ui(chat: ChatService, admin: AdminService, credentials: Credentials) -> gr.Blocks:
+    def who(request: gr.Request, needed: str = "agent") -> str:
+        name = request.username or ""
+        role = credentials.users.get(name, ("", ""))[0]
+        if not allows(role, needed):
+            raise gr.Error("Dafür fehlt die Berechtigung." if role else "Bitte neu anmelden.")
+        return name
+
+    # -- tickets -------------------------------------------------------------------------
+    def queue_choices() -> list[tuple[str, str]]:
+        return [(f"{t.number} · {REASONS.get(t.reason, t.reason)} · {STATUS[t.status]} · "
+                 f"{t.question[:50] or '(ohne Frage)'}", str(t.id)) for t in chat.queue()]
+
+    def refresh_queue(selected: str | None, request: gr.Request):
+        who(request)
+        choices = queue_choices()
+        keep = selected if selected in {v for _, v in choices} else None
+        return gr.update(choices=choices, value=keep)
+
+    def show_ticket(selected: str | None, request: gr.Request):
+        who(request)
+        if not selected:
+            return "Wähle links ein Ticket.", [], "", ""
+        ticket, transcript = chat.ticket_detail(int(selected))
+        head = (f"### {ticket.number} · {STATUS[ticket.status]}\n"
+                f"**Grund:** {REASONS.get(ticket.reason, ticket.reason)}  \n"
+                f"**Frage:** {html.escape(ticket.question) or '–'}  \n"
+                f"**Bearbeitet von:** {ticket.assignee or '–'} · **eröffnet** {_when(ticket.created_at)}")
+        messages = [{"role": SPEAKERS.get(m.role, "assistant"),
+                     "content": f"**Serviceteam:** {m.text}" if m.role == "agent" else m.text}
+                    for m in transcript]
+        sources = cards_html(ticket.sources, "Gefundene Quellen") or "_Keine Quellen gefunden._"
+        return head, messages, sources, ticket.draft
+
+    def take(selected: str | None, request: gr.Request):
+        name = who(request)
+        if not selected:
+            raise gr.Error("Erst ein Ticket wählen.")
+        ticket = chat.take(int(selected), name)
+        return (*show_ticket(selected, request)[:3], f"{ticket.number} gehört jetzt {name}.")
+
+    def send(selected: str | None, text: str, request: gr.Request):
+        name = who(request)
+        if not selected:
+            raise gr.Error("Erst ein Ticket wählen.")
+        if not (text or "").strip():
+            raise gr.Error("Die Antwort ist leer.")
+        chat.agent_reply(int(selected), name, text.strip())
+        head, messages, sources, _ = show_ticket(selected, request)
+        return head, messages, sources, "", "Antwort gesendet; der Kunde sieht sie im Chat."
+
+    def close(selected: str | None, resolved: bool, request: gr.Request):
+        who(request)
+        if not selected:
+            raise gr.Error("Erst ein Ticket wählen.")
+        ticket = chat.close_ticket(int(selected), resolved)
+        note = f"{ticket.number} geschlossen ({'gelöst' if resolved else 'nicht gelöst'})."
+        return gr.update(choices=queue_choices(), value=None), "Wähle links ein Ticket.", [], "", "", note
+
+    def close_resolved(selected: str | None, request: gr.Request):
+        return close(selected, True, request)
+
+    def close_unresolved(selected: str | None, request: gr.Request):
+        return close(selected, False, request)
+
+    # -- copilot -------------------------------------------------------------------------
+    def copilot(question: str, request: gr.Request) -> str:
+        who(request)
+        try:
+            answer = chat.copilot(question or "")
+        except LotseError as exc:
+            raise gr.Error(str(exc)) from exc
+        cards = cards_html([{**c.to_dict(), "audience": c.audience} for c in answer.citations],
+                           "Quellen")
+        flag = " · würde an einen Menschen übergeben" if answer.handoff else ""
+        return f"{answer.text}{cards}\n\n<small>Sicherheit {answer.confidence:.2f}{flag}</small>"
+
+    # -- KPIs ----------------------------------------------------------------------------
+    def show_kpis(request: gr.Request):
+        who(request)
+        k = kpis(chat.state, chat.services.embedder)
+        numbers = (
+            "| Gespräche | Deflection | Übergaben | CSAT | Erstlösung | Latenz p50 / p95 |\n"
+            "|---|---|---|---|---|---|\n"
+            f"| {k['conversations']} | {_pct(k['deflection_rate'] if k['conversations'] else None)}"
+            f" | {_pct(k['handoff_rate'] if k['conversations'] else None)} | {_pct(k['csat'])}"
+            f" ({k['ratings']} Bewertungen) | {_pct(k['first_contact_resolution'])}"
+            f" ({k['tickets_closed']} geschlossen) | {k['latency_p50_ms']:.0f} / "
+            f"{k['latency_p95_ms']:.0f} ms |")
+        reasons = pd.DataFrame([{"Grund": REASONS.get(r, str(r)), "Übergaben": n}
+                                for r, n in k["handoffs_by_reason"].items()],
+                               columns=["Grund", "Übergaben"])
+        # Stacked: the bar's full height is the day's conversations.
+        daily = pd.DataFrame([{"Tag": d["day"], "Reihe": series, "Anzahl": n}
+                              for d in k["daily"] for series, n in
+                              (("vom Bot gelöst", d["conversations"] - d["handoffs"]),
+                               ("an Menschen übergeben", d["handoffs"]))],
+                             columns=["Tag", "Reihe", "Anzahl"])
+        gaps = pd.DataFrame([{"Frage": g["question"][:60], "Anzahl": g["count"],
+                              "Beispiele": " | ".join(g["examples"])} for g in k["content_gaps"]],
+                            columns=["Frage", "Anzahl", "Beispiele"])
+        # Explicit zero-based axes: with one bar, an automatic axis collapses onto its height.
+        top = max([1, *k["handoffs_by_reason"].values()])
+        return (numbers, gr.update(value=reasons, y_lim=[0, top]),
+                gr.update(value=daily, y_lim=[0, max([1, *(d["conversations"] for d in k["daily"])])]),
+                gr.update(value=gaps[["Frage", "Anzahl"]],
+                          y_lim=[0, max([1, *gaps["Anzahl"]])]), gaps)
+
+    # -- admin ---------------------------------------------------------------------------
+    def stats_markdown() -> str:
+        s = admin.stats()
+        uploads = admin.uploads()
+        return (f"**Dokumente** {s.documents} · **Abschnitte** {s.chunks} · **Generation** "
+                f"`{s.generation or '–'}` · **letzter Ingest** {_when(s.published_at)} · "
+                f"**Embedder** `{s.embedder}`  \n**Hochgeladene Dateien** ({len(uploads)}): "
+                + (", ".join(f"`{html.escape(u)}`" for u in uploads) or "–"))
+
+    def show_stats(request: gr.Request) -> str:
+        who(request, "admin")
+        return stats_markdown()
+
+    def upload(files: list[str] | None, audience: str, request: gr.Request):
+        who(request, "admin")
+        lines = []
+        for upload in files or []:
+            path = Path(upload if isinstance(upload, str) else upload.name)
+            try:
+                saved = admin.save_upload(path.name, path, audience)
+                lines.append(f"- ✅ `{html.escape(saved.name)}` gespeichert")
+            except LotseError as exc:
+                lines.append(f"- ❌ {html.escape(str(exc))}")
+        return "\n".join(lines), None, stats_markdown()
+
+    def run_ingest(folders: list[str], extra: str, request: gr.Request,
+                   progress=gr.Progress()):
+        who(request, "admin")
+        paths = list(folders or []) + ([extra.strip()] if (extra or "").strip() else [])
+        if not paths:
+            raise gr.Error("Bitte mindestens einen Ordner wählen.")
+        stages = {"load": "Dateien lesen", "embed": "Einbetten"}
+
+        def step(stage: str, done: int, total: int) -> None:
+            progress((done, total), desc=stages.get(stage, stage))
+
+        try:
+            report = admin.ingest(paths, progress=step)
+        except LotseError as exc:
+            raise gr.Error(str(exc)) from exc
+        return report_markdown(report), stats_markdown()
+
+    def on_load(request: gr.Request):
+        name = who(request)
+        is_admin = allows(credentials.users[name][0], "admin")
+        return (f"Angemeldet als **{html.escape(name)}** ({credentials.users[name][0]})",
+                gr.update(visible=is_admin), gr.update(choices=queue_choices()),
+                stats_markdown() if is_admin else "")
+
+    with gr.Blocks(title="Lotse – Team") as ui:
+        with gr.Row(equal_height=True):
+            gr.Markdown("## Lotse · Team")
+            whoami = gr.Markdown(elem_id="whoami")
+            gr.Button("Abmelden", link="/logout", elem_id="logout", scale=0, size="sm")
+        with gr.Tabs():
+            with gr.Tab("Tickets", id="tickets"):
+                with gr.Row():
+                    with gr.Column(scale=1):
+                        queue = gr.Radio(label="Warteschlange (offen und in Bearbeitung)",
+                                         choices=[], elem_id="queue")
+                        refresh = gr.Button("Aktualisieren", size="sm")
+                    with gr.Column(scale=2):
+                        head = gr.Markdown("Wähle links ein Ticket.", elem_id="ticket-head")
+                        transcript = gr.Chatbot(label="Gesprächsverlauf (ungeschwärzt, solange offen)",
+                                                height=320, elem_id="transcript")
+                        sources = gr.Markdown(elem_id="ticket-sources")
+                        draft = gr.Textbox(label="Antwort an den Kunden (Entwurf mit Quellen, "
+                                           "bearbeitbar)", lines=5, elem_id="draft")
+                        with gr.Row():
+                            take_btn = gr.Button("Übernehmen", elem_id="take")
+                            send_btn = gr.Button("Antwort senden", variant="primary",
+                                                 elem_id="send-reply")
+                        with gr.Row():
+                            solved_btn = gr.Button("Schließen: gelöst", elem_id="close-resolved")
+                            unsolved_btn = gr.Button("Schließen: nicht gelöst",
+                                                     elem_id="close-unresolved")
+                        status = gr.Markdown(elem_id="ticket-status")
+            with gr.Tab("Copilot", id="copilot"):
+                question = gr.Textbox(label="Eigene Frage (Antworten nutzen auch interne Notizen)",
+                                      elem_id="copilot-question")
+                ask = gr.Button("Fragen", variant="primary", elem_id="copilot-ask")
+                answer = gr.Markdown(elem_id="copilot-answer")
+            with gr.Tab("KPIs", id="kpis") as kpi_tab:
+                kpi_refresh = gr.Button("Aktualisieren", size="sm", elem_id="kpi-refresh")
+                numbers = gr.Markdown(elem_id="kpi-numbers")
+                with gr.Row():
+                    reasons_plot = gr.BarPlot(x="Grund", y="Übergaben", title="Übergaben nach Grund",
+                                              elem_id="plot-reasons")
+                    daily_plot = gr.BarPlot(x="Tag", y="Anzahl", color="Reihe",
+                                            title="Gespräche pro Tag",
+                                            elem_id="plot-daily")
+                gaps_plot = gr.BarPlot(x="Frage", y="Anzahl", title="Inhaltslücken: häufigste "
+                                       "übergebene oder schlecht bewertete Fragen", elem_id="plot-gaps")
+                gaps_table = gr.Dataframe(label="Inhaltslücken mit Beispielen", elem_id="gaps",
+                                          interactive=False, wrap=True)
+            with gr.Tab("Admin", id="admin", visible=False) as admin_tab:
+                stats = gr.Markdown(elem_id="store-stats")
+                with gr.Row():
+                    with gr.Column():
+                        audience = gr.Radio([("Kunden (öffentlich)", "public"),
+                                             ("Nur Team (intern)", "internal")], value="public",
+                                            label="Sichtbarkeit der hochgeladenen Dateien")
+                        files = gr.File(label="Dateien hochladen", file_count="multiple",
+                                        file_types=sorted(SUPPORTED), elem_id="upload")
+                        uploaded = gr.Markdown(elem_id="upload-result")
+                    with gr.Column():
+                        roots = [(f"Upload-Ordner ({admin.upload_dir})", str(admin.upload_dir))]
+                        roots += [(str(r), str(r)) for r in admin.ingest_roots]
+                        folders = gr.CheckboxGroup(roots, value=[v for _, v in roots],
+                                                   label="Neu einlesen", elem_id="folders")
+                        extra = gr.Textbox(label="Oder ein Unterordner davon", elem_id="folder")
+                        ingest_btn = gr.Button("Neu einlesen", variant="primary", elem_id="ingest")
+                report = gr.Markdown(elem_id="ingest-report")
+        poll = gr.Timer(5.0)
+
+        ui.load(on_load, None, [whoami, admin_tab, queue, stats])
+        refresh.click(refresh_queue, [queue], [queue])
+        poll.tick(refresh_queue, [queue], [queue])
+        queue.input(show_ticket, [queue], [head, transcript, sources, draft])
+        take_btn.click(take, [queue], [head, transcript, sources, status])
+        send_btn.click(send, [queue, draft], [head, transcript, sources, draft, status])
+        solved_btn.click(close_resolved, [queue], [queue, head, transcript, sources, draft, status])
+        unsolved_btn.click(close_unresolved, [queue],
+                           [queue, head, transcript, sources, draft, status])
+        for trigger in (ask.click, question.submit):
+            trigger(copilot, [question], [answer])
+        kpi_outputs = [numbers, reasons_plot, daily_plot, gaps_plot, gaps_table]
+        kpi_tab.select(show_kpis, None, kpi_outputs)
+        kpi_refresh.click(show_kpis, None, kpi_outputs)
+        admin_tab.select(show_stats, None, [stats])
+        files.upload(upload, [files, audience], [uploaded, files, stats])
+        ingest_btn.click(run_ingest, [folders, extra], [report, stats])
+    ui.queue(max_size=32, default_concurrency_limit=2)
+    return ui
+
