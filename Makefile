@@ -1,5 +1,6 @@
 # Two commands do all the setup on a fresh machine:
-#   make run    create .venv, install, ingest docs_corpus/ and start Lotse
+#   make run    create .venv, install, ingest docs_corpus/ and start Lotse (chat, staff UI,
+#               REST API on http://127.0.0.1:7860, logins printed)
 #   make test   create .venv, install, run the tests and the gold-set evaluation
 
 PYTHON ?= python3
@@ -28,7 +29,7 @@ system-deps:
 
 run: install
 	$(BIN)/lotse ingest docs_corpus
-	$(BIN)/lotse ask
+	$(BIN)/lotse serve
 
 test: install system-deps
 	$(BIN)/python -m pytest

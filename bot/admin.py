@@ -37,7 +37,7 @@ class PathRefused(LotseError):
 def safe_name(name: str) -> str:
     """The file name an upload is stored under: no folders, no dot files, plain characters."""
     base = re.split(r"[\\/]", name or "")[-1]
-    base = unicodedata.normalize("NFKD", base).encode("ascii", "ignore").decode()
+    base = unicodedata.normalize("NFKD", base.replace("ß", "ss")).encode("ascii", "ignore").decode()
     base = _UNSAFE.sub("_", base).strip(" .")
     return base[:120]
 

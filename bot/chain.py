@@ -31,6 +31,18 @@ class InvalidQuestion(LotseError):
     """The question is empty or too long to answer."""
 
 
+def clean_question(question: str) -> str:
+    """Whitespace folded; ``InvalidQuestion`` when empty or too long to answer."""
+    question = re.sub(r"\s+", " ", question or "").strip()
+    if not question:
+        raise InvalidQuestion("the question is empty")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise InvalidQuestion(
+            f"the question has {len(question)} characters; at most {MAX_QUESTION_CHARS} are answered"
+        )
+    return question
+
+
 def product_options(question: str, hits: Sequence[Hit], margin: float) -> list[str]:
     """Products of one family that the top hits split between, when the question names none.
 
@@ -73,13 +85,7 @@ class AnswerChain:
             where: dict[str, str] | None = None) -> Answer:
         """Answer ``question``; ``retrieval_query`` is what to search for when a follow-up
         was rewritten with context from earlier turns."""
-        question = re.sub(r"\s+", " ", question or "").strip()
-        if not question:
-            raise InvalidQuestion("the question is empty")
-        if len(question) > MAX_QUESTION_CHARS:
-            raise InvalidQuestion(
-                f"the question has {len(question)} characters; at most {MAX_QUESTION_CHARS} are answered"
-            )
+        question = clean_question(question)
         language = detect_language(question)
         query = retrieval_query or question
         retrieval = self.retriever.retrieve(query, view=view, where=where)
@@ -116,7 +122,7 @@ class AnswerChain:
 
         Never a handoff: the agent is the human, and decides what to send.
         """
-        question = re.sub(r"\s+", " ", question or "").strip()[:MAX_QUESTION_CHARS]
+        question = clean_question(question)
         language = detect_language(question)
         retrieval = self.retriever.retrieve(question, view=view)
         extract, sig = self.assess(question, retrieval) if retrieval.hits else (None, None)

@@ -17,9 +17,10 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # IBAN: country code, check digits, 11-30 alphanumerics, optionally in blocks of four.
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,3})?\b", re.I)
 # Phone: +49 / 0049 / 0 prefixes, with spaces, slashes, dashes or brackets; at least 7 digits.
+# Not after "XY-": that is a reference such as the ticket number LT-000001.
 _PHONE = re.compile(
-    r"(?<![\w+])(?:\+|00)\d{1,3}[\s/-]?(?:\(0\)[\s/-]?)?\d{2,5}(?:[\s/-]?\d{2,8}){1,3}(?!\w)"
-    r"|(?<![\w+])0\d{2,5}[\s/-]?(?:\d{2,8}[\s-]?){1,3}\d(?!\w)"
+    r"(?<![\w+])(?<![A-Za-z]-)(?:\+|00)\d{1,3}[\s/-]?(?:\(0\)[\s/-]?)?\d{2,5}(?:[\s/-]?\d{2,8}){1,3}(?!\w)"
+    r"|(?<![\w+])(?<![A-Za-z]-)0\d{2,5}[\s/-]?(?:\d{2,8}[\s-]?){1,3}\d(?!\w)"
 )
 _STREET_WORDS = (
     r"(?:stra(?:ß|ss)e|str\.|weg|gasse|platz|allee|ring|damm|ufer|chaussee|steig|pfad|markt|"

@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from bot.chain import MAX_QUESTION_CHARS
 from bot.followup import rewrite
 from bot.handoff import handoff_message
 from bot.state import Message, StateStore, Ticket
@@ -32,7 +33,12 @@ _FORWARDED = {
     "de": "Danke, deine Nachricht ist beim Serviceteam angekommen (Ticket {number}).",
     "en": "Thanks, your message has reached our service team (ticket {number}).",
 }
-
+_CLOSED = {
+    "de": "Das Serviceteam hat Ticket {number} abgeschlossen. Ab jetzt antwortet wieder Lotse; "
+          "„Mit Mitarbeiter sprechen“ bringt dich jederzeit zurück zum Team.",
+    "en": "The service team has closed ticket {number}. Lotse answers again from now on; "
+          "“Talk to a person” brings you back to the team at any time.",
+}
 _DRAFT = {
     "de": {"hello": "Hallo, danke für deine Nachricht!",
            "sorry": "Hallo, es tut mir leid, dass du Ärger hattest. Ich kümmere mich jetzt darum.",
@@ -149,9 +155,11 @@ class ChatService:
     def copilot(self, question: str) -> Answer:
         """An agent's own question, answered from public and internal documents.
 
-        Not part of any customer conversation, so it counts in no customer KPI.
+        Always the best quoted answer with its confidence, never a handoff (the agent
+        is the human). Not part of any customer conversation, so it counts in no
+        customer KPI.
         """
-        answer = self.services.chain.ask(question, view="agent")
+        answer = self.services.chain.suggest(question, view="agent")
         self.state.record("copilot", "", kind=answer.kind, handoff=answer.handoff)
         return answer
 
@@ -178,8 +186,13 @@ class ChatService:
         return message_id
 
     def close_ticket(self, ticket_id: int, resolved: bool) -> Ticket:
+        """Close with a resolution flag (first-contact resolution); the customer is told
+        that Lotse answers again from now on."""
         ticket = self.state.close(ticket_id, resolved)
         self.state.record("ticket_closed", ticket.session_id, 1.0 if resolved else 0.0)
+        language = detect_language(ticket.question) if ticket.question else "de"
+        self.state.add_message(ticket.session_id, "notice",
+                               _CLOSED[language].format(number=ticket.number))
         return ticket
 
     def _open_ticket(self, session_id: str, answer: Answer) -> Ticket:
@@ -195,9 +208,9 @@ class ChatService:
         why the customer came, the best quoted sentences with [n], a closing. When
         nothing fits, a marked gap for the agent to fill instead of a guess.
         """
-        if not question:
+        if not question.strip():
             return "", []
-        suggestion = self.services.chain.suggest(question, view="agent")
+        suggestion = self.services.chain.suggest(question[:MAX_QUESTION_CHARS], view="agent")
         language = suggestion.language if suggestion.language in _DRAFT else "de"
         texts = _DRAFT[language]
         sources = [{**c.to_dict(), "audience": c.audience} for c in suggestion.citations]

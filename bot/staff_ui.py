@@ -32,7 +32,7 @@ REASONS = {
     "policy": "nicht beantwortbar",
 }
 STATUS = {"open": "offen", "taken": "in Bearbeitung", "closed": "geschlossen"}
-SPEAKERS = {"customer": "user", "bot": "assistant", "agent": "assistant"}
+SPEAKERS = {"customer": "user", "bot": "assistant", "agent": "assistant", "notice": "assistant"}
 
 
 def _when(timestamp: float | None) -> str:
@@ -51,9 +51,9 @@ def report_markdown(report: SyncReport) -> str:
              f"{report.chunks_embedded} Abschnitte eingebettet, {report.chunks_total} im Index, "
              + (f"Generation `{report.generation}` veröffentlicht" if report.published
                 else "nichts zu veröffentlichen") + f" ({report.seconds:.1f} s)."]
-    lines += [f"- ❌ `{html.escape(f)}`: {html.escape(r)}" for f, r in report.failed]
+    lines += [f"- **fehlgeschlagen** `{html.escape(f)}`: {html.escape(r)}" for f, r in report.failed]
     lines += [f"- übersprungen `{html.escape(f)}`: {html.escape(r)}" for f, r in report.skipped]
-    lines += [f"- ⚠️ `{html.escape(f)}`: {html.escape(m)}" for f, m in report.warnings]
+    lines += [f"- Hinweis `{html.escape(f)}`: {html.escape(m)}" for f, m in report.warnings]
     return "\n".join(lines)
 
 
@@ -131,7 +131,10 @@ def build_staff_ui(chat: ChatService, admin: AdminService, credentials: Credenti
             raise gr.Error(str(exc)) from exc
         cards = cards_html([{**c.to_dict(), "audience": c.audience} for c in answer.citations],
                            "Quellen")
-        flag = " · würde an einen Menschen übergeben" if answer.handoff else ""
+        if not answer.citations:
+            return "_Dazu steht nichts in den Unterlagen._"
+        unsure = answer.confidence < chat.services.settings.answer.handoff_below
+        flag = " · **unsicher, bitte die Quellen prüfen**" if unsure else ""
         return f"{answer.text}{cards}\n\n<small>Sicherheit {answer.confidence:.2f}{flag}</small>"
 
     # -- KPIs ----------------------------------------------------------------------------
@@ -185,9 +188,9 @@ def build_staff_ui(chat: ChatService, admin: AdminService, credentials: Credenti
             path = Path(upload if isinstance(upload, str) else upload.name)
             try:
                 saved = admin.save_upload(path.name, path, audience)
-                lines.append(f"- ✅ `{html.escape(saved.name)}` gespeichert")
+                lines.append(f"- gespeichert: `{html.escape(saved.name)}`")
             except LotseError as exc:
-                lines.append(f"- ❌ {html.escape(str(exc))}")
+                lines.append(f"- **abgelehnt**: {html.escape(str(exc))}")
         return "\n".join(lines), None, stats_markdown()
 
     def run_ingest(folders: list[str], extra: str, request: gr.Request,

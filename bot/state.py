@@ -54,7 +54,7 @@ class _Message(_Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[float] = mapped_column(Float)
-    role: Mapped[str] = mapped_column(String(16))  # customer | bot | agent
+    role: Mapped[str] = mapped_column(String(16))  # customer | bot | agent | notice
     text: Mapped[str] = mapped_column(Text)
     answer: Mapped[str] = mapped_column(Text, default="")  # the contract JSON of a bot answer
     latency_ms: Mapped[float | None] = mapped_column(Float, nullable=True)

@@ -129,15 +129,15 @@ def build_customer_ui(chat: ChatService) -> gr.Blocks:
         chatbot.like(rate, [bot_ids, session, comment], [comment])
 
         def refresh(history: list, sid: str, shown: int):
-            """Show agent replies that arrived since the last look."""
+            """Show agent replies (and the notice that a ticket closed) since the last look."""
             if not sid:
                 return history, shown
             transcript = chat.state.transcript(sid)
-            new = [m for m in transcript[shown:] if m.role == "agent"]
+            new = [m for m in transcript[shown:] if m.role in ("agent", "notice")]
             if not new:
                 return history, max(shown, len(transcript))
-            history = history + [{"role": "assistant", "content": f"**Serviceteam:** {m.text}"}
-                                 for m in new]
+            history = history + [{"role": "assistant", "content": f"**Serviceteam:** {m.text}"
+                                  if m.role == "agent" else f"_{m.text}_"} for m in new]
             return history, len(transcript)
 
         poll.tick(refresh, [chatbot, session, seen], [chatbot, seen])

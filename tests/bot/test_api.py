@@ -35,7 +35,8 @@ def server(tmp_path_factory, use_embedder):
     chat = ChatService(services, StateStore(settings.state_url()))
     creds = Credentials.load(settings)
     admin = AdminService(services, home / "uploads", [corpus])
-    app = create_api(chat, creds, admin, LoginSessions(creds))
+    logins = LoginSessions(creds)
+    app = create_api(chat, creds, admin, logins)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -46,7 +47,8 @@ def server(tmp_path_factory, use_embedder):
     while not srv.started:
         assert time.monotonic() < deadline, "server did not start"
         time.sleep(0.05)
-    yield {"url": f"http://127.0.0.1:{port}", "creds": creds, "corpus": corpus, "chat": chat}
+    yield {"url": f"http://127.0.0.1:{port}", "creds": creds, "corpus": corpus, "chat": chat,
+           "logins": logins}
     srv.should_exit = True
     thread.join(timeout=10)
 
@@ -123,7 +125,8 @@ def test_handoff_reply_and_kpis_over_http(server):
                    json={"text": "Das tut mir leid, ich kümmere mich.", "close": True})
     assert r.status_code == 200 and r.json()["status"] == "closed"
     transcript = server["chat"].state.transcript(sid)
-    assert transcript[-1].role == "agent" and "kümmere" in transcript[-1].text
+    assert [m.role for m in transcript[-2:]] == ["agent", "notice"]
+    assert "kümmere" in transcript[-2].text
     k = httpx.get(f"{url}/v1/kpis", headers=agent, timeout=60).json()
     assert k["conversations"] >= 1 and k["handoffs_by_reason"].get("negative_sentiment", 0) >= 1
     assert k["csat"] is not None and k["first_contact_resolution"] == 1.0
@@ -136,3 +139,50 @@ def test_ingest_is_limited_to_allowed_folders(server, tmp_path):
     r = httpx.post(f"{server['url']}/v1/ingest", headers=admin, timeout=120,
                    json={"paths": [str(server["corpus"])]})
     assert r.status_code == 200 and r.json()["unchanged"] == 34
+
+
+def test_uploads_refuse_traversal_wrong_types_and_oversize(server):
+    admin = _auth(server, "admin")
+    files = [
+        ("files", ("../../../etc/evil.md", b"# Boese\n\nVersuch, den Ordner zu verlassen.", "text/markdown")),
+        ("files", ("C:\\Windows\\neu.md", b"# Neu\n\nNeue Seite.", "text/markdown")),
+        ("files", ("bombe.zip", b"PK\x03\x04" + b"\0" * 100, "application/zip")),
+        ("files", ("leer.txt", b"", "text/plain")),
+        ("files", ("riesig.txt", b"x" * (10 * 2**20 + 1), "text/plain")),
+    ]
+    r = httpx.post(f"{server['url']}/v1/uploads", headers=admin, files=files, timeout=60)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert sorted(body["saved"]) == ["evil.md", "neu.md"]  # only the last name part is kept
+    upload_dir = Path(body["upload_dir"])
+    assert (upload_dir / "evil.md").is_file() and not (upload_dir.parent / "etc").exists()
+    reasons = {f["file"]: f["reason"] for f in body["refused"]}
+    assert "file type .zip is not accepted" in reasons["bombe.zip"]
+    assert "empty" in reasons["leer.txt"]
+    assert "over the upload limit" in reasons["riesig.txt"]
+    assert httpx.post(f"{server['url']}/v1/uploads", headers=_auth(server, "agent"),
+                      files=files[:1]).status_code == 403
+
+
+def test_staff_login_sets_a_safe_cookie_and_logout_ends_it(server):
+    url, creds = server["url"], server["creds"]
+    with httpx.Client(base_url=url) as client:
+        assert client.get("/staff/").headers["location"] == "/login"
+        wrong = client.post("/login", data={"name": "agent", "password": "falsch"})
+        assert wrong.status_code == 401 and "wrong password" in wrong.text
+        ok = client.post("/login", data={"name": "agent", "password": creds.users["agent"][1]})
+        assert ok.status_code == 303 and ok.headers["location"] == "/staff/"
+        cookie = ok.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=strict" in cookie and "path=/" in cookie
+        token = client.cookies.get("lotse_session")
+        assert token and server["logins"].user(token).role == "agent"
+        client.get("/logout")
+        assert server["logins"].user(token) is None
+
+
+def test_login_is_throttled_after_repeated_failures(server):
+    url, creds = server["url"], server["creds"]
+    for _ in range(5):
+        httpx.post(f"{url}/login", data={"name": "admin", "password": "raten"})
+    blocked = httpx.post(f"{url}/login", data={"name": "admin", "password": creds.users["admin"][1]})
+    assert blocked.status_code == 401 and "too many failed attempts" in blocked.text

@@ -34,6 +34,7 @@ def test_personal_data_is_redacted(text, secret):
     "Bestellnummer 2026-4711, Lieferung in 3 Werktagen.",
     "Rückenlänge 46 bis 53 cm, Größe L.",
     "Das Fjell 2 Expedition ist bis Kalenderwoche 49 ausverkauft.",
+    "Deine Ticketnummer ist LT-000001.",
     "Charge 2409 betroffen, Ersatzteil 26-TA-02.",
 ])
 def test_ordinary_shop_text_is_left_alone(text):

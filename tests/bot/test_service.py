@@ -57,7 +57,27 @@ def test_after_handoff_messages_go_to_the_agent_and_the_reply_comes_back(chat):
     chat.agent_reply(ticket.id, "agent1", "Hallo, ich schaue mir Bestellung 4711 an.")
     assert chat.state.transcript(sid)[-1].text == "Hallo, ich schaue mir Bestellung 4711 an."
     chat.close_ticket(ticket.id, resolved=True)
+    notice = chat.state.transcript(sid)[-1]
+    assert notice.role == "notice" and f"{ticket.number} abgeschlossen" in notice.text
     assert not chat.send(sid, "Was kostet der Versand?").forwarded
+
+
+def test_copilot_answers_from_internal_notes_without_a_conversation(chat):
+    answer = chat.copilot("Welchen Gutscheincode gibt es bei Lieferverzögerungen?")
+    assert "SORRY-BP15" in answer.text and answer.citations[0].audience == "internal"
+    assert not answer.handoff
+    assert [e.kind for e in chat.state.events()] == ["copilot"]  # no customer conversation
+
+
+def test_take_and_queue(chat):
+    sid = chat.state.new_session()
+    ticket = chat.send(sid, "Ich will sofort einen Menschen sprechen!").ticket
+    assert [t.number for t in chat.queue()] == [ticket.number]
+    taken = chat.take(ticket.id, "agent1")
+    assert taken.status == "taken" and taken.assignee == "agent1"
+    assert [t.number for t in chat.queue()] == [ticket.number]  # taken tickets stay in the queue
+    chat.close_ticket(ticket.id, resolved=False)
+    assert chat.queue() == [] and chat.queue(None)[0].resolved is False
 
 
 def test_talk_to_a_person_button(chat):

@@ -106,6 +106,8 @@ def test_customer_to_agent_and_back(lotse_server, page, browser):
     staff.wait_for_function("document.querySelector('#ticket-status').innerText.includes('geschlossen')",
                             timeout=LONG)
     assert staff.locator("#queue label", has_text=number).count() == 0
+    page.wait_for_function(f"document.querySelector('#chat').innerText.includes('{number} abgeschlossen')",
+                           timeout=LONG)  # the customer learns that Lotse answers again
     staff.get_by_role("tab", name="KPIs").click()
     staff.wait_for_function("document.querySelector('#kpi-numbers').innerText.includes('%')",
                             timeout=LONG)
