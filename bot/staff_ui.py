@@ -181,6 +181,11 @@ def build_staff_ui(chat: ChatService, admin: AdminService, credentials: Credenti
         who(request, "admin")
         return stats_markdown()
 
+    def tick_stats(request: gr.Request):
+        """The timer runs on every staff page; only an admin's page gets the numbers."""
+        name = who(request)
+        return stats_markdown() if allows(credentials.users[name][0], "admin") else gr.update()
+
     def upload(files: list[str] | None, audience: str, request: gr.Request):
         who(request, "admin")
         lines = []
@@ -282,6 +287,7 @@ def build_staff_ui(chat: ChatService, admin: AdminService, credentials: Credenti
                         ingest_btn = gr.Button("Neu einlesen", variant="primary", elem_id="ingest")
                 report = gr.Markdown(elem_id="ingest-report")
         poll = gr.Timer(5.0)
+        stats_poll = gr.Timer(15.0)
 
         ui.load(on_load, None, [whoami, admin_tab, queue, stats])
         refresh.click(refresh_queue, [queue], [queue])
@@ -298,6 +304,7 @@ def build_staff_ui(chat: ChatService, admin: AdminService, credentials: Credenti
         kpi_tab.select(show_kpis, None, kpi_outputs)
         kpi_refresh.click(show_kpis, None, kpi_outputs)
         admin_tab.select(show_stats, None, [stats])
+        stats_poll.tick(tick_stats, None, [stats])
         files.upload(upload, [files, audience], [uploaded, files, stats])
         ingest_btn.click(run_ingest, [folders, extra], [report, stats])
     ui.queue(max_size=32, default_concurrency_limit=2)
