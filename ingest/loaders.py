@@ -251,7 +251,14 @@ def load_csv(ctx: FileContext, text: str) -> Loaded:
         raise LoaderError(
             f"CSV needs the columns question and answer (or frage and antwort); found {fields}"
         )
-    return _faq_documents(ctx, rows, {})
+    loaded = _faq_documents(ctx, rows, {})
+    # csv puts the fields beyond the header under None: an unquoted comma cut a row apart.
+    overflow = [n for n, row in enumerate(rows, start=2) if row.get(None)]  # type: ignore[call-overload]
+    if overflow:
+        loaded.warnings.append(f"rows {', '.join(map(str, overflow))} have more fields than the "
+                               "header; their answers are probably cut at an unquoted comma "
+                               "(quote fields that contain commas)")
+    return loaded
 
 
 def load_yaml(ctx: FileContext, text: str) -> Loaded:

@@ -120,6 +120,11 @@ def lexical_form(text: str, language: str, chunk_language: str) -> str:
     return same if chunk_language in (language, "") else cross
 
 
+def german_terms(word: str) -> list[str]:
+    """The German words the glossary gives for one English word (lower case), or []."""
+    return _TABLE.get(word.lower(), [])
+
+
 def expand_english(question: str) -> str:
     """The question followed by the German words for its English terms."""
     words = re.findall(r"[a-z]+", question.lower())

