@@ -84,6 +84,8 @@ def kpis(state: StateStore, embedder: Embedder | None = None, since: float = 0.0
         "ratings": len(ratings),
         "first_contact_resolution": sum(closed) / len(closed) if closed else None,
         "tickets_closed": len(closed),
+        "generated_answers": sum(1 for e in answers if e.data.get("generated")),
+        "hallucinations_blocked": sum(int(e.data.get("blocked", 0)) for e in answers),
         "latency_p50_ms": _percentile(latencies, 50),
         "latency_p95_ms": _percentile(latencies, 95),
         "daily": [{"day": d, "conversations": len(v["conversations"]),

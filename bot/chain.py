@@ -12,17 +12,23 @@ answer well goes to a human instead of being guessed.
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Generator, Iterator, Sequence
 
 from bot.confidence import Signals, confidence, signals
 from bot.extractive import Extract, ExtractiveAnswerer, asks_for_number
+from bot.followup import Turn
+from bot.generative import GenerativeAnswerer, SentenceGate, is_dont_know, renumber
+from bot.grounding import CitationChecker, source_text
 from bot.handoff import escalation_reason, handoff_message
 from kb.errors import LotseError
 from kb.retrieval import HybridRetriever, Retrieval
-from kb.settings import AnswerSettings
+from kb.settings import AnswerSettings, GroundingSettings
 from kb.text import detect_language, fold
-from kb.types import Answer, Hit
+from kb.types import Answer, Citation, Hit
+
+log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 4000
 
@@ -73,18 +79,36 @@ def ask_back_text(options: list[str], language: str) -> str:
 
 
 class AnswerChain:
-    """One question in, one ``Answer`` out. Stateless; sessions live in the bot layer."""
+    """One question in, one ``Answer`` out. Stateless; sessions live in the bot layer.
+
+    With a ``writer`` (an LLM) the answer is generated and every sentence checked
+    against its cited sources before it is released; when the check leaves no
+    answer, or the backend fails, the extractive answer (or a handoff) stands in.
+    """
 
     def __init__(self, retriever: HybridRetriever, answerer: ExtractiveAnswerer,
-                 settings: AnswerSettings) -> None:
+                 settings: AnswerSettings, writer: GenerativeAnswerer | None = None,
+                 grounding: GroundingSettings | None = None) -> None:
         self.retriever = retriever
         self.answerer = answerer
         self.settings = settings
+        self.writer = writer
+        self.grounding = grounding or GroundingSettings()
 
     def ask(self, question: str, view: str = "customer", retrieval_query: str | None = None,
-            where: dict[str, str] | None = None) -> Answer:
+            where: dict[str, str] | None = None, history: Sequence[Turn] = ()) -> Answer:
         """Answer ``question``; ``retrieval_query`` is what to search for when a follow-up
         was rewritten with context from earlier turns."""
+        answer = None
+        for item in self.stream(question, view, retrieval_query, where, history):
+            answer = item
+        assert isinstance(answer, Answer)
+        return answer
+
+    def stream(self, question: str, view: str = "customer", retrieval_query: str | None = None,
+               where: dict[str, str] | None = None,
+               history: Sequence[Turn] = ()) -> Iterator[str | Answer]:
+        """The text released so far (with an LLM, sentence by sentence), then the ``Answer``."""
         question = clean_question(question)
         language = detect_language(question)
         query = retrieval_query or question
@@ -95,27 +119,79 @@ class AnswerChain:
         # Agents ask about angry customers and lawyers as a matter of course.
         reason = escalation_reason(question) if view == "customer" else None
         if reason:
-            return self._handoff(reason, base, retrieval, confidence_value=0.0)
+            yield self._handoff(reason, base, retrieval, confidence_value=0.0)
+            return
         if not retrieval.hits:
-            return self._handoff("no_sources", base, retrieval, confidence_value=0.0)
+            yield self._handoff("no_sources", base, retrieval, confidence_value=0.0)
+            return
 
         options = product_options(query, retrieval.hits, self.settings.ask_back_margin)
         if options:
-            return Answer(text=ask_back_text(options, language), citations=(), confidence=0.5,
-                          handoff=False, handoff_reason=None, kind="ask_back",
-                          options=tuple(options), **base)
+            yield Answer(text=ask_back_text(options, language), citations=(), confidence=0.5,
+                         handoff=False, handoff_reason=None, kind="ask_back",
+                         options=tuple(options), **base)
+            return
+
+        grounding: dict = {}
+        if self.writer is not None:
+            generated, grounding = yield from self._generate(question, view, retrieval, base, history)
+            if generated is not None:
+                yield generated
+                return
 
         # The rewritten follow-up carries the intent ("Und der AlpinPro 50?" -> "Wie schwer
         # ist der AlpinPro 50?"), so sentences are chosen for it, not for the fragment.
         extract, sig = self.assess(query, retrieval)
         if not extract.citations or sig is None:
-            return self._handoff("no_sources", base, retrieval, confidence_value=0.0)
+            yield self._handoff("no_sources", base, retrieval, 0.0, grounding=grounding)
+            return
         conf = confidence(sig)
         if conf < self.settings.handoff_below:
-            return self._handoff("low_confidence", base, retrieval, conf, sig.as_dict())
-        return Answer(text=extract.text, citations=extract.citations, confidence=conf,
-                      handoff=False, handoff_reason=None, kind="faq" if extract.faq else "answer",
-                      signals=sig.as_dict(), **base)
+            yield self._handoff("low_confidence", base, retrieval, conf, sig.as_dict(), grounding)
+            return
+        if grounding:
+            grounding["fallback"] = "extractive"
+        yield Answer(text=extract.text, citations=extract.citations, confidence=conf,
+                     handoff=False, handoff_reason=None, kind="faq" if extract.faq else "answer",
+                     signals=sig.as_dict(), grounding=grounding, **base)
+
+    def _generate(self, question: str, view: str, retrieval: Retrieval, base: dict,
+                  history: Sequence[Turn]) -> Generator[str, None, tuple[Answer | None, dict]]:
+        """The LLM's checked answer, streamed; (None, outcome) when it must fall back."""
+        assert self.writer is not None
+        hits = list(retrieval.hits[: self.writer.settings.sources])
+        checker = CitationChecker(self.retriever.embedder, self.retriever.products(view),
+                                  self.grounding)
+        gate = SentenceGate(checker, [source_text(h.chunk) for h in hits])
+        info: dict = {"backend": self.writer.backend}
+        try:
+            for delta in self.writer.stream(question, hits, view, base["language"], history):
+                released = gate.feed(delta)
+                if released:
+                    yield renumber(released, hits)[0]
+            gate.close()
+        except Exception as exc:  # unreachable, timed out, refused: answer without the LLM
+            log.warning("LLM backend %s failed, answering extractively: %s", self.writer.backend, exc)
+            return None, {**info, "error": f"{exc.__class__.__name__}: {str(exc)[:200]}"}
+        if is_dont_know(gate.raw):
+            info.update(sentences=0, dropped=[], said="dont_know")
+            return self._handoff("low_confidence", base, retrieval, 0.0, grounding=info), info
+        judged = [v for v in gate.verdicts if v.detail != "courtesy"]  # "Gern!" says nothing
+        kept = [v for v in judged if v.ok]
+        info.update(sentences=len(judged), dropped=[v.to_dict() for v in judged if not v.ok])
+        if not kept or not judged[0].ok:
+            return None, info  # what is left does not answer the question
+        text, cited = renumber(gate.released, hits)
+        citations = tuple(Citation(n=n, source=h.chunk.source, title=h.chunk.title,
+                                   section=h.chunk.section, snippet=h.chunk.text[:240],
+                                   score=h.score, audience=h.chunk.audience) for n, h in cited)
+        supported = [max(v.lexical, v.semantic) for v in kept if v.cited]
+        if not supported:  # only a clarifying question
+            return Answer(text=text, citations=(), confidence=0.5, handoff=False,
+                          handoff_reason=None, kind="ask_back", grounding=info, **base), info
+        return Answer(text=text, citations=citations, confidence=sum(supported) / len(supported),
+                      handoff=False, handoff_reason=None, kind="answer", grounding=info,
+                      **base), info
 
     def suggest(self, question: str, view: str = "agent") -> Answer:
         """The best extractive answer whatever its confidence, for an agent's reply draft.
@@ -143,7 +219,9 @@ class AnswerChain:
                                 retrieval.unknown_share)
 
     def _handoff(self, reason: str, base: dict, retrieval: Retrieval, confidence_value: float,
-                 sig: dict[str, float] | None = None) -> Answer:
+                 sig: dict[str, float] | None = None, grounding: dict | None = None) -> Answer:
+        if grounding and "fallback" not in grounding and grounding.get("said") != "dont_know":
+            grounding["fallback"] = "handoff"
         return Answer(text=handoff_message(reason, base["language"]), citations=(),
                       confidence=confidence_value, handoff=True, handoff_reason=reason,  # type: ignore[arg-type]
-                      kind="handoff", signals=sig or {}, **base)
+                      kind="handoff", signals=sig or {}, grounding=grounding or {}, **base)

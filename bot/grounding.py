@@ -102,6 +102,7 @@ _CLAIM_FAMILIES = [frozenset(fold(w) for w in group.split()) for group in (
 _ENGLISH_STOP = {"the", "and", "for", "with", "you", "your", "are", "has", "have", "its", "can",
                  "our", "from", "into", "that", "this", "will", "was", "were", "been", "which",
                  "there", "they", "them", "per", "all", "any"}
+_COURTESY = {"gern", "gerne", "hallo", "hi", "hello", "danke", "thanks", "moin", "servus"}
 _HEDGE = ("ja", "nein", "yes", "no", "genau", "richtig", "leider", "gern", "gerne", "natürlich",
           "klar", "sure", "of", "course")
 
@@ -203,6 +204,8 @@ class CitationChecker:
     def _rules(self, sentence: str, sources: Sequence[str]) -> Verdict:
         cited = tuple(dict.fromkeys(int(n) for n in _MARKERS.findall(sentence)))
         plain = _MARKERS.sub("", sentence).strip()
+        if not cited and {fold(w) for w in words(plain)} <= _COURTESY and words(plain):
+            return Verdict(sentence, cited, True, detail="courtesy")
         question = plain.endswith("?")
         if not cited and not question:
             return Verdict(sentence, cited, False, "no_citation", "the sentence cites no source")

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from bot.chain import MAX_QUESTION_CHARS
-from bot.followup import rewrite
+from bot.followup import Turn, is_followup, rewrite
 from bot.handoff import handoff_message
 from bot.state import Message, StateStore, Ticket
 from bot.wiring import Services
@@ -81,19 +81,41 @@ class ChatService:
 
     def send(self, session_id: str, text: str, view: str = "customer") -> Reply:
         """Answer one message in a session (created on first use)."""
+        reply = None
+        for _, reply in self.stream(session_id, text, view):
+            pass
+        assert reply is not None
+        return reply
+
+    def stream(self, session_id: str, text: str,
+               view: str = "customer") -> Iterator[tuple[str, Reply | None]]:
+        """The reply as it grows, for streaming UIs and SSE; the last item carries the Reply.
+
+        With an LLM the text grows by checked sentences; the extractive answer is
+        revealed word by word."""
         self.state.ensure_session(session_id, role=view)
         open_ticket = self.state.open_ticket_of(session_id)
         if open_ticket is not None and view == "customer":
             self.state.add_message(session_id, "customer", text)
             self.state.record("forwarded", session_id)
             language = detect_language(text)
-            return Reply(_FORWARDED[language].format(number=open_ticket.number), None, None,
-                         open_ticket, forwarded=True)
+            forwarded = _FORWARDED[language].format(number=open_ticket.number)
+            yield forwarded, Reply(forwarded, None, None, open_ticket, forwarded=True)
+            return
 
         turns = self.state.turns(session_id)
         started = time.perf_counter()
-        query = rewrite(text, turns, self.services.retriever.products(view)) if turns else text
-        answer = self.services.chain.ask(text, view=view, retrieval_query=query)
+        query = self._standalone(text, turns, view)
+        answer = None
+        generated = False
+        for item in self.services.chain.stream(text, view=view, retrieval_query=query,
+                                               history=turns):
+            if isinstance(item, Answer):
+                answer = item
+            else:
+                generated = True
+                yield item, None
+        assert answer is not None
         latency_ms = 1000 * (time.perf_counter() - started)
         self.state.add_message(session_id, "customer", text)
 
@@ -103,21 +125,32 @@ class ChatService:
             ticket = self._open_ticket(session_id, answer)
             shown = f"{answer.text} {_TICKET_NOTE[answer.language].format(number=ticket.number)}"
         record = {**answer.to_dict(), "retrieval_query": query, "kind": answer.kind,
-                  "options": list(answer.options)}
+                  "options": list(answer.options), "grounding": answer.grounding}
         message_id = self.state.add_message(session_id, "bot", shown, answer=record,
                                             latency_ms=latency_ms)
         self.state.record("answer", session_id, latency_ms, kind=answer.kind,
                           handoff=answer.handoff, reason=answer.handoff_reason,
-                          confidence=answer.confidence, question=text)
-        return Reply(shown, answer, message_id, ticket)
+                          confidence=answer.confidence, question=text,
+                          generated=bool(answer.grounding.get("backend")),
+                          blocked=len(answer.grounding.get("dropped", [])))
+        reply = Reply(shown, answer, message_id, ticket)
+        if not generated:
+            words = shown.split(" ")
+            for i in range(1, len(words)):
+                yield " ".join(words[:i]), None
+        yield shown, reply
 
-    def stream(self, session_id: str, text: str, view: str = "customer") -> Iterator[tuple[str, Reply]]:
-        """The reply revealed word by word, for streaming UIs and SSE; the last item is whole."""
-        reply = self.send(session_id, text, view)
-        words = reply.text.split(" ")
-        for i in range(1, len(words)):
-            yield " ".join(words[:i]), reply
-        yield reply.text, reply
+    def _standalone(self, text: str, turns: list[Turn], view: str) -> str:
+        """The question to search for: with an LLM, its standalone rewrite of a follow-up;
+        otherwise (or when it fails) the rule-based rewrite."""
+        if not turns:
+            return text
+        writer = self.services.chain.writer
+        if writer is not None and self.services.settings.llm.rewrite_followups and is_followup(text):
+            standalone = writer.standalone(text, turns)
+            if standalone:
+                return standalone
+        return rewrite(text, turns, self.services.retriever.products(view))
 
     def request_human(self, session_id: str, language: str = "de") -> Reply:
         """The "talk to a person" button: a ticket without a bot answer first."""

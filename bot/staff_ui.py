@@ -43,6 +43,19 @@ def _pct(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.0f} %"
 
 
+def blocked_note(grounding: dict) -> str:
+    """For agents: which generated sentences the citation check held back, and why."""
+    dropped = grounding.get("dropped") or []
+    if not dropped:
+        return ""
+    lines = [f"- „{html.escape(d['sentence'])}“: {d['reason']} {html.escape(d.get('detail', ''))}"
+             for d in dropped]
+    fallback = {"extractive": " Antwort aus den Quellen zitiert.",
+                "handoff": " An das Team übergeben."}.get(grounding.get("fallback", ""), "")
+    return (f"\n\n<small>**Zitatprüfung:** {len(dropped)} erzeugte(r) Satz/Sätze verworfen."
+            f"{fallback}</small>\n" + "\n".join(lines))
+
+
 def report_markdown(report: SyncReport) -> str:
     """The end-of-ingest summary for the admin: counts, then every failure with its reason."""
     c = report.counts()
@@ -86,7 +99,8 @@ def build_staff_ui(chat: ChatService, admin: AdminService, credentials: Credenti
                 f"**Frage:** {html.escape(ticket.question) or '–'}  \n"
                 f"**Bearbeitet von:** {ticket.assignee or '–'} · **eröffnet** {_when(ticket.created_at)}")
         messages = [{"role": SPEAKERS.get(m.role, "assistant"),
-                     "content": f"**Serviceteam:** {m.text}" if m.role == "agent" else m.text}
+                     "content": f"**Serviceteam:** {m.text}" if m.role == "agent"
+                     else m.text + blocked_note(m.answer.get("grounding", {}))}
                     for m in transcript]
         sources = cards_html(ticket.sources, "Gefundene Quellen") or "_Keine Quellen gefunden._"
         return head, messages, sources, ticket.draft
@@ -132,23 +146,26 @@ def build_staff_ui(chat: ChatService, admin: AdminService, credentials: Credenti
         cards = cards_html([{**c.to_dict(), "audience": c.audience} for c in answer.citations],
                            "Quellen")
         if not answer.citations:
-            return "_Dazu steht nichts in den Unterlagen._"
+            return "_Dazu steht nichts in den Unterlagen._" + blocked_note(answer.grounding)
         unsure = answer.confidence < chat.services.settings.answer.handoff_below
         flag = " · **unsicher, bitte die Quellen prüfen**" if unsure else ""
-        return f"{answer.text}{cards}\n\n<small>Sicherheit {answer.confidence:.2f}{flag}</small>"
+        return (f"{answer.text}{cards}\n\n<small>Sicherheit {answer.confidence:.2f}{flag}</small>"
+                + blocked_note(answer.grounding))
 
     # -- KPIs ----------------------------------------------------------------------------
     def show_kpis(request: gr.Request):
         who(request)
         k = kpis(chat.state, chat.services.embedder)
         numbers = (
-            "| Gespräche | Deflection | Übergaben | CSAT | Erstlösung | Latenz p50 / p95 |\n"
-            "|---|---|---|---|---|---|\n"
+            "| Gespräche | Deflection | Übergaben | CSAT | Erstlösung | Latenz p50 / p95 |"
+            " Halluzinationen geblockt |\n"
+            "|---|---|---|---|---|---|---|\n"
             f"| {k['conversations']} | {_pct(k['deflection_rate'] if k['conversations'] else None)}"
             f" | {_pct(k['handoff_rate'] if k['conversations'] else None)} | {_pct(k['csat'])}"
             f" ({k['ratings']} Bewertungen) | {_pct(k['first_contact_resolution'])}"
             f" ({k['tickets_closed']} geschlossen) | {k['latency_p50_ms']:.0f} / "
-            f"{k['latency_p95_ms']:.0f} ms |")
+            f"{k['latency_p95_ms']:.0f} ms | {k['hallucinations_blocked']} "
+            f"(in {k['generated_answers']} erzeugten Antworten) |")
         reasons = pd.DataFrame([{"Grund": REASONS.get(r, str(r)), "Übergaben": n}
                                 for r, n in k["handoffs_by_reason"].items()],
                                columns=["Grund", "Übergaben"])

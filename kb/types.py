@@ -114,6 +114,9 @@ class Answer:
     hits: tuple[Hit, ...] = ()
     signals: dict[str, float] = field(default_factory=dict)
     options: tuple[str, ...] = ()  # the products an ask-back offers
+    # With an LLM: backend, sentences generated, the ones the citation check dropped and why,
+    # and whether the answer fell back to the extractive one or a handoff.
+    grounding: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract of ``lotse ask --json`` and the REST API."""
