@@ -35,7 +35,10 @@ test: install system-deps
 	$(BIN)/python -m pytest
 	$(MAKE) --no-print-directory eval
 
+# Slow tests: the real Gemma-3-270M through llama.cpp (the llamacpp extra builds
+# llama-cpp-python from source the first time, about 7 minutes on 2 cores).
 test-slow: install
+	$(BIN)/pip install --quiet -e ".[test,llamacpp]"
 	$(BIN)/python -m pytest -m slow
 
 # The gold set against a fresh store of docs_corpus/ with the offline default embedder.

@@ -173,9 +173,9 @@ class AnswerChain:
         except Exception as exc:  # unreachable, timed out, refused: answer without the LLM
             log.warning("LLM backend %s failed, answering extractively: %s", self.writer.backend, exc)
             return None, {**info, "error": f"{exc.__class__.__name__}: {str(exc)[:200]}"}
-        if is_dont_know(gate.raw):
+        if is_dont_know(gate.raw):  # honest, and no hallucination: the quote may still answer
             info.update(sentences=0, dropped=[], said="dont_know")
-            return self._handoff("low_confidence", base, retrieval, 0.0, grounding=info), info
+            return None, info
         judged = [v for v in gate.verdicts if v.detail != "courtesy"]  # "Gern!" says nothing
         kept = [v for v in judged if v.ok]
         info.update(sentences=len(judged), dropped=[v.to_dict() for v in judged if not v.ok])
@@ -220,7 +220,7 @@ class AnswerChain:
 
     def _handoff(self, reason: str, base: dict, retrieval: Retrieval, confidence_value: float,
                  sig: dict[str, float] | None = None, grounding: dict | None = None) -> Answer:
-        if grounding and "fallback" not in grounding and grounding.get("said") != "dont_know":
+        if grounding and "fallback" not in grounding:
             grounding["fallback"] = "handoff"
         return Answer(text=handoff_message(reason, base["language"]), citations=(),
                       confidence=confidence_value, handoff=True, handoff_reason=reason,  # type: ignore[arg-type]

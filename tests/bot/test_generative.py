@@ -91,10 +91,12 @@ def test_citations_are_renumbered_in_order_of_use():
     assert [(n, h.chunk.id) for n, h in cited] == [(1, "c3"), (2, "c1")]
 
 
-def test_i_dont_know_becomes_a_handoff(default_services):
-    answer = chain_with(default_services, DONT_KNOW["de"]).ask("Kann ich mit Bitcoin bezahlen?")
-    assert answer.handoff and answer.handoff_reason == "low_confidence"
-    assert answer.grounding["dropped"] == []  # saying "I don't know" is no hallucination
+def test_i_dont_know_falls_back_to_the_quote_or_a_person(default_services):
+    unknown = chain_with(default_services, DONT_KNOW["de"]).ask("Kann ich mit Bitcoin bezahlen?")
+    assert unknown.handoff and unknown.grounding["fallback"] == "handoff"
+    assert unknown.grounding["dropped"] == []  # saying "I don't know" is no hallucination
+    known = chain_with(default_services, DONT_KNOW["de"]).ask("Was kostet der Versand?")
+    assert "4,95 €" in known.text and known.grounding["fallback"] == "extractive"
 
 
 def test_a_clarifying_question_needs_no_citation(default_services):
