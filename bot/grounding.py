@@ -26,9 +26,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from kb.embedders import Embedder
-from kb.settings import GroundingSettings
 from kb.glossary import german_terms
-from kb.text import detect_language, fold, ngram_tokens, split_sentences, word_tokens, words
+from kb.settings import GroundingSettings
+from kb.text import (
+    detect_language,
+    fold,
+    ngram_tokens,
+    split_sentences,
+    word_tokens,
+    words,
+)
 from kb.types import Chunk
 
 _MARKERS = re.compile(r"\[(\d+)\]")
@@ -166,7 +173,7 @@ class _Facts:
     months: frozenset[int]
 
     @classmethod
-    def of(cls, text: str) -> "_Facts":
+    def of(cls, text: str) -> _Facts:
         text = _spell_out_numbers(text)
         months = {_MONTHS[m.group(1).lower()] for m in _MONTH_RE.finditer(text)}
         for m in _DATE_RE.finditer(text):
@@ -226,7 +233,7 @@ class CitationChecker:
                                f"{product} is not in the cited text")
         without_products = plain
         for product in products:
-            without_products = re.sub(re.escape(product), " ", without_products, flags=re.I)
+            without_products = re.sub(re.escape(product), " ", without_products, flags=re.IGNORECASE)
         for name in _NAME_RE.findall(without_products):
             if fold(name) not in folded_cited:
                 return Verdict(sentence, cited, False, "name_not_in_source",
@@ -350,7 +357,7 @@ def _grams(text: str) -> set[str]:
     return set(ngram_tokens(re.sub(r"\d+(?:[.,]\d+)*", " ", text)))
 
 
-def _swapped_number(sentence: str, cited: str, said: "_Facts") -> str | None:
+def _swapped_number(sentence: str, cited: str, said: _Facts) -> str | None:
     """A number taken from the wrong statement of the source: "5 Jahre Garantie auf
     Zeltgestänge" when the source gives 5 years for backpacks and 3 for tent poles."""
     units = [u for line in cited.splitlines() for u in split_sentences(line) if u.strip()]

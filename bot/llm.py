@@ -68,7 +68,7 @@ class LlamaCppChat(BaseChatModel):
     max_tokens: int = 400
 
     @classmethod
-    def load(cls, settings: LLMSettings) -> "LlamaCppChat":
+    def load(cls, settings: LLMSettings) -> LlamaCppChat:
         try:
             from llama_cpp import Llama
         except ImportError as exc:
