@@ -336,11 +336,12 @@ def _lexical_support(sentence: str, cited: str) -> float:
 
     content = [w for w in words(sentence) if fold(w) not in _HEDGE and not w.isdigit()]
     if detect_language(sentence) == "en" and detect_language(cited) == "de":
+        folded_cited = fold(cited)
         english = [w for w in content if w not in _ENGLISH_STOP and len(w) > 2]
-        known = [w for w in english if german_terms(w) or fold(w) in fold(cited)]
+        known = [w for w in english if german_terms(w) or fold(w) in folded_cited]
         if len(known) < 2:
             return 0.0
-        hits = sum(1 for w in known if fold(w) in fold(cited) or any(
+        hits = sum(1 for w in known if fold(w) in folded_cited or any(
             found(t) for g in german_terms(w) for t in word_tokens(g)))
         return hits / len(english)
     said = word_tokens(" ".join(content))

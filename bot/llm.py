@@ -12,6 +12,7 @@ unreachable server is not an error here: the chain falls back per question.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -34,22 +35,14 @@ def make_chat_model(settings: LLMSettings) -> BaseChatModel | None:
         case "none":
             return None
         case "openai":
-            try:
-                from langchain_openai import ChatOpenAI
-            except ImportError as exc:
-                raise LLMUnavailable("llm.mode=openai needs langchain-openai: "
-                                     "pip install 'lotse[openai]'") from exc
+            ChatOpenAI = _backend("langchain_openai", "ChatOpenAI", settings.mode)
             return ChatOpenAI(model=settings.model or "gpt-4o-mini",
                               base_url=settings.base_url or None,
                               api_key=settings.api_key.get_secret_value() or "not-needed",
                               temperature=settings.temperature, max_tokens=settings.max_tokens,
                               timeout=settings.timeout_seconds, max_retries=0)
         case "ollama":
-            try:
-                from langchain_ollama import ChatOllama
-            except ImportError as exc:
-                raise LLMUnavailable("llm.mode=ollama needs langchain-ollama: "
-                                     "pip install 'lotse[ollama]'") from exc
+            ChatOllama = _backend("langchain_ollama", "ChatOllama", settings.mode)
             return ChatOllama(model=settings.model or "llama3.1",
                               base_url=settings.base_url or "http://127.0.0.1:11434",
                               temperature=settings.temperature, num_predict=settings.max_tokens,
@@ -57,6 +50,15 @@ def make_chat_model(settings: LLMSettings) -> BaseChatModel | None:
         case "llamacpp":
             return LlamaCppChat.load(settings)
     raise LLMUnavailable(f"unknown llm.mode {settings.mode!r}")
+
+
+def _backend(module: str, name: str, mode: str) -> Any:
+    """``module.name``, or an error that names the package to install."""
+    try:
+        return getattr(importlib.import_module(module), name)
+    except ImportError as exc:
+        package = module.replace("_", "-")
+        raise LLMUnavailable(f"llm.mode={mode} needs {package}: pip install {package}") from exc
 
 
 class LlamaCppChat(BaseChatModel):

@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
-import threading
-import time
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
-from bot.api import create_api
 from bot.admin import AdminService
+from bot.api import create_api
 from bot.auth import Credentials, LoginSessions
 from bot.service import ChatService
 from bot.state import StateStore
 from bot.wiring import build_services
 from kb.settings import LotseSettings
+from tests.servers import uvicorn_thread
 
 CORPUS = Path(__file__).resolve().parents[2] / "docs_corpus"
 
@@ -37,20 +34,8 @@ def server(tmp_path_factory, use_embedder):
     admin = AdminService(services, home / "uploads", [corpus])
     logins = LoginSessions(creds)
     app = create_api(chat, creds, admin, logins)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield {"url": f"http://127.0.0.1:{port}", "creds": creds, "corpus": corpus, "chat": chat,
-           "logins": logins}
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with uvicorn_thread(app) as url:
+        yield {"url": url, "creds": creds, "corpus": corpus, "chat": chat, "logins": logins}
 
 
 def _auth(server, role):

@@ -16,6 +16,7 @@ from bot.llm import make_chat_model
 from bot.service import ChatService
 from bot.state import StateStore
 from kb.settings import LLMSettings, LotseSettings
+from tests.servers import uvicorn_thread
 
 
 def chain_with(services, *replies: str) -> AnswerChain:
@@ -171,11 +172,7 @@ def test_llm_mode_switches_the_service_and_counts_blocked_sentences(default_serv
 def openai_compatible_server():
     """A tiny OpenAI-compatible endpoint over real HTTP that answers from a queue."""
     import json
-    import socket
-    import threading
-    import time
 
-    import uvicorn
     from fastapi import FastAPI
     from fastapi.responses import StreamingResponse
 
@@ -203,17 +200,8 @@ def openai_compatible_server():
 
         return StreamingResponse(events(), media_type="text/event-stream")
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    yield {"url": f"http://127.0.0.1:{port}/v1", "replies": replies, "seen": seen}
-    server.should_exit = True
-    thread.join(timeout=10)
+    with uvicorn_thread(app) as url:
+        yield {"url": f"{url}/v1", "replies": replies, "seen": seen}
 
 
 def test_switching_llm_mode_in_settings_changes_the_answers(default_services, use_embedder,

@@ -6,21 +6,15 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
+from tests.servers import start_lotse_serve
+
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_serve_answers_and_privacy_commands_export_and_delete(tmp_path):
@@ -28,25 +22,10 @@ def test_serve_answers_and_privacy_commands_export_and_delete(tmp_path):
     env = {**os.environ, "LOTSE_HOME": str(home), "LOTSE_EMBEDDING__MODE": "fake"}
     subprocess.run([sys.executable, "-m", "bot.cli", "ingest", str(REPO / "docs_corpus")],
                    env=env, check=True, capture_output=True, cwd=REPO)
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--port", str(port)],
-                            env=env, cwd=REPO, stderr=subprocess.PIPE, text=True)
+    proc, url, banner = start_lotse_serve(env, timeout=60)
     try:
-        banner = ""
-        deadline = time.monotonic() + 60
-        while "REST token (admin)" not in banner:
-            assert time.monotonic() < deadline and proc.poll() is None, banner
-            banner += proc.stderr.readline()
         token = re.search(r"REST token \(customer\): (\S+)", banner).group(1)
         assert re.search(r"login 'agent' \(agent\): \S+", banner)
-        url = f"http://127.0.0.1:{port}"
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline
-                time.sleep(0.2)
         reply = httpx.post(f"{url}/v1/chat", headers={"Authorization": f"Bearer {token}"},
                            json={"message": "Meine Mail ist anna@example.de, was kostet der Versand?"},
                            timeout=30).json()

@@ -10,14 +10,13 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
+
+from tests.servers import start_lotse_serve
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "docs" / "screenshots"
@@ -31,24 +30,7 @@ def lotse_server(tmp_path_factory):
     env = {**os.environ, "LOTSE_HOME": str(home)}
     subprocess.run([sys.executable, "-m", "bot.cli", "ingest", str(REPO / "docs_corpus")],
                    env=env, check=True, capture_output=True, cwd=REPO)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--port", str(port)],
-                            env=env, cwd=REPO, stderr=subprocess.PIPE, text=True)
-    banner = ""
-    deadline = time.monotonic() + 120
-    while "REST token (admin)" not in banner:
-        assert proc.poll() is None and time.monotonic() < deadline, banner
-        banner += proc.stderr.readline()
-    url = f"http://127.0.0.1:{port}"
-    while True:
-        try:
-            if httpx.get(f"{url}/healthz").status_code == 200:
-                break
-        except httpx.TransportError:
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
+    proc, url, banner = start_lotse_serve(env)
     logins = dict(re.findall(r"login '(\w+)' \(\w+\): (\S+)", banner))
     tokens = dict(re.findall(r"REST token \((\w+)\): (\S+)", banner))
     yield {"url": url, "logins": logins, "tokens": tokens, "home": home}

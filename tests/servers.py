@@ -1,0 +1,62 @@
+"""Real servers for tests: a free port, an ASGI app on uvicorn in a thread, and a
+`lotse serve` subprocess read up to its banner and its first healthy /healthz."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import uvicorn
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def uvicorn_thread(app) -> Iterator[str]:
+    """``app`` served over real HTTP for the duration of the block; yields its base URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def start_lotse_serve(env: dict, timeout: float = 120) -> tuple[subprocess.Popen, str, str]:
+    """A `lotse serve` subprocess, its base URL and its start-up banner (logins, tokens)."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--port", str(port)],
+                            env=env, cwd=REPO, stderr=subprocess.PIPE, text=True)
+    banner = ""
+    deadline = time.monotonic() + timeout
+    while "REST token (admin)" not in banner:
+        assert proc.poll() is None and time.monotonic() < deadline, banner
+        banner += proc.stderr.readline()
+    url = f"http://127.0.0.1:{port}"
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz").status_code == 200:
+                return proc, url, banner
+        except httpx.TransportError:
+            assert time.monotonic() < deadline, "no healthy /healthz"
+            time.sleep(0.2)
