@@ -13,7 +13,8 @@ Routes and who may call them (bearer token; admin ⊇ agent ⊇ customer):
     GET  /login, POST /login, GET /logout  the staff UI's cookie login
 
 A missing or wrong token is 401, a token of a lower role 403, a malformed body
-422 with the fields that are wrong. The staff UI (mounted at /staff by
+422 with the fields that are wrong, an empty or over-long message 400, a body
+over 256 kB 413, and a message over the per-minute limit 429 with Retry-After. The staff UI (mounted at /staff by
 ``bot.app``) uses a server-side login session instead of a token: the cookie is
 HttpOnly, SameSite=Strict and, over HTTPS, Secure.
 """
@@ -21,6 +22,7 @@ HttpOnly, SameSite=Strict and, over HTTPS, Secure.
 from __future__ import annotations
 
 import html
+import itertools
 import json
 import uuid
 from collections.abc import Iterator
@@ -33,10 +35,13 @@ from pydantic import BaseModel, Field
 from bot.admin import AdminService, PathRefused, UploadRejected
 from bot.analytics import kpis
 from bot.auth import Credentials, LoginRefused, LoginSessions, allows
-from bot.chain import InvalidQuestion
+from bot.ratelimit import RateLimited
 from bot.service import ChatService
 from bot.state import StateError
 from kb.errors import LotseError
+
+
+MAX_JSON_BYTES = 256 * 1024
 
 
 class ChatRequest(BaseModel):
@@ -108,6 +113,9 @@ def create_api(chat: ChatService, credentials: Credentials, admin: AdminService,
 
     @app.exception_handler(LotseError)
     async def domain_error(_: Request, exc: LotseError) -> JSONResponse:
+        if isinstance(exc, RateLimited):
+            return JSONResponse({"error": str(exc)}, status_code=429,
+                                headers={"Retry-After": str(int(exc.retry_after))})
         status = 400
         if isinstance(exc, StateError) and "no " in str(exc):
             status = 404
@@ -116,6 +124,17 @@ def create_api(chat: ChatService, credentials: Credentials, admin: AdminService,
         elif isinstance(exc, UploadRejected):
             status = 413 if "limit" in str(exc) else 415 if "type" in str(exc) else 400
         return JSONResponse({"error": str(exc)}, status_code=status)
+
+    @app.middleware("http")
+    async def bounded_body(request: Request, call_next):
+        """JSON bodies are small; a huge one is refused before it is read. Uploads and
+        the staff UI have their own limit (server.max_upload_mb)."""
+        size = request.headers.get("content-length", "")
+        if (size.isdigit() and int(size) > MAX_JSON_BYTES and request.url.path != "/v1/uploads"
+                and not request.url.path.startswith("/staff")):
+            return JSONResponse({"error": f"request body of {int(size)} bytes is over the limit "
+                                 f"of {MAX_JSON_BYTES} bytes"}, status_code=413)
+        return await call_next(request)
 
     @app.middleware("http")
     async def staff_needs_login(request: Request, call_next):
@@ -154,18 +173,21 @@ def create_api(chat: ChatService, credentials: Credentials, admin: AdminService,
                 "chunks": gen.info.get("chunks") if gen else 0}
 
     @app.post("/v1/chat")
-    def post_chat(body: ChatRequest, who: str = Depends(role("customer"))):
+    def post_chat(body: ChatRequest, request: Request, who: str = Depends(role("customer"))):
+        """One message; an empty or over-long one is 400, the 21st in a minute 429."""
         view = "agent" if allows(who, "agent") else "customer"
         session_id = body.session_id or uuid.uuid4().hex
-        if not body.message.strip():
-            raise InvalidQuestion("the message is empty")
+        client = request.client.host if request.client else None
         if not body.stream:
-            reply = chat.send(session_id, body.message, view=view)
+            reply = chat.send(session_id, body.message, view=view, client=client)
             return {**reply.to_dict(), "session_id": session_id}
+        # The first item is taken here, so a refused message is an HTTP error, not an event.
+        items = chat.stream(session_id, body.message, view=view, client=client)
+        first = next(items)
 
         def events() -> Iterator[str]:
             try:
-                for text, reply in chat.stream(session_id, body.message, view=view):
+                for text, reply in itertools.chain([first], items):
                     yield f"data: {json.dumps({'delta': text}, ensure_ascii=False)}\n\n"
                 final = {**reply.to_dict(), "session_id": session_id, "done": True}
                 yield f"data: {json.dumps(final, ensure_ascii=False)}\n\n"

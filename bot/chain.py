@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from collections.abc import Generator, Iterator, Sequence
 
 from bot.confidence import Signals, confidence, signals
@@ -34,18 +35,34 @@ MAX_QUESTION_CHARS = 4000
 
 
 class InvalidQuestion(LotseError):
-    """The question is empty or too long to answer."""
+    """The question is empty or too long to answer; ``length`` is what was sent."""
+
+    def __init__(self, message: str, length: int = 0) -> None:
+        super().__init__(message)
+        self.length = length
+
+
+# C0/C1 controls (tab and newline are whitespace), soft hyphens, bidi overrides, zero-width
+# characters and lone surrogates (JSON allows "\ud800"; no database can store it): none
+# carries meaning in a chat message, and the bidi ones can make a stored transcript
+# read differently from what was sent ("Trojan Source").
+_INVISIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\xad\u200b-\u200f\u202a-\u202e"
+                        r"\u2060-\u2064\u2066-\u2069\ufeff\ufff9-\ufffb\ud800-\udfff]")
 
 
 def clean_question(question: str) -> str:
-    """Whitespace folded; ``InvalidQuestion`` when empty or too long to answer."""
-    question = re.sub(r"\s+", " ", question or "").strip()
+    """NFC, invisible and control characters dropped, whitespace folded.
+
+    Raises ``InvalidQuestion`` when nothing is left or the text is too long to answer.
+    """
+    question = unicodedata.normalize("NFC", _INVISIBLE.sub("", question or ""))
+    question = re.sub(r"\s+", " ", question).strip()
     if not question:
-        raise InvalidQuestion("the question is empty")
+        raise InvalidQuestion("the message is empty")
     if len(question) > MAX_QUESTION_CHARS:
         raise InvalidQuestion(
-            f"the question has {len(question)} characters; at most {MAX_QUESTION_CHARS} are answered"
-        )
+            f"the message has {len(question)} characters; at most {MAX_QUESTION_CHARS} are answered",
+            length=len(question))
     return question
 
 

@@ -17,9 +17,10 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from bot.chain import MAX_QUESTION_CHARS
+from bot.chain import MAX_QUESTION_CHARS, clean_question
 from bot.followup import Turn, is_followup, rewrite
 from bot.handoff import handoff_message
+from bot.ratelimit import RateLimiter
 from bot.state import Message, StateStore, Ticket
 from bot.wiring import Services
 from kb.text import detect_language
@@ -78,21 +79,28 @@ class ChatService:
     def __init__(self, services: Services, state: StateStore) -> None:
         self.services = services
         self.state = state
+        server = services.settings.server
+        self.limits = RateLimiter(server.messages_per_minute, server.client_messages_per_minute)
 
-    def send(self, session_id: str, text: str, view: str = "customer") -> Reply:
+    def send(self, session_id: str, text: str, view: str = "customer",
+             client: str | None = None) -> Reply:
         """Answer one message in a session (created on first use)."""
         reply = None
-        for _, reply in self.stream(session_id, text, view):
+        for _, reply in self.stream(session_id, text, view, client):
             pass
         assert reply is not None
         return reply
 
-    def stream(self, session_id: str, text: str,
-               view: str = "customer") -> Iterator[tuple[str, Reply | None]]:
+    def stream(self, session_id: str, text: str, view: str = "customer",
+               client: str | None = None) -> Iterator[tuple[str, Reply | None]]:
         """The reply as it grows, for streaming UIs and SSE; the last item carries the Reply.
 
         With an LLM the text grows by checked sentences; the extractive answer is
-        revealed word by word."""
+        revealed word by word. A message that is empty or too long raises
+        ``InvalidQuestion``, one over the rate limit ``RateLimited``: both before
+        anything is stored."""
+        text = clean_question(text)
+        self.limits.check(session_id, client)
         self.state.ensure_session(session_id, role=view)
         open_ticket = self.state.open_ticket_of(session_id)
         if open_ticket is not None and view == "customer":

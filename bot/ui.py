@@ -13,17 +13,29 @@ import uuid
 
 import gradio as gr
 
+from bot.chain import MAX_QUESTION_CHARS, InvalidQuestion
+from bot.ratelimit import RateLimited
 from bot.service import ChatService, Reply
 
 TEXTS = {
     "de": {"placeholder": "Deine Frage, z.B. „Welches Zelt für Norwegen im Oktober?“",
            "send": "Senden", "human": "Mit Mitarbeiter sprechen", "sources": "Quellen",
            "comment": "Optionaler Kommentar zur letzten Bewertung", "privacy":
-           "Deine Sitzungsnummer für Auskunft oder Löschung (DSGVO): "},
+           "Deine Sitzungsnummer für Auskunft oder Löschung (DSGVO): ",
+           "too_long": "Deine Nachricht ist zu lang ({n} Zeichen, höchstens {max}). "
+                       "Magst du sie kürzen?",
+           "empty": "In deiner Nachricht war kein lesbarer Text.",
+           "too_fast": "Das waren sehr viele Nachrichten in kurzer Zeit. Bitte warte {n} Sekunden "
+                       "und schreib dann weiter."},
     "en": {"placeholder": "Your question, e.g. “Which tent for Norway in October?”",
            "send": "Send", "human": "Talk to a person", "sources": "Sources",
            "comment": "Optional comment on your last rating", "privacy":
-           "Your session number for data access or deletion (GDPR): "},
+           "Your session number for data access or deletion (GDPR): ",
+           "too_long": "Your message is too long ({n} characters, at most {max}). "
+                       "Could you shorten it?",
+           "empty": "Your message had no readable text in it.",
+           "too_fast": "That was a lot of messages in a short time. Please wait {n} seconds "
+                       "and then carry on."},
 }
 EXAMPLES = [
     "Welches Zelt empfehlt ihr für Norwegen im Oktober?",
@@ -51,6 +63,15 @@ def source_cards(reply: Reply, language: str) -> str:
     if not reply.answer:
         return ""
     return cards_html([c.to_dict() for c in reply.answer.citations], TEXTS[language]["sources"])
+
+
+def refusal(exc: InvalidQuestion | RateLimited, language: str) -> str:
+    """Why a message was not taken, in the customer's language (the text stays in the box)."""
+    if isinstance(exc, RateLimited):
+        return TEXTS[language]["too_fast"].format(n=int(exc.retry_after))
+    if exc.length:
+        return TEXTS[language]["too_long"].format(n=exc.length, max=MAX_QUESTION_CHARS)
+    return TEXTS[language]["empty"]
 
 
 def build_customer_ui(chat: ChatService) -> gr.Blocks:
@@ -86,7 +107,8 @@ def build_customer_ui(chat: ChatService) -> gr.Blocks:
 
         language.change(switch, [language, session], [box, send, human, comment, privacy])
 
-        def respond(message: str, history: list, ids: dict, sid: str, lang: str):
+        def respond(message: str, history: list, ids: dict, sid: str, lang: str,
+                    request: gr.Request):
             message = (message or "").strip()
             if not message:
                 yield history, ids, gr.update(), len(history)
@@ -94,9 +116,15 @@ def build_customer_ui(chat: ChatService) -> gr.Blocks:
             history = history + [{"role": "user", "content": message},
                                  {"role": "assistant", "content": ""}]
             reply = None
-            for text, reply in chat.stream(sid, message):
-                history[-1] = {"role": "assistant", "content": text}
-                yield history, ids, "", len(history)
+            client = request.client.host if request and request.client else None
+            try:
+                for text, reply in chat.stream(sid, message, client=client):
+                    history[-1] = {"role": "assistant", "content": text}
+                    yield history, ids, "", len(history)
+            except (InvalidQuestion, RateLimited) as exc:
+                history[-1] = {"role": "assistant", "content": refusal(exc, lang)}
+                yield history, ids, gr.update(), len(chat.state.transcript(sid))
+                return
             if reply is not None:
                 history[-1] = {"role": "assistant",
                                "content": reply.text + source_cards(reply, lang)}
@@ -107,8 +135,9 @@ def build_customer_ui(chat: ChatService) -> gr.Blocks:
             trigger(respond, [box, chatbot, bot_ids, session, language],
                     [chatbot, bot_ids, box, seen])
 
-        def pick_example(data: gr.SelectData, history: list, ids: dict, sid: str, lang: str):
-            yield from respond(data.value["text"], history, ids, sid, lang)
+        def pick_example(data: gr.SelectData, history: list, ids: dict, sid: str, lang: str,
+                         request: gr.Request):
+            yield from respond(data.value["text"], history, ids, sid, lang, request)
 
         chatbot.example_select(pick_example, [chatbot, bot_ids, session, language],
                                [chatbot, bot_ids, box, seen])

@@ -194,6 +194,14 @@ class ServerSettings(BaseModel):
         "re-ingest through the API or UI (uploads always may); other paths are refused."
     )
     max_upload_mb: float = Field(10.0, gt=0, description="Largest file an admin may upload.")
+    messages_per_minute: int = Field(
+        20, ge=1, description="Chat messages one session may send per minute; more get "
+        "'too many messages' (HTTP 429 with Retry-After over REST)."
+    )
+    client_messages_per_minute: int = Field(
+        120, ge=1, description="Chat messages one client address may send per minute, over all "
+        "its sessions (behind a proxy the address comes from X-Forwarded-For)."
+    )
     brand: str = Field("Bergpfad Outdoor", description="The shop's name in the chat title and "
                        "in the signature of drafted agent replies.")
 
