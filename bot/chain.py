@@ -24,6 +24,7 @@ from bot.generative import GenerativeAnswerer, SentenceGate, is_dont_know, renum
 from bot.grounding import CitationChecker, source_text
 from bot.handoff import escalation_reason, handoff_message
 from kb.errors import LotseError
+from kb.injection import instruction_in
 from kb.retrieval import HybridRetriever, Retrieval
 from kb.settings import AnswerSettings, GroundingSettings
 from kb.text import detect_language, fold
@@ -88,6 +89,16 @@ def product_options(question: str, hits: Sequence[Hit], margin: float) -> list[s
     return products if len(family) == 1 else []
 
 
+REFUSAL = {
+    "de": "Dabei kann ich nicht helfen. Ich beantworte Fragen zu unseren Produkten, zu "
+          "Bestellungen und zum Service – frag mich gern dazu. Wenn du lieber mit einer Person "
+          "sprechen möchtest, verbinde ich dich mit dem Serviceteam.",
+    "en": "I can't help with that. I answer questions about our products, orders and service – "
+          "feel free to ask me about those. If you'd rather talk to a person, I'll connect you "
+          "with the service team.",
+}
+
+
 def ask_back_text(options: list[str], language: str) -> str:
     listed = " oder ".join(options) if language == "de" else " or ".join(options)
     if language == "en":
@@ -129,6 +140,14 @@ class AnswerChain:
         question = clean_question(question)
         language = detect_language(question)
         query = retrieval_query or question
+        # A customer message that tries to instruct the bot reaches no answerer at all.
+        attack = instruction_in(question) if view == "customer" else None
+        if attack:
+            yield Answer(text=REFUSAL[language], citations=(), confidence=0.0, handoff=False,
+                         handoff_reason=None, language=language, kind="refused",
+                         question=question, retrieval_query=query,
+                         grounding={"instruction": attack})
+            return
         retrieval = self.retriever.retrieve(query, view=view, where=where)
         base = dict(question=question, language=language, retrieval_query=query,
                     hits=tuple(retrieval.hits))

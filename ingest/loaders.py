@@ -22,7 +22,8 @@ from typing import Any
 import yaml
 
 from kb.errors import LoaderError
-from kb.text import content_hash, detect_language, short_hash
+from kb.injection import instruction_in
+from kb.text import content_hash, detect_language, short_hash, split_sentences
 from kb.types import Document
 
 TEXT_SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm", ".csv", ".yaml", ".yml"}
@@ -126,9 +127,30 @@ def _doc_type(ctx: FileContext, declared: Any) -> str:
     return "product"
 
 
+def _without_instructions(text: str, warnings: list[str]) -> str:
+    """The text minus sentences that give the assistant instructions (``kb.injection``).
+
+    Such a sentence in a page is an attack on the bot, not knowledge for customers;
+    leaving it out here keeps it out of every index, quote and LLM prompt.
+    """
+    dropped: list[str] = []
+    lines = []
+    for line in text.splitlines():
+        sentences = split_sentences(line)
+        kept = [s for s in sentences if not instruction_in(s, document=True)]
+        dropped += [s for s in sentences if s not in kept]
+        lines.append(line if len(kept) == len(sentences) else " ".join(kept))
+    if dropped:
+        warnings.append(f"left out {len(dropped)} sentence(s) that give the assistant "
+                        f"instructions (possible prompt injection), e.g. “{dropped[0][:80]}”")
+    return "\n".join(lines)
+
+
 def _document(ctx: FileContext, text: str, title: str, meta: dict[str, Any], warnings: list[str],
               key: str = "", extra: dict[str, Any] | None = None) -> Document:
-    text = text.strip()
+    text = _without_instructions(text, warnings).strip()
+    if instruction_in(title, document=True):
+        title = ""  # the file name stands in
     metadata: dict[str, Any] = {
         "audience": _audience(ctx, meta.get("audience"), warnings),
         "doc_type": _doc_type(ctx, meta.get("doc_type")),

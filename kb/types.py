@@ -108,7 +108,8 @@ class Answer:
     handoff: bool
     handoff_reason: HandoffReason | None
     language: str
-    kind: Literal["answer", "faq", "ask_back", "handoff"] = "answer"
+    # "refused": the message tried to instruct the bot (kb.injection) and got a polite no.
+    kind: Literal["answer", "faq", "ask_back", "handoff", "refused"] = "answer"
     question: str = ""
     retrieval_query: str = ""
     hits: tuple[Hit, ...] = ()
