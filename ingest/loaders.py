@@ -352,6 +352,8 @@ def load_docx(ctx: FileContext, data: bytes) -> Loaded:
         doc = DocxDocument(io.BytesIO(data))
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise LoaderError(f"corrupt DOCX: {exc.__class__.__name__}: {str(exc)[:160]}") from exc
+    except MemoryError:
+        raise  # a bomb, reported as such by ingest.isolation
     except Exception as exc:  # python-docx raises its own family for broken parts
         raise LoaderError(f"corrupt DOCX: {exc.__class__.__name__}: {str(exc)[:160]}") from exc
     lines: list[str] = []

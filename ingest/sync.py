@@ -31,7 +31,8 @@ import numpy as np
 from filelock import FileLock, Timeout
 
 from ingest.chunking import chunk_document, chunk_units
-from ingest.loaders import SUPPORTED, load_file
+from ingest.isolation import IsolatedLoader
+from ingest.loaders import SUPPORTED
 from kb.embedders import Embedder
 from kb.errors import LoaderError, LotseError, StoreError
 from kb.retrieval import VIEWS, build_lexical
@@ -170,40 +171,42 @@ class Syncer:
         synced_roots = {r for r, _, _ in listing} | {
             str(r.resolve()) for r in roots if r.is_dir()}
 
-        for done, (root_key, path, source) in enumerate(listing, start=1):
-            if progress:
-                progress("load", done, len(listing))
-            key = (root_key, source)
-            seen.add(key)
-            previous = old.get(key)
-            try:
-                raw = path.read_bytes() if path.stat().st_size <= max_bytes else b""
-                file_hash = content_hash(raw + fingerprint.encode() + (audience or "").encode())
-                if previous and previous.file_hash == file_hash and raw:
-                    keep_docs |= previous.doc_ids
-                    report.unchanged.append(source)
+        limits = self.settings.ingest
+        with IsolatedLoader(limits.file_timeout_seconds, limits.file_memory_mb) as loader:
+            for done, (root_key, path, source) in enumerate(listing, start=1):
+                if progress:
+                    progress("load", done, len(listing))
+                key = (root_key, source)
+                seen.add(key)
+                previous = old.get(key)
+                try:
+                    raw = path.read_bytes() if path.stat().st_size <= max_bytes else b""
+                    file_hash = content_hash(raw + fingerprint.encode() + (audience or "").encode())
+                    if previous and previous.file_hash == file_hash and raw:
+                        keep_docs |= previous.doc_ids
+                        report.unchanged.append(source)
+                        continue
+                    loaded = loader.load(path, source, default_audience, audience == "internal",
+                                         max_bytes)
+                except (LoaderError, OSError) as exc:
+                    report.failed.append((source, str(exc)))
+                    if previous:  # nothing already stored is lost
+                        keep_docs |= previous.doc_ids
                     continue
-                loaded = load_file(path, source, default_audience,
-                                   force_internal=audience == "internal", max_bytes=max_bytes)
-            except (LoaderError, OSError) as exc:
-                report.failed.append((source, str(exc)))
-                if previous:  # nothing already stored is lost
-                    keep_docs |= previous.doc_ids
-                continue
-            except Exception as exc:  # a loader bug must not end the batch
-                log.exception("unexpected error loading %s", source)
-                report.failed.append((source, f"unexpected {exc.__class__.__name__}: {exc}"))
-                if previous:
-                    keep_docs |= previous.doc_ids
-                continue
-            report.warnings += [(source, w) for w in loaded.warnings]
-            for doc in loaded.documents:
-                for chunk in chunk_document(doc, self.settings.chunking):
-                    extra = {"root": root_key, "file_hash": file_hash,
-                             "sentences": len(chunk_units(chunk))}
-                    new_chunks.append(Chunk(chunk.id, chunk.doc_id, chunk.text, chunk.position,
-                                            chunk.section, {**chunk.metadata, **extra}))
-            (report.updated if previous else report.added).append(source)
+                except Exception as exc:  # a loader bug must not end the batch
+                    log.exception("unexpected error loading %s", source)
+                    report.failed.append((source, f"unexpected {exc.__class__.__name__}: {exc}"))
+                    if previous:
+                        keep_docs |= previous.doc_ids
+                    continue
+                report.warnings += [(source, w) for w in loaded.warnings]
+                for doc in loaded.documents:
+                    for chunk in chunk_document(doc, self.settings.chunking):
+                        extra = {"root": root_key, "file_hash": file_hash,
+                                 "sentences": len(chunk_units(chunk))}
+                        new_chunks.append(Chunk(chunk.id, chunk.doc_id, chunk.text, chunk.position,
+                                                chunk.section, {**chunk.metadata, **extra}))
+                (report.updated if previous else report.added).append(source)
 
         for key, state in old.items():
             if key in seen:

@@ -82,6 +82,14 @@ class IngestSettings(BaseModel):
     default_audience: Literal["public", "internal"] = Field(
         "public", description="Audience of a document whose front matter and path say nothing."
     )
+    file_timeout_seconds: float = Field(
+        30.0, gt=0, description="Longest time reading one file may take; a file that hangs its "
+        "parser is reported as failed and the batch goes on."
+    )
+    file_memory_mb: int = Field(
+        2048, ge=256, description="Memory the process reading one file may use (stops YAML and "
+        "DOCX bombs); over it, the file is reported as failed."
+    )
 
 
 class RetrievalSettings(BaseModel):
