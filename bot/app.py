@@ -26,7 +26,7 @@ def build_app(settings: LotseSettings, services=None):
     services = services or build_services(settings)
     chat = ChatService(services, StateStore(settings.state_url()))
     credentials = Credentials.load(settings)
-    logins = LoginSessions(credentials)
+    logins = LoginSessions(credentials, chat.state)
     admin = AdminService(services, Path(settings.home) / "uploads", list(settings.server.ingest_roots))
     app = create_api(chat, credentials, admin, logins)
     import gradio as gr

@@ -7,15 +7,16 @@ default password. Roles nest: admin ⊇ agent ⊇ customer.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import os
 import secrets
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.state import StateStore
 from kb.errors import LotseError
 from kb.settings import LotseSettings
 
@@ -87,53 +88,48 @@ class Login:
 class LoginSessions:
     """Server-side login sessions for the staff UI, keyed by a random cookie value.
 
-    Kept in memory on purpose: a restart logs staff out, and nothing about a
-    session can be forged or replayed from the cookie alone. Failed logins are
-    throttled per name so a password cannot be guessed at speed.
+    Kept in the state database, so every Lotse process on it knows every login
+    and a restart logs nobody out. The table holds a SHA-256 of each cookie, not
+    the cookie. Failed logins are counted per name there too, so a password
+    cannot be guessed at speed by spreading attempts over processes.
     """
 
     COOKIE = "lotse_session"
 
-    def __init__(self, credentials: Credentials, ttl_seconds: float = 8 * 3600,
-                 max_failures: int = 5, lockout_seconds: float = 300) -> None:
+    def __init__(self, credentials: Credentials, state: StateStore,
+                 ttl_seconds: float = 8 * 3600, max_failures: int = 5,
+                 lockout_seconds: float = 300) -> None:
         self.credentials = credentials
+        self.state = state
         self.ttl = ttl_seconds
         self.max_failures = max_failures
         self.lockout = lockout_seconds
-        self._sessions: dict[str, Login] = {}
-        self._failures: dict[str, list[float]] = {}
-        self._lock = threading.Lock()
 
     def login(self, name: str, password: str) -> str:
         """A new session token, or ``LoginRefused`` with a reason fit to show."""
         now = time.time()
-        with self._lock:
-            recent = [t for t in self._failures.get(name, []) if now - t < self.lockout]
-            self._failures[name] = recent
-            if len(recent) >= self.max_failures:
-                raise LoginRefused("too many failed attempts; try again in a few minutes")
-            role = self.credentials.login(name, password)
-            if role is None or not allows(role, "agent"):
-                recent.append(now)
-                raise LoginRefused("unknown name or wrong password")
-            self._failures.pop(name, None)
-            token = secrets.token_urlsafe(32)
-            self._sessions[token] = Login(name, role, now + self.ttl)
-            return token
+        if self.state.login_failures(name, since=now - self.lockout) >= self.max_failures:
+            raise LoginRefused("too many failed attempts; try again in a few minutes")
+        role = self.credentials.login(name, password)
+        if role is None or not allows(role, "agent"):
+            self.state.add_login_failure(name)
+            raise LoginRefused("unknown name or wrong password")
+        self.state.clear_login_failures(name)
+        token = secrets.token_urlsafe(32)
+        self.state.add_login(_digest(token), name, role, now + self.ttl)
+        return token
 
     def user(self, token: str | None) -> Login | None:
-        if not token:
-            return None
-        with self._lock:
-            login = self._sessions.get(token)
-            if login is None or login.expires < time.time():
-                self._sessions.pop(token, None)
-                return None
-            return login
+        found = self.state.login_of(_digest(token)) if token else None
+        return Login(*found) if found else None
 
     def logout(self, token: str | None) -> None:
-        with self._lock:
-            self._sessions.pop(token or "", None)
+        if token:
+            self.state.drop_login(_digest(token))
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class LoginRefused(LotseError):

@@ -103,6 +103,22 @@ class _Event(_Base):
     data: Mapped[str] = mapped_column(Text, default="{}")
 
 
+class _StaffLogin(_Base):
+    """A staff UI login; the key is a hash of the cookie, so the table yields no cookie."""
+    __tablename__ = "staff_logins"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    expires: Mapped[float] = mapped_column(Float, index=True)
+
+
+class _LoginFailure(_Base):
+    __tablename__ = "login_failures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[float] = mapped_column(Float)
+
+
 @dataclass(frozen=True)
 class Message:
     id: int
@@ -223,6 +239,37 @@ class StateStore:
                 question = msg.answer.get("retrieval_query") or turns[-1].question
                 turns[-1] = Turn(question, msg.text, tuple(msg.answer.get("options", ())))
         return turns
+
+    # -- staff logins (shared by every Lotse process on this database) ------------------
+    def add_login(self, token_hash: str, name: str, role: str, expires: float) -> None:
+        with self._tx() as db:
+            db.execute(delete(_StaffLogin).where(_StaffLogin.expires < time.time()))
+            db.add(_StaffLogin(token_hash=token_hash, name=name, role=role, expires=expires))
+
+    def login_of(self, token_hash: str) -> tuple[str, str, float] | None:
+        """(name, role, expires) of a live login."""
+        with self._tx() as db:
+            row = db.get(_StaffLogin, token_hash)
+            if row is None or row.expires < time.time():
+                return None
+            return row.name, row.role, row.expires
+
+    def drop_login(self, token_hash: str) -> None:
+        with self._tx() as db:
+            db.execute(delete(_StaffLogin).where(_StaffLogin.token_hash == token_hash))
+
+    def login_failures(self, name: str, since: float) -> int:
+        with self._tx() as db:
+            db.execute(delete(_LoginFailure).where(_LoginFailure.at < since))
+            return len(db.scalars(select(_LoginFailure.id).where(_LoginFailure.name == name)).all())
+
+    def add_login_failure(self, name: str) -> None:
+        with self._tx() as db:
+            db.add(_LoginFailure(name=name[:64], at=time.time()))
+
+    def clear_login_failures(self, name: str) -> None:
+        with self._tx() as db:
+            db.execute(delete(_LoginFailure).where(_LoginFailure.name == name))
 
     # -- feedback ---------------------------------------------------------------------
     def add_feedback(self, session_id: str, rating: int, message_id: int | None = None,

@@ -11,7 +11,7 @@ import pytest
 
 from bot.admin import AdminService
 from bot.api import create_api
-from bot.auth import Credentials, LoginSessions
+from bot.auth import Credentials, LoginRefused, LoginSessions
 from bot.service import ChatService
 from bot.state import StateStore
 from bot.wiring import build_services
@@ -32,7 +32,7 @@ def server(tmp_path_factory, use_embedder):
     chat = ChatService(services, StateStore(settings.state_url()))
     creds = Credentials.load(settings)
     admin = AdminService(services, home / "uploads", [corpus])
-    logins = LoginSessions(creds)
+    logins = LoginSessions(creds, chat.state)
     app = create_api(chat, creds, admin, logins)
     with uvicorn_thread(app) as url:
         yield {"url": url, "creds": creds, "corpus": corpus, "chat": chat, "logins": logins}
@@ -171,3 +171,29 @@ def test_login_is_throttled_after_repeated_failures(server):
         httpx.post(f"{url}/login", data={"name": "admin", "password": "raten"})
     blocked = httpx.post(f"{url}/login", data={"name": "admin", "password": creds.users["admin"][1]})
     assert blocked.status_code == 401 and "too many failed attempts" in blocked.text
+
+
+def test_logins_live_in_the_database_shared_by_processes_as_hashes(server, tmp_path):
+    """A second LoginSessions on the same database stands for a second Lotse process."""
+    import sqlite3
+
+    from bot.state import StateStore
+
+    db = tmp_path / "shared.db"
+    first = LoginSessions(server["creds"], StateStore(f"sqlite:///{db}"))
+    second = LoginSessions(server["creds"], StateStore(f"sqlite:///{db}"))
+    token = first.login("admin", server["creds"].users["admin"][1])
+    assert second.user(token).name == "admin" and second.user(token).role == "admin"
+    with sqlite3.connect(db) as conn:
+        stored = conn.execute("SELECT token_hash FROM staff_logins").fetchall()
+    assert len(stored) == 1 and token not in stored[0][0]  # no cookie in the table
+    second.logout(token)
+    assert first.user(token) is None
+    for _ in range(3):
+        with pytest.raises(LoginRefused):
+            first.login("agent", "raten")
+    for _ in range(2):
+        with pytest.raises(LoginRefused):
+            second.login("agent", "raten")
+    with pytest.raises(LoginRefused, match="too many failed attempts"):
+        first.login("agent", server["creds"].users["agent"][1])

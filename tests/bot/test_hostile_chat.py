@@ -35,7 +35,7 @@ def server(tmp_path_factory, use_embedder):
     chat = ChatService(services, StateStore(settings.state_url()))
     creds = Credentials.load(settings)
     app = create_api(chat, creds, AdminService(services, home / "uploads", [corpus]),
-                     LoginSessions(creds))
+                     LoginSessions(creds, chat.state))
     with uvicorn_thread(app) as url:
         yield {"url": url, "headers": {"Authorization": f"Bearer {creds.token_for('customer')}"},
                "db": home / "state.db"}
