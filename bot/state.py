@@ -414,6 +414,10 @@ class StateStore:
                 result = db.execute(delete(model).where(model.session_id == session_id))
                 counts[name] = result.rowcount or 0
             db.execute(delete(_Session).where(_Session.id == session_id))
+        if self.engine.dialect.name == "sqlite":
+            # Older copies of the rows still sit in the write-ahead log until it is checkpointed.
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         return counts
 
 
@@ -422,4 +426,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")  # durable commits: a crash loses nothing acknowledged
     cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA secure_delete=ON")  # erased rows are overwritten, not left in free pages
+    cursor.execute("PRAGMA busy_timeout=10000")  # several Lotse processes may share the file
     cursor.close()

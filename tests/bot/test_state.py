@@ -96,6 +96,11 @@ def test_export_and_delete_serve_dsgvo_requests(state, db_path):
     assert state.transcript(other)[0].text == "Andere Sitzung"
     with pytest.raises(StateError):
         state.export(sid)
+    # Not even a stale copy in a free page or the write-ahead log is left on disk.
+    files = b"".join(p.read_bytes() for p in db_path.parent.glob(f"{db_path.name}*"))
+    for text in ("Mail an", "schlecht", "Rückruf bitte", "anna@example.de"):
+        assert text.encode() not in files, text
+    assert "Andere Sitzung".encode() in files
 
 
 def test_feedback_rating_is_validated(state):
