@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install system-deps run test test-slow eval bench corpus clean
+.PHONY: install system-deps run test test-slow reliability eval bench corpus clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ test: install system-deps
 test-slow: install
 	$(BIN)/pip install --quiet -e ".[test,llamacpp]"
 	$(BIN)/python -m pytest -m slow
+
+# Chat load during re-ingests, on chromadb files and on a `chroma run` server shared by two
+# Lotse processes (about 6 minutes; needs ../shared/data/xquad, skips without it).
+reliability: install
+	$(BIN)/python -m bench.reingest_load
 
 # The gold set against a fresh store of docs_corpus/ with the offline default embedder.
 eval: install

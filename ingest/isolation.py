@@ -1,11 +1,16 @@
 """Loading files in a child process, with a time and a memory limit per file.
 
 Parsers for PDF, DOCX, HTML and YAML can loop or swell on a damaged or
-malicious file (a "billion laughs" YAML, a DOCX whose XML inflates to gigabytes).
-One such file must not hang or kill an ingest, let alone the server it runs
-in. So ``load_file`` runs in a worker process started from a clean forkserver;
-a file that takes longer than ``ingest.file_timeout_seconds`` gets its worker
-killed and a ``LoaderError`` that says so, and the next file gets a new worker.
+malicious file (a DOCX whose XML inflates to gigabytes, a pathological HTML
+tree). One such file must not hang or kill an ingest, let alone the server it
+runs in. So ``load_file`` runs in a worker process (``python -m
+ingest.isolation``); a file that takes longer than
+``ingest.file_timeout_seconds`` gets its worker killed and a ``LoaderError``
+that says so, and the next file gets a new worker.
+
+The worker is a plain subprocess rather than a ``multiprocessing`` child: that
+needs nothing from the caller's main module, so a script without an
+``if __name__ == "__main__"`` guard can ingest too.
 
     >>> with IsolatedLoader(timeout=30, memory_mb=2048) as loader:
     ...     loaded = loader.load(path, "faq/versand.csv", "public", False, max_bytes)
@@ -13,33 +18,66 @@ killed and a ``LoaderError`` that says so, and the next file gets a new worker.
 
 from __future__ import annotations
 
-import multiprocessing as mp
+import os
+import pickle
 import resource
-from multiprocessing.connection import Connection
+import select
+import struct
+import subprocess
+import sys
+import time
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
-from ingest.loaders import Loaded, load_file
 from kb.errors import LoaderError, LotseError
 
+_HEADER = struct.Struct("!Q")
 
-def _serve(conn: Connection, memory_bytes: int) -> None:
-    """The worker: load what it is sent until the pipe closes."""
+
+def _send(stream: BinaryIO, value: Any) -> None:
+    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_HEADER.pack(len(data)) + data)
+    stream.flush()
+
+
+def _read_exactly(fd: int, n: int, deadline: float | None) -> bytes:
+    """``n`` bytes from ``fd``; TimeoutError past ``deadline``, EOFError when the worker died."""
+    chunks, left = [], n
+    while left:
+        wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+        if not select.select([fd], [], [], wait)[0]:
+            raise TimeoutError
+        chunk = os.read(fd, min(left, 1 << 20))
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def _serve(memory_bytes: int) -> None:
+    """The worker: load what arrives on stdin, answer on the original stdout."""
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    replies = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # a parser that prints must not corrupt the replies
+    from ingest.loaders import load_file
+
+    requests = sys.stdin.buffer
     while True:
-        try:
-            args = conn.recv()
-        except EOFError:
+        header = requests.read(_HEADER.size)
+        if len(header) < _HEADER.size:
             return
+        args = pickle.loads(requests.read(_HEADER.unpack(header)[0]))
         try:
-            conn.send(("ok", load_file(*args)))
+            reply: tuple[str, Any] = ("ok", load_file(*args))
         except LotseError as exc:
-            conn.send(("error", str(exc)))
+            reply = ("error", str(exc))
         except MemoryError:
-            conn.send(("error", "reading it needs more memory than the limit "
-                                "(ingest.file_memory_mb); is the file damaged or a bomb?"))
+            reply = ("error", "reading it needs more memory than the limit "
+                              "(ingest.file_memory_mb); is the file damaged or a bomb?")
         except Exception as exc:  # a parser bug is one file's problem, not the batch's
-            conn.send(("error", f"unreadable ({exc.__class__.__name__}: {str(exc)[:200]})"))
+            reply = ("error", f"unreadable ({exc.__class__.__name__}: {str(exc)[:200]})")
+        _send(replies, reply)
 
 
 class IsolatedLoader:
@@ -47,25 +85,27 @@ class IsolatedLoader:
 
     def __init__(self, timeout: float, memory_mb: int) -> None:
         self.timeout = timeout
-        self.memory_bytes = memory_mb * 2**20
-        self._context = mp.get_context("forkserver")
-        self._context.set_forkserver_preload(["ingest.loaders"])
-        self._process: Any = None
-        self._conn: Connection | None = None
+        self.memory_mb = memory_mb
+        self._process: subprocess.Popen | None = None
 
     def load(self, path: Path, source: str, default_audience: str, force_internal: bool,
-             max_bytes: int) -> Loaded:
-        if self._process is None or not self._process.is_alive():
+             max_bytes: int):
+        """What ``ingest.loaders.load_file`` returns, or ``LoaderError`` with the reason."""
+        if self._process is None or self._process.poll() is not None:
             self._start()
-        assert self._conn is not None
-        self._conn.send((path, source, default_audience, force_internal, max_bytes))
-        if not self._conn.poll(self.timeout):
+        assert self._process is not None and self._process.stdin and self._process.stdout
+        deadline = time.monotonic() + self.timeout
+        try:
+            _send(self._process.stdin, (Path(path), source, default_audience, force_internal,
+                                        max_bytes))
+            fd = self._process.stdout.fileno()
+            size = _HEADER.unpack(_read_exactly(fd, _HEADER.size, deadline))[0]
+            status, value = pickle.loads(_read_exactly(fd, size, None))
+        except TimeoutError:
             self._stop()
             raise LoaderError(f"reading took longer than {self.timeout:g} s "
-                              "(ingest.file_timeout_seconds); is the file damaged?")
-        try:
-            status, value = self._conn.recv()
-        except (EOFError, ConnectionError):
+                              "(ingest.file_timeout_seconds); is the file damaged?") from None
+        except (EOFError, OSError, pickle.UnpicklingError):
             self._stop()
             raise LoaderError("the reader crashed on this file; is it damaged?") from None
         if status == "error":
@@ -73,22 +113,29 @@ class IsolatedLoader:
         return value
 
     def _start(self) -> None:
-        parent, child = self._context.Pipe()
-        self._process = self._context.Process(target=_serve, args=(child, self.memory_bytes),
-                                              daemon=True)
-        self._process.start()
-        child.close()
-        self._conn = parent
+        # The worker imports this package from where this file is, installed or not.
+        root = str(Path(__file__).resolve().parents[1])
+        path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "ingest.isolation", str(self.memory_mb)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": path})
 
     def _stop(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
         if self._process is not None:
             self._process.kill()
-            self._process.join(5)
-        self._process = self._conn = None
+            self._process.wait(5)
+            for stream in (self._process.stdin, self._process.stdout):
+                if stream:
+                    stream.close()
+        self._process = None
 
     def close(self) -> None:
+        if self._process is not None and self._process.poll() is None and self._process.stdin:
+            self._process.stdin.close()  # the worker ends at end of input
+            try:
+                self._process.wait(5)
+            except subprocess.TimeoutExpired:
+                pass
         self._stop()
 
     def __enter__(self) -> "IsolatedLoader":
@@ -96,3 +143,7 @@ class IsolatedLoader:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+if __name__ == "__main__":
+    _serve(int(sys.argv[1]) * 2**20)

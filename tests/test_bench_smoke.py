@@ -39,3 +39,33 @@ def test_xquad_json_shape(tmp_path):
     assert set(result["handoff"]) == {"bm25", "dense", "rrf", "lotse"}
     assert all(set(m) == {"auroc", "f1"} for m in result["handoff"].values())
     assert result["de"]["lotse"]["r@1"] >= 0.8
+
+
+def test_reingest_load_skips_without_data(tmp_path, capsys):
+    from bench import reingest_load
+
+    assert reingest_load.main(["--xquad", str(tmp_path / "none")]) == 0
+    assert "SKIPPED" in capsys.readouterr().out
+
+
+def test_reingest_load_counts_stale_citations_only_after_publish_and_refresh():
+    from bench.reingest_load import REFRESH_SECONDS, Cycle, Request, summarise
+
+    cycle = Cycle(instance=0, started=100.0, ended=110.0, deleted={"old.md"})
+    cycle.seen_at = {0: 110.05, 1: 110.9}
+    log = [
+        Request(90.0, 90.2, 0, 200, ("old.md",)),                       # before: fine
+        Request(105.0, 106.0, 1, 200, ("old.md",)),                     # during: fine
+        Request(110.0 + REFRESH_SECONDS / 2, 111.0, 1, 200, ("old.md",)),  # in the window
+        Request(112.0, 112.3, 0, 200, ("old.md", "new.md")),            # stale
+        Request(113.0, 113.2, 1, 200, ("new.md",)),
+        Request(114.0, 114.1, 0, 429, (), "too many"),
+    ]
+    res = summarise("persistent", log, [cycle], sessions=2, initial_ingest_s=1.0, questions=3)
+    assert res["stale_after_refresh"] == 1 and res["checked_after_refresh"] == 3
+    assert res["stale_inside_refresh_window"] == 1
+    assert res["phases"]["before"]["requests"] == 1 and res["phases"]["during"]["requests"] == 1
+    assert res["phases"]["after"] == {"requests": 4, "failed": 1, "p50_ms": 300.0,
+                                      "p95_ms": 480.0, "max_ms": 500.0}
+    assert res["failed_total"] == 1 and res["failures"] == ["too many"]
+    assert [v["seen_after_s"] for v in res["visibility"]] == [0.05, 0.9]

@@ -154,3 +154,21 @@ def test_a_batch_with_bombs_and_garbage_stores_the_good_files(tmp_path, fake_emb
     assert set(failed) == {"bombe.docx", "kaputt.pdf", "zufall.yaml"}
     assert all(reason for reason in failed.values())
     assert "more memory than the limit" in failed["bombe.docx"]
+
+
+def test_a_script_without_a_main_guard_can_ingest(tmp_path):
+    """The worker needs nothing from the caller's main module (piped into python here)."""
+    import subprocess
+    import sys
+
+    script = (
+        "from pathlib import Path\n"
+        "from bot.wiring import build_services\n"
+        "from kb.settings import LotseSettings\n"
+        f"s = LotseSettings(home=Path({str(tmp_path / 'home')!r}), embedding={{'mode': 'fake'}})\n"
+        f"r = build_services(s).syncer.sync([Path({str(SEEDS['.md'].parent)!r})])\n"
+        "print(len(r.added), len(r.failed))\n")
+    out = subprocess.run([sys.executable, "-"], input=script, capture_output=True, text=True,
+                         cwd=tmp_path, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == [str(len(list(SEEDS[".md"].parent.iterdir()))), "0"]
