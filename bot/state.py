@@ -209,7 +209,8 @@ class StateStore:
             if db.get(_Session, session_id) is None:
                 raise StateError(f"no session {session_id}")
             row = _Message(session_id=session_id, created_at=time.time(), role=role, text=clean,
-                           answer=json.dumps(answer or {}, ensure_ascii=False), latency_ms=latency_ms)
+                           answer=json.dumps(_redacted(answer or {}), ensure_ascii=False),
+                           latency_ms=latency_ms)
             db.add(row)
             db.flush()
             if clean != text:
@@ -374,9 +375,9 @@ class StateStore:
                **data: Any) -> None:
         """Append an event for the KPIs: ``answer`` (value: latency ms), ``feedback``
         (value: +1/-1), ``ticket_closed`` (value: 1 if resolved), ``forwarded``, ``agent_reply``."""
-        with self._tx() as db:
+        with self._tx() as db:  # events keep questions for the content-gap KPI: redacted
             db.add(_Event(session_id=session_id, created_at=time.time(), kind=event, value=value,
-                          data=json.dumps(data, ensure_ascii=False)))
+                          data=json.dumps(_redacted(data), ensure_ascii=False)))
 
     def events(self, since: float = 0.0) -> list[EventRecord]:
         with self._tx() as db:
@@ -419,6 +420,17 @@ class StateStore:
             with self.engine.connect() as conn:
                 conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         return counts
+
+
+def _redacted(value: Any) -> Any:
+    """Every string inside a JSON-like value redacted; numbers and keys stay as they are."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: _redacted(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_redacted(v) for v in value]
+    return value
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

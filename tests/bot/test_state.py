@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 import pytest
 
 from bot.state import StateError, StateStore
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -30,6 +33,39 @@ def test_stored_rows_are_redacted(state, db_path):
         assert secret not in stored
     comment = sqlite3.connect(db_path).execute("SELECT comment FROM feedback").fetchone()[0]
     assert "anna@example.de" not in comment
+
+
+def test_no_table_keeps_personal_data_once_the_ticket_is_closed(tmp_path, use_embedder):
+    """The whole path through the chat service: messages, answers, the ticket's question
+    and draft, feedback and the events behind the KPIs, all read back from the file."""
+    import shutil
+
+    from bot.service import ChatService
+    from bot.wiring import build_services
+    from kb.settings import LotseSettings
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(REPO / "docs_corpus", corpus, ignore=shutil.ignore_patterns("eval"))
+    settings = LotseSettings(home=tmp_path / "home", store={"refresh_seconds": 0})
+    services = build_services(settings, embedder=use_embedder)
+    services.syncer.sync([corpus])
+    chat = ChatService(services, StateStore(settings.state_url()))
+    secrets = ["anna@example.de", "0171 2345678", "DE89 3704 0044 0532 0130 00",
+               "Lindenweg 17", "79098 Freiburg", "Kaiser-Joseph-Straße 12"]
+    chat.send("pii-1", "Wo bleibt meine Bestellung? Ich wohne Lindenweg 17, 79098 Freiburg, "
+                       "Tel. 0171 2345678, anna@example.de")
+    reply = chat.send("pii-1", "Das ist eine Frechheit, ich will sofort einen Menschen sprechen! "
+                               "Erstattet auf DE89 3704 0044 0532 0130 00 oder schickt es an "
+                               "Kaiser-Joseph-Straße 12")
+    chat.feedback("pii-1", -1, reply.message_id, "Ruft mich an: 0171 2345678")
+    chat.close_ticket(reply.ticket.id, resolved=False)
+    db = sqlite3.connect(settings.home / "state.db")
+    stored = " ".join(str(value) for table in ("messages", "raw_texts", "feedback", "tickets",
+                                               "events")
+                      for row in db.execute(f"SELECT * FROM {table}") for value in row)
+    assert "Frechheit" in stored and "[ADRESSE]" in stored  # the rows are there, redacted
+    for secret in secrets:
+        assert secret not in stored, secret
 
 
 def test_originals_only_in_the_live_view_of_an_open_ticket(state, db_path):
