@@ -30,6 +30,14 @@ def test_serve_answers_and_privacy_commands_export_and_delete(tmp_path):
                            json={"message": "Meine Mail ist anna@example.de, was kostet der Versand?"},
                            timeout=30).json()
         session = reply["session_id"]
+        # Behind a TLS-terminating proxy on this host the login cookie is marked Secure.
+        password = re.search(r"login 'agent' \(agent\): (\S+)", banner).group(1)
+        login = httpx.post(f"{url}/login", data={"name": "agent", "password": password},
+                           headers={"X-Forwarded-Proto": "https"})
+        cookie = login.headers["set-cookie"].lower()
+        assert login.status_code == 303 and "secure" in cookie and "httponly" in cookie
+        plain = httpx.post(f"{url}/login", data={"name": "agent", "password": password})
+        assert "secure" not in plain.headers["set-cookie"].lower()  # plain HTTP on localhost
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=20)
