@@ -35,7 +35,8 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -51,6 +52,8 @@ log = logging.getLogger(__name__)
 _CHUNKS = "chunks"
 _SENTENCES = "sentences"
 _KINDS = (_CHUNKS, _SENTENCES)
+# Records (with 512-d vectors, about 2 kB each) a reader keeps per collection of a generation.
+_CACHED_RECORDS = 20_000
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,7 @@ class Generation:
         self._names = names
         self._collections: dict[tuple[str, str], Any] = {}
         self._counts: dict[tuple[str, str], int] = {}
+        self._records: dict[tuple[str, str], OrderedDict[str, Any]] = {}
         self._lock = threading.Lock()
 
     def _col(self, audience: str, kind: str) -> Any:
@@ -168,15 +172,15 @@ class Generation:
         costs seconds at 10k chunks); the audience is verified on every record instead.
         """
         out: dict[str, tuple[Chunk, np.ndarray]] = {}
+        include = ["documents", "metadatas", "embeddings"]
         for audience in audiences:
-            if not ids:
-                break
-            res = self._col(audience, _CHUNKS).get(
-                ids=list(ids), include=["documents", "metadatas", "embeddings"])
-            for i, cid in enumerate(res["ids"]):
-                if _verified(res["metadatas"][i], audience):
-                    chunk = _record_to_chunk(cid, res["documents"][i], res["metadatas"][i])
-                    out[cid] = (chunk, np.asarray(res["embeddings"][i], dtype=np.float32))
+            def fetch(missing: list[str], audience: str = audience) -> dict[str, Any]:
+                res = self._col(audience, _CHUNKS).get(ids=missing, include=include)
+                return {cid: (_record_to_chunk(cid, res["documents"][i], res["metadatas"][i]),
+                              np.asarray(res["embeddings"][i], dtype=np.float32))
+                        for i, cid in enumerate(res["ids"])
+                        if _verified(res["metadatas"][i], audience)}
+            out.update(self._cached((audience, _CHUNKS), list(ids), fetch))
         return out
 
     def sentence_vectors(self, chunks: Sequence[Chunk], audiences: Sequence[str]
@@ -193,16 +197,42 @@ class Generation:
             ids = [f"{c.id}:{i}" for c in mine for i in range(int(c.metadata.get("sentences", 0)))]
             uncounted = [c.id for c in mine if "sentences" not in c.metadata]
             col = self._col(audience, _SENTENCES)
-            res = col.get(ids=ids, include=include) if ids else {"ids": []}
+
+            def records(res: dict[str, Any], audience: str = audience) -> dict[str, Any]:
+                found = {}
+                for i, sid in enumerate(res["ids"]):
+                    meta = res["metadatas"][i]
+                    if _verified(meta, audience):
+                        found[sid] = (Sentence(sid, meta["chunk_id"], res["documents"][i],
+                                               audience, meta),
+                                      np.asarray(res["embeddings"][i], dtype=np.float32))
+                return found
+
+            found = self._cached((audience, _SENTENCES), ids,
+                                 lambda missing, col=col: records(col.get(ids=missing,
+                                                                          include=include)))
             if uncounted:  # written before chunks recorded their sentence count
-                older = col.get(where={"chunk_id": {"$in": uncounted}}, include=include)
-                res = {k: _as_list(res.get(k)) + _as_list(older[k]) for k in ["ids"] + include}
-            for i, sid in enumerate(res["ids"]):
-                meta = res["metadatas"][i]
-                if _verified(meta, audience):
-                    out.append((Sentence(sid, meta["chunk_id"], res["documents"][i], audience, meta),
-                                np.asarray(res["embeddings"][i], dtype=np.float32)))
+                found.update(records(col.get(where={"chunk_id": {"$in": uncounted}},
+                                             include=include)))
+            out += list(found.values())
         return out
+
+    def _cached(self, key: tuple[str, str], ids: list[str],
+                fetch: Callable[[list[str]], dict[str, Any]]) -> dict[str, Any]:
+        """Records by id, fetched once per generation: a published generation never changes,
+        and on a `chroma run` server each fetch of vectors is a sizeable HTTP round trip."""
+        with self._lock:
+            cache = self._records.setdefault(key, OrderedDict())
+            hits = {i: cache[i] for i in ids if i in cache}
+        missing = [i for i in ids if i not in hits]
+        fetched = fetch(missing) if missing else {}
+        with self._lock:
+            for record_id in missing:
+                cache[record_id] = fetched.get(record_id)  # None: not in this collection
+            while len(cache) > _CACHED_RECORDS:
+                cache.popitem(last=False)
+        found = {**hits, **fetched}
+        return {i: found[i] for i in ids if found.get(i) is not None}
 
 
 def _as_list(values: Any) -> list:

@@ -167,3 +167,27 @@ def test_sentences_of_chunks_without_a_recorded_count_are_found(make):
     gen = writer.publish({})
     found = gen.sentence_vectors([gen.get_chunks(["o-0"], ("public",))["o-0"][0]], ("public",))
     assert [s.id for s, _ in found] == ["o-0:0"]
+
+
+def test_records_are_fetched_once_per_generation_and_keep_their_audience(make):
+    store = make()
+    chunks = [_chunk("pub", 0), _chunk("int", 0, "internal")]
+    writer, _ = _write(store, chunks)
+    gen = writer.publish({})
+    calls = []
+    for audience in ("public", "internal"):
+        for kind in ("chunks", "sentences"):
+            col = gen._col(audience, kind)
+            original = col.get
+            col.get = lambda *a, _o=original, **kw: calls.append(kw.get("ids")) or _o(*a, **kw)
+    first = gen.get_chunks(["pub-0", "int-0"], ("public",))
+    again = gen.get_chunks(["pub-0", "int-0"], ("public",))
+    assert set(first) == set(again) == {"pub-0"}  # the internal id stays out, cached or not
+    assert np.array_equal(first["pub-0"][1], again["pub-0"][1])
+    assert calls == [["pub-0", "int-0"]]
+    sentences = gen.sentence_vectors([chunks[0]], ("public",))
+    assert [s.id for s, _ in sentences] == ["pub-0:0"]
+    gen.sentence_vectors([chunks[0]], ("public",))
+    assert calls == [["pub-0", "int-0"], ["pub-0:0"]]
+    both = gen.get_chunks(["pub-0", "int-0"], ("public", "internal"))
+    assert set(both) == {"pub-0", "int-0"} and calls[-1] == ["pub-0", "int-0"]
