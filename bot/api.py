@@ -14,9 +14,9 @@ Routes and who may call them (bearer token; admin ⊇ agent ⊇ customer):
 
 A missing or wrong token is 401, a token of a lower role 403, a malformed body
 422 with the fields that are wrong, an empty or over-long message 400, a body
-over 256 kB 413, and a message over the per-minute limit 429 with Retry-After. The staff UI (mounted at /staff by
-``bot.app``) uses a server-side login session instead of a token: the cookie is
-HttpOnly, SameSite=Strict and, over HTTPS, Secure.
+over 256 kB 413, and a message over the per-minute limit 429 with Retry-After.
+The staff UI (mounted at /staff by ``bot.app``) uses a server-side login session
+instead of a token: the cookie is HttpOnly, SameSite=Strict and, over HTTPS, Secure.
 """
 
 from __future__ import annotations
@@ -197,9 +197,11 @@ def create_api(chat: ChatService, credentials: Credentials, admin: AdminService,
         return StreamingResponse(events(), media_type="text/event-stream")
 
     @app.post("/v1/feedback")
-    def post_feedback(body: FeedbackRequest, _: str = Depends(role("customer"))) -> dict:
+    def post_feedback(body: FeedbackRequest, request: Request,
+                      _: str = Depends(role("customer"))) -> dict:
+        client = request.client.host if request.client else None
         return {"feedback_id": chat.feedback(body.session_id, body.rating, body.message_id,
-                                             body.comment)}
+                                             body.comment, client)}
 
     @app.get("/v1/handoffs")
     def get_handoffs(status: str | None = "open", _: str = Depends(role("agent"))) -> list[dict]:

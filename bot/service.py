@@ -181,7 +181,9 @@ class ChatService:
         return Reply(text, None, message_id, ticket)
 
     def feedback(self, session_id: str, rating: int, message_id: int | None = None,
-                 comment: str = "") -> int:
+                 comment: str = "", client: str | None = None) -> int:
+        """Store a rating; it counts against the same per-minute limit as messages."""
+        self.limits.check(session_id, client)
         feedback_id = self.state.add_feedback(session_id, rating, message_id, comment)
         question = ""
         if message_id is not None:

@@ -262,7 +262,8 @@ class StateStore:
     def login_failures(self, name: str, since: float) -> int:
         with self._tx() as db:
             db.execute(delete(_LoginFailure).where(_LoginFailure.at < since))
-            return len(db.scalars(select(_LoginFailure.id).where(_LoginFailure.name == name)).all())
+            return len(db.scalars(select(_LoginFailure.id)
+                                  .where(_LoginFailure.name == name[:64])).all())
 
     def add_login_failure(self, name: str) -> None:
         with self._tx() as db:
@@ -270,7 +271,7 @@ class StateStore:
 
     def clear_login_failures(self, name: str) -> None:
         with self._tx() as db:
-            db.execute(delete(_LoginFailure).where(_LoginFailure.name == name))
+            db.execute(delete(_LoginFailure).where(_LoginFailure.name == name[:64]))
 
     # -- feedback ---------------------------------------------------------------------
     def add_feedback(self, session_id: str, rating: int, message_id: int | None = None,

@@ -150,9 +150,14 @@ def build_customer_ui(chat: ChatService) -> gr.Blocks:
 
         human.click(ask_human, [chatbot, bot_ids, session, language], [chatbot, bot_ids, seen])
 
-        def rate(data: gr.LikeData, ids: dict, sid: str, note: str):
+        def rate(data: gr.LikeData, ids: dict, sid: str, note: str, request: gr.Request):
             position = data.index if isinstance(data.index, int) else data.index[0]
-            chat.feedback(sid, 1 if data.liked else -1, ids.get(position), note or "")
+            client = request.client.host if request and request.client else None
+            try:
+                chat.feedback(sid, 1 if data.liked else -1, ids.get(position), note or "", client)
+            except RateLimited as exc:
+                gr.Warning(f"{exc}")
+                return note
             return ""
 
         chatbot.like(rate, [bot_ids, session, comment], [comment])

@@ -111,6 +111,9 @@ def test_a_flood_from_one_session_gets_429_and_other_sessions_still_get_answers(
     assert codes[20:] == [429] * 980
     assert 1 <= retry_after <= 60 and "at most 20 per minute per session" in error
     assert len(_stored_texts(server, "flood-1")) == 40  # 20 questions, 20 answers: no more
+    feedback = httpx.post(f"{server['url']}/v1/feedback", headers=server["headers"],
+                          json={"session_id": "flood-1", "rating": -1})
+    assert feedback.status_code == 429  # ratings share the session's budget
     r = _chat(server, {"message": "Wie lange habe ich Zeit für eine Rücksendung?"})
     assert r.status_code == 200 and "30 Tagen" in r.json()["answer"]
     assert httpx.get(f"{server['url']}/healthz").status_code == 200
