@@ -163,13 +163,16 @@ def build_customer_ui(chat: ChatService) -> gr.Blocks:
         chatbot.like(rate, [bot_ids, session, comment], [comment])
 
         def refresh(history: list, sid: str, shown: int):
-            """Show agent replies (and the notice that a ticket closed) since the last look."""
+            """Show agent replies (and the notice that a ticket closed) since the last look.
+
+            With nothing new the chat is left alone: the tick may carry a history from
+            before an answer that is streaming right now, and must not overwrite it."""
             if not sid:
-                return history, shown
+                return gr.skip(), gr.skip()
             transcript = chat.state.transcript(sid)
             new = [m for m in transcript[shown:] if m.role in ("agent", "notice")]
             if not new:
-                return history, max(shown, len(transcript))
+                return gr.skip(), gr.skip()
             history = history + [{"role": "assistant", "content": f"**Serviceteam:** {m.text}"
                                   if m.role == "agent" else f"_{m.text}_"} for m in new]
             return history, len(transcript)
