@@ -24,12 +24,14 @@ import binascii
 import re
 import unicodedata
 
+from kb.text import fold
+
 _AI = (r"(?:ki|ai|a\.i\.|bot|chat-?bot|assistent(?:in)?|assistant|sprachmodell|"
        r"language model|llm|gpt|chatgpt|lotse|modell|model)")
 _RULES = (r"(?:anweisung(?:en)?|instruktion(?:en)?|regeln|vorgaben|richtlinien|befehle|"
           r"instructions?|rules|guidelines|directives|prompts?|constraints|restrictions)")
 _EARLIER = (r"(?:all|any|previous|prior|above|earlier|your|these|those|old|alle|allen|deine|"
-            r"deinen|vorherigen?|bisherigen?|obigen?|vorigen?|saemtliche[n]?|alten?|diese[n]?)")
+            r"deinen|vorherigen?|bisherigen?|obigen?|vorigen?|sae?mtliche[n]?|alten?|diese[n]?)")
 
 # Shapes of an instruction to the bot, checked in customer messages and documents.
 _PATTERNS: dict[str, re.Pattern[str]] = {
@@ -43,15 +45,15 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         r"\b(?:system\s*-?\s*prompt|systemnachricht|system message|initial prompt|"
         r"(?:deine|eure|your)\s+(?:\w+\s+)?(?:anweisungen|instruktionen|instructions|prompt|"
         r"vorgaben|konfiguration|configuration)|"
-        r"(?:wiederhole|repeat|print|zeig\w*|show|gib)\W+(?:\w+\W+){0,3}?(?:text|woerter|words)"
-        r"\s+(?:above|oben|ueber)|(?:text|everything|alles)\s+(?:above|oben|davor|before this))\b"),
+        r"(?:wiederhole|repeat|print|zeig\w*|show|gib)\W+(?:\w+\W+){0,3}?(?:text|woe?rter|words)"
+        r"\s+(?:above|oben|ue?ber)|(?:text|everything|alles)\s+(?:above|oben|davor|before this))\b"),
     # "du bist jetzt ...", "act as an AI without rules", "pretend you are", "developer mode"
     "role": re.compile(
         r"\b(?:du bist (?:jetzt|ab jetzt|nun|ab sofort)|ihr seid (?:jetzt|nun)|"
         r"you are (?:now|no longer)|from now on,? you|ab (?:jetzt|sofort) bist du|"
         r"act as (?:an?\s+|my\s+|the\s+)?(?:\w+\s+)?(?:" + _AI[3:-1] + r"|admin\w*|developer|"
         r"hacker|system|root)|pretend (?:to be|you are|that you)|tu so,? als|tue so,? als|"
-        r"stell dir vor,? du (?:bist|waerst)|spiel\w* (?:die|eine) rolle|role-?play|rollenspiel|"
+        r"stell dir vor,? du (?:bist|wae?rst)|spiel\w* (?:die|eine) rolle|role-?play|rollenspiel|"
         r"developer mode|entwicklermodus|jailbreak|dan mode|do anything now)"),
     # "reveal all internal notes", "nenne die geheimen Codes", "output the content of x.md"
     "exfiltrate": re.compile(
@@ -84,7 +86,7 @@ _MESSAGE_PATTERNS: dict[str, re.Pattern[str]] = {
 # ("Hallo Bot, …") is fine; a product page addressing "the AI" is not.
 _DOCUMENT_PATTERNS: dict[str, re.Pattern[str]] = {
     "addressed": re.compile(
-        r"\b(?:hinweis|anweisung|nachricht|notiz|note|message|instruction)\s+(?:an|fuer|for|to)\s+"
+        r"\b(?:hinweis|anweisung|nachricht|notiz|note|message|instruction)\s+(?:an|fue?r|for|to)\s+"
         r"(?:den|die|das|the|any|all|alle|jede[nrs]?)?\s*(?:\w+\s+)?" + _AI + r"\b|"
         r"\b(?:liebe|lieber|dear|hey|hallo|hello)\s+(?:\w+\s+)?" + _AI + r"\s*[,:!]|"
         r"^\W*(?:system|assistant|assistent|ai|ki)\s*:|"
@@ -94,14 +96,13 @@ _DOCUMENT_PATTERNS: dict[str, re.Pattern[str]] = {
 
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a",
                        "$": "s", "!": "i"})
-_FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 _BASE64 = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}")
 _SPACED = re.compile(r"\b(?:\w[\s.\-_*]){3,}\w\b")
 
 
 def _normal(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).lower().translate(_FOLD)
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    """NFKC (full-width and styled letters) then ``kb.text.fold``: "wärst" -> "warst"."""
+    return fold(unicodedata.normalize("NFKC", text))
 
 
 def _disguises(text: str) -> list[str]:
