@@ -42,6 +42,24 @@ def uvicorn_thread(app) -> Iterator[str]:
         thread.join(timeout=10)
 
 
+@contextmanager
+def lotse_api(services, home: Path, roots: list[Path]) -> Iterator[dict]:
+    """The REST app over ``services`` on real HTTP, with its own state database in ``home``."""
+    from bot.admin import AdminService
+    from bot.api import create_api
+    from bot.auth import Credentials, LoginSessions
+    from bot.service import ChatService
+    from bot.state import StateStore
+
+    db = home / "state.db"
+    chat = ChatService(services, StateStore(f"sqlite:///{db}"))
+    creds = Credentials.load(services.settings)
+    logins = LoginSessions(creds, chat.state)
+    app = create_api(chat, creds, AdminService(services, home / "uploads", roots), logins)
+    with uvicorn_thread(app) as url:
+        yield {"url": url, "creds": creds, "chat": chat, "logins": logins, "db": db}
+
+
 def start_lotse_serve(env: dict, timeout: float = 120) -> tuple[subprocess.Popen, str, str]:
     """A `lotse serve` subprocess, its base URL and its start-up banner (logins, tokens)."""
     port = free_port()

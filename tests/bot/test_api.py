@@ -9,14 +9,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.admin import AdminService
-from bot.api import create_api
-from bot.auth import Credentials, LoginRefused, LoginSessions
-from bot.service import ChatService
+from bot.auth import LoginRefused, LoginSessions
 from bot.state import StateStore
 from bot.wiring import build_services
 from kb.settings import LotseSettings
-from tests.servers import uvicorn_thread
+from tests.servers import lotse_api
 
 CORPUS = Path(__file__).resolve().parents[2] / "docs_corpus"
 
@@ -26,16 +23,11 @@ def server(tmp_path_factory, use_embedder):
     home = tmp_path_factory.mktemp("api-home")
     corpus = home / "corpus"
     shutil.copytree(CORPUS, corpus, ignore=shutil.ignore_patterns("eval"))
-    settings = LotseSettings(home=home, store={"refresh_seconds": 0})
-    services = build_services(settings, embedder=use_embedder)
+    services = build_services(LotseSettings(home=home, store={"refresh_seconds": 0}),
+                              embedder=use_embedder)
     services.syncer.sync([corpus])
-    chat = ChatService(services, StateStore(settings.state_url()))
-    creds = Credentials.load(settings)
-    admin = AdminService(services, home / "uploads", [corpus])
-    logins = LoginSessions(creds, chat.state)
-    app = create_api(chat, creds, admin, logins)
-    with uvicorn_thread(app) as url:
-        yield {"url": url, "creds": creds, "corpus": corpus, "chat": chat, "logins": logins}
+    with lotse_api(services, home, [corpus]) as api:
+        yield {**api, "corpus": corpus}
 
 
 def _auth(server, role):
@@ -176,8 +168,6 @@ def test_login_is_throttled_after_repeated_failures(server):
 def test_logins_live_in_the_database_shared_by_processes_as_hashes(server, tmp_path):
     """A second LoginSessions on the same database stands for a second Lotse process."""
     import sqlite3
-
-    from bot.state import StateStore
 
     db = tmp_path / "shared.db"
     first = LoginSessions(server["creds"], StateStore(f"sqlite:///{db}"))

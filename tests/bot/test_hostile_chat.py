@@ -4,41 +4,20 @@ and a flood from one session. Each gets a clear answer or error, and the server 
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
-from pathlib import Path
 
 import httpx
 import pytest
 
-from bot.admin import AdminService
-from bot.api import create_api
-from bot.auth import Credentials, LoginSessions
 from bot.ratelimit import RateLimited, RateLimiter
-from bot.service import ChatService
-from bot.state import StateStore
-from bot.wiring import build_services
-from kb.settings import LotseSettings
-from tests.servers import uvicorn_thread
+from tests.servers import lotse_api
 
-CORPUS = Path(__file__).resolve().parents[2] / "docs_corpus"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, use_embedder):
-    home = tmp_path_factory.mktemp("hostile-home")
-    corpus = home / "corpus"
-    shutil.copytree(CORPUS, corpus, ignore=shutil.ignore_patterns("eval"))
-    settings = LotseSettings(home=home, store={"refresh_seconds": 0})
-    services = build_services(settings, embedder=use_embedder)
-    services.syncer.sync([corpus])
-    chat = ChatService(services, StateStore(settings.state_url()))
-    creds = Credentials.load(settings)
-    app = create_api(chat, creds, AdminService(services, home / "uploads", [corpus]),
-                     LoginSessions(creds, chat.state))
-    with uvicorn_thread(app) as url:
-        yield {"url": url, "headers": {"Authorization": f"Bearer {creds.token_for('customer')}"},
-               "db": home / "state.db"}
+def server(tmp_path_factory, default_services):
+    with lotse_api(default_services, tmp_path_factory.mktemp("hostile-home"), []) as api:
+        yield {**api, "headers": {"Authorization": f"Bearer {api['creds'].token_for('customer')}"}}
 
 
 def _chat(server, payload):

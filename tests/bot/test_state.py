@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
-from pathlib import Path
 
 import pytest
 
 from bot.state import StateError, StateStore
-
-REPO = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture
 def db_path(tmp_path):
@@ -35,21 +31,12 @@ def test_stored_rows_are_redacted(state, db_path):
     assert "anna@example.de" not in comment
 
 
-def test_no_table_keeps_personal_data_once_the_ticket_is_closed(tmp_path, use_embedder):
+def test_no_table_keeps_personal_data_once_the_ticket_is_closed(default_services, db_path):
     """The whole path through the chat service: messages, answers, the ticket's question
     and draft, feedback and the events behind the KPIs, all read back from the file."""
-    import shutil
-
     from bot.service import ChatService
-    from bot.wiring import build_services
-    from kb.settings import LotseSettings
 
-    corpus = tmp_path / "corpus"
-    shutil.copytree(REPO / "docs_corpus", corpus, ignore=shutil.ignore_patterns("eval"))
-    settings = LotseSettings(home=tmp_path / "home", store={"refresh_seconds": 0})
-    services = build_services(settings, embedder=use_embedder)
-    services.syncer.sync([corpus])
-    chat = ChatService(services, StateStore(settings.state_url()))
+    chat = ChatService(default_services, StateStore(f"sqlite:///{db_path}"))
     secrets = ["anna@example.de", "0171 2345678", "DE89 3704 0044 0532 0130 00",
                "Lindenweg 17", "79098 Freiburg", "Kaiser-Joseph-Straße 12"]
     chat.send("pii-1", "Wo bleibt meine Bestellung? Ich wohne Lindenweg 17, 79098 Freiburg, "
@@ -59,7 +46,7 @@ def test_no_table_keeps_personal_data_once_the_ticket_is_closed(tmp_path, use_em
                                "Kaiser-Joseph-Straße 12")
     chat.feedback("pii-1", -1, reply.message_id, "Ruft mich an: 0171 2345678")
     chat.close_ticket(reply.ticket.id, resolved=False)
-    db = sqlite3.connect(settings.home / "state.db")
+    db = sqlite3.connect(db_path)
     stored = " ".join(str(value) for table in ("messages", "raw_texts", "feedback", "tickets",
                                                "events")
                       for row in db.execute(f"SELECT * FROM {table}") for value in row)
