@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.confidence import FEATURES
+from bot.answer.confidence import FEATURES
 from bot.evaluate import _norm
-from bot.wiring import build_services
+from bot.wiring import build_engine
 from kb.settings import get_settings
 
 
@@ -55,17 +55,17 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 0.002, steps: int = 2
     return w
 
 
-def collect(services, gold: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def collect(engine, gold: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
     rows, labels, ids = [], [], []
     for line in gold.read_text(encoding="utf-8").splitlines():
         case = json.loads(line)
         if case["kind"] not in ("answerable", "english", "agent", "unanswerable"):
             continue
         view = "agent" if case["role"] == "agent" else "customer"
-        retrieval = services.retriever.retrieve(case["question"], view=view)
+        retrieval = engine.retriever.retrieve(case["question"], view=view)
         if not retrieval.hits:
             continue
-        extract, sig = services.chain.assess(case["question"], retrieval)
+        extract, sig = engine.chain.assess(case["question"], retrieval)
         if sig is None:
             continue
         right = (case["kind"] != "unanswerable"
@@ -85,7 +85,7 @@ def main() -> None:
     settings = get_settings()
     if args.store:
         settings = settings.model_copy(update={"home": Path(args.store)})
-    x, y, _ = collect(build_services(settings), Path(args.gold))
+    x, y, _ = collect(build_engine(settings), Path(args.gold))
     w = fit_logistic(x, y)
     scores = 1 / (1 + np.exp(-(np.hstack([np.ones((len(x), 1)), x]) @ w)))
     f1, threshold = best_f1(scores, y)

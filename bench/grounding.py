@@ -21,8 +21,8 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 
-from bot.grounding import CitationChecker, source_text
-from bot.wiring import build_services
+from bot.answer.grounding import CitationChecker, source_text
+from bot.wiring import build_engine
 from kb.settings import GroundingSettings, LotseSettings
 from kb.types import AUDIENCES
 
@@ -62,11 +62,11 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory() as home:
         settings = LotseSettings(home=Path(home))
-        services = build_services(settings)
-        services.syncer.sync([REPO / "docs_corpus"])
-        checker = CitationChecker(services.embedder, services.retriever.products("agent"),
+        engine = build_engine(settings)
+        engine.syncer.sync([REPO / "docs_corpus"])
+        checker = CitationChecker(engine.embedder, engine.retriever.products("agent"),
                                   settings.grounding)
-        gen = services.store.current()
+        gen = engine.store.current()
         chunks = [c for audience in AUDIENCES for c, _ in gen.chunks(audience)]
         rows = []
         for case in load_cases():

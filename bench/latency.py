@@ -23,7 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.wiring import Services, build_services
+from bot.chat.engine import Engine
+from bot.wiring import build_engine
 from ingest.chunking import chunk_units
 from kb.embedders import UseEmbedder
 from kb.retrieval import VIEWS, build_lexical
@@ -39,20 +40,20 @@ def gold_questions(n: int) -> list[str]:
     return [json.loads(line)["question"] for line in lines][:n]
 
 
-def measure(services: Services, questions: list[str]) -> dict[str, float]:
+def measure(engine: Engine, questions: list[str]) -> dict[str, float]:
     for q in questions[:10]:  # warm-up: lexical index load, caches, first queries
-        services.chain.ask(q)
+        engine.chain.ask(q)
     times = []
     for q in questions:
         started = time.perf_counter()
-        services.chain.ask(q)
+        engine.chain.ask(q)
         times.append(1000 * (time.perf_counter() - started))
     times.sort()
     return {"p50_ms": float(np.percentile(times, 50)), "p95_ms": float(np.percentile(times, 95)),
             "n": float(len(times))}
 
 
-def synthetic_store(base: Services, size: int, home: Path, seed: int = 0) -> Services:
+def synthetic_store(base: Engine, size: int, home: Path, seed: int = 0) -> Engine:
     """A generation of ``size`` chunks recombined from the corpus behind ``base``."""
     rng = np.random.default_rng(seed)
     gen = base.retriever.generation()
@@ -63,8 +64,8 @@ def synthetic_store(base: Services, size: int, home: Path, seed: int = 0) -> Ser
                 pool.append((sentence.text, vec))
     texts = [t for t, _ in pool]
     vecs = np.stack([v for _, v in pool])
-    services = build_services(LotseSettings(home=home), embedder=base.embedder)
-    writer = services.store.begin()
+    engine = build_engine(LotseSettings(home=home), embedder=base.embedder)
+    writer = engine.store.begin()
     batch = 2000
     for start in range(0, size, batch):
         chunks, chunk_vecs, sentences, sentence_vecs = [], [], [], []
@@ -91,7 +92,7 @@ def synthetic_store(base: Services, size: int, home: Path, seed: int = 0) -> Ser
     for view in VIEWS:
         build_lexical(new, view).save(new.cache_dir / f"lexical-{view}")
     writer.publish({"embedder": base.embedder.name, "dim": base.embedder.dim, "chunks": size})
-    return services
+    return engine
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -104,15 +105,15 @@ def main(argv: list[str] | None = None) -> int:
     embedder = UseEmbedder()
     results: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="lotse-latency-") as tmp:
-        base = build_services(LotseSettings(home=Path(tmp) / "corpus"), embedder=embedder)
+        base = build_engine(LotseSettings(home=Path(tmp) / "corpus"), embedder=embedder)
         base.syncer.sync([REPO / "docs_corpus"])
         chunks = sum(base.retriever.generation().count(a) for a in AUDIENCES)
         results[f"docs_corpus ({chunks} chunks)"] = measure(base, questions)
         for size in args.sizes:
             started = time.monotonic()
-            services = synthetic_store(base, size, Path(tmp) / f"syn{size}")
+            engine = synthetic_store(base, size, Path(tmp) / f"syn{size}")
             build_s = time.monotonic() - started
-            results[f"synthetic {size} chunks"] = {**measure(services, questions),
+            results[f"synthetic {size} chunks"] = {**measure(engine, questions),
                                                    "build_s": build_s}
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"ask latency, warm, {len(questions)} gold questions each, "

@@ -31,8 +31,9 @@ from pathlib import Path
 import numpy as np
 
 from bench.calibrate import auroc, best_f1
-from bot.confidence import confidence
-from bot.wiring import Services, build_services
+from bot.answer.confidence import confidence
+from bot.chat.engine import Engine
+from bot.wiring import build_engine
 from kb.settings import LotseSettings
 
 METHODS = ("bm25", "dense", "rrf", "lotse")
@@ -51,7 +52,7 @@ def load_squad(path: Path) -> tuple[list[str], list[tuple[str, int]]]:
     return paragraphs, questions
 
 
-def build_store(paragraphs: list[str], keep: list[int], home: Path, embedder) -> Services:
+def build_store(paragraphs: list[str], keep: list[int], home: Path, embedder) -> Engine:
     """Ingest the kept paragraphs as Markdown files through Lotse's real pipeline."""
     folder = home / "docs"
     folder.mkdir(parents=True)
@@ -59,24 +60,24 @@ def build_store(paragraphs: list[str], keep: list[int], home: Path, embedder) ->
         (folder / f"p{i:03d}.md").write_text(
             f"---\ntitle: Absatz\ndoc_type: article\nlanguage: de\n---\n{paragraphs[i]}\n",
             encoding="utf-8")
-    services = build_services(LotseSettings(home=home / "store"), embedder=embedder)
-    report = services.syncer.sync([folder])
+    engine = build_engine(LotseSettings(home=home / "store"), embedder=embedder)
+    report = engine.syncer.sync([folder])
     if report.failed:
         raise SystemExit(f"ingest failed: {report.failed}")
-    return services
+    return engine
 
 
 class Baselines:
     """BM25 alone, dense alone and plain RRF over all chunks of one generation."""
 
-    def __init__(self, services: Services) -> None:
-        gen = services.retriever.generation()
-        self.lexical = services.retriever.lexical(gen, "customer")
+    def __init__(self, engine: Engine) -> None:
+        gen = engine.retriever.generation()
+        self.lexical = engine.retriever.lexical(gen, "customer")
         rows = {chunk.id: (chunk, vec) for chunk, vec in gen.chunks("public", include_vectors=True)}
         self.ids = self.lexical.ids
         self.para = np.asarray([int(Path(rows[c][0].source).stem[1:]) for c in self.ids])
         self.vectors = np.stack([rows[c][1] for c in self.ids])
-        self.embedder = services.embedder
+        self.embedder = engine.embedder
 
     def rankings(self, question: str, vector: np.ndarray) -> dict[str, tuple[list[int], float]]:
         """Paragraph ranking and top-1 score for each baseline."""
@@ -124,15 +125,15 @@ def _rank(ranking: list[int], gold: int) -> int | None:
     return ranking.index(gold) + 1 if gold in ranking else None
 
 
-def retrieval_benchmark(services: Services, questions: list[tuple[str, int]],
+def retrieval_benchmark(engine: Engine, questions: list[tuple[str, int]],
                         embedder) -> dict[str, dict[str, float]]:
-    base = Baselines(services)
+    base = Baselines(engine)
     vectors = embedder.embed_batch([q for q, _ in questions])
     ranks: dict[str, list[int | None]] = {m: [] for m in METHODS}
     for (question, gold), vector in zip(questions, vectors):
         for name, (ranking, _) in base.rankings(question, vector).items():
             ranks[name].append(_rank(ranking, gold))
-        hits = services.retriever.retrieve(question, k=10).hits
+        hits = engine.retriever.retrieve(question, k=10).hits
         lotse = _paragraphs(np.asarray([int(Path(h.chunk.source).stem[1:]) for h in hits]))
         ranks["lotse"].append(_rank(lotse, gold))
     return {m: _metrics(r) for m, r in ranks.items()}
@@ -143,16 +144,16 @@ def handoff_benchmark(paragraphs: list[str], questions: list[tuple[str, int]], e
     held_out = set(random.Random(0).sample(range(len(paragraphs)),
                                            min(HOLD_OUT, len(paragraphs) // 3)))
     keep = [i for i in range(len(paragraphs)) if i not in held_out]
-    services = build_store(paragraphs, keep, home, embedder)
-    base = Baselines(services)
+    engine = build_store(paragraphs, keep, home, embedder)
+    base = Baselines(engine)
     vectors = embedder.embed_batch([q for q, _ in questions])
     scores: dict[str, list[float]] = {m: [] for m in METHODS}
     labels = np.asarray([1 if gold in held_out else 0 for _, gold in questions])
     for (question, _), vector in zip(questions, vectors):
         for name, (_, top) in base.rankings(question, vector).items():
             scores[name].append(-top)  # a low top score argues for a handoff
-        retrieval = services.retriever.retrieve(question)
-        _, sig = services.chain.assess(question, retrieval) if retrieval.hits else (None, None)
+        retrieval = engine.retriever.retrieve(question)
+        _, sig = engine.chain.assess(question, retrieval) if retrieval.hits else (None, None)
         scores["lotse"].append(-(confidence(sig) if sig else 0.0))
     out = {}
     for name, values in scores.items():
@@ -194,10 +195,10 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("the German and English files are not parallel")
     embedder = UseEmbedder()
     with tempfile.TemporaryDirectory(prefix="lotse-xquad-") as tmp:
-        services = build_store(paragraphs, list(range(len(paragraphs))), Path(tmp) / "all", embedder)
+        engine = build_store(paragraphs, list(range(len(paragraphs))), Path(tmp) / "all", embedder)
         result = {
-            "de": retrieval_benchmark(services, de_questions, embedder),
-            "en_de": retrieval_benchmark(services, en_questions, embedder),
+            "de": retrieval_benchmark(engine, de_questions, embedder),
+            "en_de": retrieval_benchmark(engine, en_questions, embedder),
             "handoff": handoff_benchmark(paragraphs, de_questions, embedder, Path(tmp) / "held"),
         }
     print(f"XQuAD dev: {len(paragraphs)} paragraphs, {len(de_questions)} questions per language, "

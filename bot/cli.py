@@ -33,17 +33,17 @@ def _settings(args: argparse.Namespace) -> LotseSettings:
     return settings
 
 
-def _services(args: argparse.Namespace):
-    from bot.wiring import build_services
+def _engine(args: argparse.Namespace):
+    from bot.wiring import build_engine
 
-    return build_services(_settings(args))
+    return build_engine(_settings(args))
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from ingest.sync import console_progress
 
-    services = _services(args)
-    report = services.syncer.sync([Path(p) for p in args.paths], audience=args.audience,
+    engine = _engine(args)
+    report = engine.syncer.sync([Path(p) for p in args.paths], audience=args.audience,
                                   progress=console_progress())
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
@@ -69,12 +69,12 @@ def _print_answer(answer, as_json: bool) -> None:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from bot.chain import InvalidQuestion
+    from bot.answer.question import InvalidQuestion
 
-    services = _services(args)
+    engine = _engine(args)
     view = _view(args.role)
     if args.question:
-        _print_answer(services.chain.ask(args.question, view=view), args.json)
+        _print_answer(engine.chain.ask(args.question, view=view), args.json)
         return 0
     interactive = sys.stdin.isatty() and not args.json
     status = 0
@@ -92,7 +92,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         if not line.strip():
             continue
         try:
-            _print_answer(services.chain.ask(line, view=view), args.json)
+            _print_answer(engine.chain.ask(line, view=view), args.json)
         except InvalidQuestion as exc:
             status = 1
             if args.json:
@@ -105,8 +105,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from bot.evaluate import run_eval
 
-    services = _services(args)
-    report = run_eval(services, Path(args.gold))
+    engine = _engine(args)
+    report = run_eval(engine, Path(args.gold))
     print(report.table())
     if args.json:
         Path(args.json).write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
@@ -130,14 +130,16 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from bot.app import serve
+    from bot.web.app import serve
+    from bot.wiring import build_chat
 
-    return serve(_settings(args), host=args.host, port=args.port)
+    return serve(build_chat(_settings(args)), host=args.host, port=args.port)
 
 
 def cmd_privacy(args: argparse.Namespace) -> int:
-    from bot.state import StateStore
+    from bot.chat.state import StateStore
 
+    # The conversation database alone: a DSGVO request needs no model and no index.
     state = StateStore(_settings(args).state_url())
     if args.action == "export":
         print(json.dumps(state.export(args.session), ensure_ascii=False, indent=2))

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.chat.engine import Engine
 from kb.text import fold
 
 # Set from measured values (README, "Evaluation"), a little below them, so that a
@@ -155,16 +156,16 @@ def judge(case: dict[str, Any], answer: dict[str, Any], internal_citations: list
     return ok, leaked
 
 
-def run_eval(services, gold: Path) -> EvalReport:
+def run_eval(engine: Engine, gold: Path) -> EvalReport:
     report = EvalReport()
-    markers = internal_markers(services.retriever.generation())
+    markers = internal_markers(engine.retriever.generation())
     for line in gold.read_text(encoding="utf-8").splitlines():
         if not line.strip():
             continue
         case = json.loads(line)
         view = "agent" if case["role"] == "agent" else "customer"
         started = time.perf_counter()
-        answer = services.chain.ask(case["question"], view=view)
+        answer = engine.chain.ask(case["question"], view=view)
         seconds = time.perf_counter() - started
         sources = list(dict.fromkeys(h.chunk.source for h in answer.hits))
         internal = [c.source for c in answer.citations if c.audience != "public"]

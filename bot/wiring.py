@@ -1,40 +1,38 @@
-"""The one place that chooses backends and builds the services.
+"""The one place that chooses backends and builds Lotse's objects from the settings.
 
-    >>> services = build_services(get_settings())
-    >>> services.chain.ask("Was kostet der Versand?").text
+    >>> engine = build_engine(get_settings())
+    >>> engine.chain.ask("Was kostet der Versand?").text
+    >>> services = build_chat(engine.settings, engine)   # conversations, admin, staff logins
 
 Heavy libraries (the embedder's model, chromadb) load here, once per process.
+``lotse serve``, the CLI and the tests' server helper all build through these two
+functions, so a setting means the same thing everywhere.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from pathlib import Path
 
 from langchain_core.language_models import BaseChatModel
 
-from bot.chain import AnswerChain
-from bot.extractive import ExtractiveAnswerer
-from bot.generative import GenerativeAnswerer
-from bot.llm import make_chat_model
+from bot.answer.chain import AnswerChain
+from bot.answer.extractive import ExtractiveAnswerer
+from bot.answer.generative import GenerativeAnswerer
+from bot.answer.llm import make_chat_model
+from bot.chat.admin import AdminService
+from bot.chat.engine import Engine
+from bot.chat.service import ChatService, ChatServices
+from bot.chat.staff import Credentials, LoginSessions
+from bot.chat.state import StateStore
 from ingest.sync import Syncer
 from kb.embedders import Embedder, make_embedder
 from kb.retrieval import HybridRetriever
 from kb.settings import LotseSettings, get_settings
-from kb.store import ChromaChunkStore, make_store
+from kb.store import make_store
 
 
-@dataclass
-class Services:
-    settings: LotseSettings
-    store: ChromaChunkStore
-    embedder: Embedder
-    retriever: HybridRetriever
-    chain: AnswerChain
-    syncer: Syncer
-
-
-def build_services(settings: LotseSettings | None = None, embedder: Embedder | None = None,
-                   chat_model: BaseChatModel | None = None) -> Services:
+def build_engine(settings: LotseSettings | None = None, embedder: Embedder | None = None,
+                 chat_model: BaseChatModel | None = None) -> Engine:
     """Wire store, embedder, retriever, answer chain (with an LLM if ``llm.mode`` names one)
     and syncer from one settings tree.
 
@@ -48,4 +46,22 @@ def build_services(settings: LotseSettings | None = None, embedder: Embedder | N
     writer = GenerativeAnswerer(model, settings.llm, settings.server.brand) if model else None
     chain = AnswerChain(retriever, ExtractiveAnswerer(settings.answer), settings.answer, writer,
                         settings.grounding)
-    return Services(settings, store, embedder, retriever, chain, Syncer(store, embedder, settings))
+    return Engine(settings, store, embedder, retriever, chain, Syncer(store, embedder, settings))
+
+
+def build_chat(settings: LotseSettings | None = None, engine: Engine | None = None,
+               state_url: str | None = None) -> ChatServices:
+    """The conversation, admin and staff-login services over one state database.
+
+    ``state_url`` defaults to the settings' database; tests pass their own."""
+    settings = settings or (engine.settings if engine else get_settings())
+    engine = engine or build_engine(settings)
+    state = StateStore(state_url or settings.state_url())
+    credentials = Credentials.load(settings)
+    return ChatServices(
+        chat=ChatService(engine, state),
+        admin=AdminService(engine, Path(settings.home) / "uploads",
+                           list(settings.server.ingest_roots)),
+        credentials=credentials,
+        logins=LoginSessions(credentials, state),
+    )

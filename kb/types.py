@@ -129,4 +129,7 @@ class Answer:
             "confidence": round(float(self.confidence), 4),
             "handoff": self.handoff,
             "handoff_reason": self.handoff_reason,
+            # Part of the CLI/REST contract; no answer recommends products yet.
+            "products": [],
+            "options": list(self.options),
         }

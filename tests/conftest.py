@@ -50,12 +50,12 @@ def use_embedder():
 
 
 @pytest.fixture(scope="session")
-def default_services(tmp_path_factory, use_embedder):
+def default_engine(tmp_path_factory, use_embedder):
     """docs_corpus/ ingested once with the offline default embedder, shared read-only."""
-    from bot.wiring import build_services
+    from bot.wiring import build_engine
 
     home = tmp_path_factory.mktemp("default-home")
-    services = build_services(LotseSettings(home=home), embedder=use_embedder)
-    report = services.syncer.sync([CORPUS])
+    engine = build_engine(LotseSettings(home=home), embedder=use_embedder)
+    report = engine.syncer.sync([CORPUS])
     assert report.published and not report.failed, report.summary()
-    return services
+    return engine

@@ -43,21 +43,19 @@ def uvicorn_thread(app) -> Iterator[str]:
 
 
 @contextmanager
-def lotse_api(services, home: Path, roots: list[Path]) -> Iterator[dict]:
-    """The REST app over ``services`` on real HTTP, with its own state database in ``home``."""
-    from bot.admin import AdminService
-    from bot.api import create_api
-    from bot.auth import Credentials, LoginSessions
-    from bot.service import ChatService
-    from bot.state import StateStore
+def lotse_api(engine, home: Path, roots: list[Path]) -> Iterator[dict]:
+    """The REST app over ``engine`` on real HTTP, with its own state database in ``home``
+    and ``roots`` as the folders an admin may re-ingest."""
+    from bot.web.api import create_api
+    from bot.wiring import build_chat
 
     db = home / "state.db"
-    chat = ChatService(services, StateStore(f"sqlite:///{db}"))
-    creds = Credentials.load(services.settings)
-    logins = LoginSessions(creds, chat.state)
-    app = create_api(chat, creds, AdminService(services, home / "uploads", roots), logins)
-    with uvicorn_thread(app) as url:
-        yield {"url": url, "creds": creds, "chat": chat, "logins": logins, "db": db}
+    settings = engine.settings.model_copy(update={"home": home}, deep=True)
+    settings.server.ingest_roots = list(roots)
+    services = build_chat(settings, engine, state_url=f"sqlite:///{db}")
+    with uvicorn_thread(create_api(services)) as url:
+        yield {"url": url, "creds": services.credentials, "chat": services.chat,
+               "logins": services.logins, "db": db}
 
 
 def start_lotse_serve(env: dict, timeout: float = 120) -> tuple[subprocess.Popen, str, str]:

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from bot.wiring import build_services
+from bot.wiring import build_engine
 from kb.embedders import FakeEmbedder
 from kb.settings import LotseSettings
 
@@ -24,5 +24,5 @@ class SlowEmbedder(FakeEmbedder):
 
 if __name__ == "__main__":
     settings = LotseSettings(home=Path(sys.argv[1]), embedding={"mode": "fake", "batch_size": 8})
-    build_services(settings, embedder=SlowEmbedder()).syncer.sync([Path(sys.argv[2])])
+    build_engine(settings, embedder=SlowEmbedder()).syncer.sync([Path(sys.argv[2])])
     print("DONE", flush=True)

@@ -11,7 +11,7 @@ import threading
 import time
 from pathlib import Path
 
-from bot.wiring import build_services
+from bot.wiring import build_engine
 from kb.embedders import FakeEmbedder
 from kb.settings import LotseSettings
 
@@ -24,9 +24,9 @@ def _settings(home: Path) -> LotseSettings:
 
 def test_kill_9_mid_ingest_keeps_the_previous_generation(tmp_path, corpus_copy):
     home = tmp_path / "home"
-    services = build_services(_settings(home), embedder=FakeEmbedder())
-    services.syncer.sync([corpus_copy])
-    live = services.store.current(force=True).id
+    engine = build_engine(_settings(home), embedder=FakeEmbedder())
+    engine.syncer.sync([corpus_copy])
+    live = engine.store.current(force=True).id
 
     for md in (corpus_copy / "produkte").glob("*.md"):
         md.write_text(md.read_text(encoding="utf-8") + "\nNeuer Absatz zur Pflege.\n", encoding="utf-8")
@@ -38,7 +38,7 @@ def test_kill_9_mid_ingest_keeps_the_previous_generation(tmp_path, corpus_copy):
     proc.wait(timeout=10)
     assert proc.returncode == -signal.SIGKILL
 
-    reader = build_services(_settings(home), embedder=FakeEmbedder())
+    reader = build_engine(_settings(home), embedder=FakeEmbedder())
     assert reader.store.current(force=True).id == live
     answer = reader.chain.ask("Wie lange habe ich Zeit für eine Rücksendung?")
     assert answer.citations and "30 Tagen" in answer.text
@@ -51,7 +51,7 @@ def test_kill_9_mid_ingest_keeps_the_previous_generation(tmp_path, corpus_copy):
 
 def test_ingest_while_asking_never_fails(tmp_path, corpus_copy):
     home = tmp_path / "home"
-    build_services(_settings(home), embedder=FakeEmbedder()).syncer.sync([corpus_copy])
+    build_engine(_settings(home), embedder=FakeEmbedder()).syncer.sync([corpus_copy])
     env = {**os.environ, "LOTSE_HOME": str(home), "LOTSE_EMBEDDING__MODE": "fake",
            "LOTSE_STORE__REFRESH_SECONDS": "0"}
     asker = subprocess.Popen([sys.executable, "-m", "bot.cli", "ask", "--json"], env=env,
@@ -68,7 +68,7 @@ def test_ingest_while_asking_never_fails(tmp_path, corpus_copy):
 
     thread = threading.Thread(target=ask_loop)
     thread.start()
-    writer = build_services(_settings(home), embedder=FakeEmbedder())
+    writer = build_engine(_settings(home), embedder=FakeEmbedder())
     published = 0
     for round_ in range(4):
         target = corpus_copy / "service" / "versand-und-lieferung.md"

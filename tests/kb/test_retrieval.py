@@ -1,8 +1,8 @@
 """Hybrid retrieval on docs_corpus with the offline default embedder."""
 
 
-def test_audience_filter_is_inside_retrieval(default_services):
-    retriever = default_services.retriever
+def test_audience_filter_is_inside_retrieval(default_engine):
+    retriever = default_engine.retriever
     question = "Interner Gutscheincode Mitarbeiterrabatt BP-TEAM-30"
     customer = retriever.retrieve(question, view="customer", k=20).hits
     agent = retriever.retrieve(question, view="agent", k=20).hits
@@ -10,25 +10,25 @@ def test_audience_filter_is_inside_retrieval(default_services):
     assert agent[0].chunk.source == "internal/gutscheincodes.md"
 
 
-def test_unknown_view_reads_public_only(default_services):
-    hits = default_services.retriever.retrieve("Kulanzregeln Gutschrift", view="admin", k=20).hits
+def test_unknown_view_reads_public_only(default_engine):
+    hits = default_engine.retriever.retrieve("Kulanzregeln Gutschrift", view="admin", k=20).hits
     assert all(h.chunk.audience == "public" for h in hits)
 
 
-def test_metadata_filters(default_services):
-    retriever = default_services.retriever
+def test_metadata_filters(default_engine):
+    retriever = default_engine.retriever
     faq = retriever.retrieve("Versand", where={"doc_type": "faq"}, k=10).hits
     assert faq and all(h.chunk.metadata["doc_type"] == "faq" for h in faq)
     tents = retriever.retrieve("Wie schwer ist es?", where={"product": "Sommerbrise 3"}, k=10).hits
     assert tents and all(h.chunk.metadata["product"] == "Sommerbrise 3" for h in tents)
 
 
-def test_english_question_finds_the_german_document(default_services):
-    hits = default_services.retriever.retrieve("Which tent for Norway in October?").hits
+def test_english_question_finds_the_german_document(default_engine):
+    hits = default_engine.retriever.retrieve("Which tent for Norway in October?").hits
     assert hits[0].chunk.metadata["product"] == "Fjell 2 Expedition"
 
 
-def test_hits_carry_every_signal(default_services):
-    hit = default_services.retriever.retrieve("Wassersäule Storm Pro").hits[0]
+def test_hits_carry_every_signal(default_engine):
+    hit = default_engine.retriever.retrieve("Wassersäule Storm Pro").hits[0]
     assert set(hit.signals) >= {"bm25", "bm25_ngram", "dense", "dense_sentence", "coverage"}
     assert hit.chunk.metadata["product"] == "Storm Pro"

@@ -1,0 +1,136 @@
+"""What staff do to the knowledge base: upload files, re-ingest folders, look at the store.
+
+The admin UI and ``POST /v1/ingest`` / ``POST /v1/uploads`` both go through
+``AdminService``, so both refuse the same things for the same reasons:
+
+- an upload keeps only the last part of its name, reduced to safe characters,
+  so ``../../etc/passwd`` or ``C:\\x\\y.md`` can never leave the upload folder;
+- an upload must have a type the loaders read and fit under ``server.max_upload_mb``;
+  archives are not accepted at all (no zip bombs to defuse);
+- a re-ingest may only touch the upload folder and ``server.ingest_roots``.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.chat.engine import Engine
+from ingest.loaders import SUPPORTED
+from ingest.sync import Progress, SyncReport
+from kb.errors import Forbidden, InvalidInput, TooLarge, UnsupportedType
+from kb.types import AUDIENCES
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
+
+
+class UploadRejected(InvalidInput):
+    """An uploaded file was refused; the message names the file and the reason."""
+
+
+class UploadTooLarge(UploadRejected, TooLarge):
+    """An upload is over ``server.max_upload_mb``."""
+
+
+class UploadTypeRefused(UploadRejected, UnsupportedType):
+    """An upload's file type is not one the loaders read."""
+
+
+class PathRefused(Forbidden):
+    """A re-ingest asked for a folder outside the allowed ones."""
+
+
+def safe_name(name: str) -> str:
+    """The file name an upload is stored under: no folders, no dot files, plain characters."""
+    base = re.split(r"[\\/]", name or "")[-1]
+    base = unicodedata.normalize("NFKD", base.replace("ß", "ss")).encode("ascii", "ignore").decode()
+    base = _UNSAFE.sub("_", base).strip(" .")
+    return base[:120]
+
+
+@dataclass(frozen=True)
+class StoreStats:
+    generation: str | None
+    documents: int
+    chunks: int
+    published_at: float | None
+    embedder: str
+
+    def to_dict(self) -> dict:
+        return {"generation": self.generation, "documents": self.documents, "chunks": self.chunks,
+                "published_at": self.published_at, "embedder": self.embedder}
+
+
+class AdminService:
+    """Uploads, re-ingest and store statistics over the syncer of ``engine``."""
+
+    def __init__(self, engine: Engine, upload_dir: Path, ingest_roots: list[Path]) -> None:
+        self.engine = engine
+        self.upload_dir = Path(upload_dir).resolve()
+        self.upload_dir.mkdir(parents=True, exist_ok=True)
+        self.ingest_roots = [Path(r).resolve() for r in ingest_roots]
+        self.max_bytes = int(engine.settings.server.max_upload_mb * 2**20)
+
+    @property
+    def accepted_suffixes(self) -> list[str]:
+        """File types an upload may have (the loaders' types), e.g. ``[".csv", ".docx", …]``."""
+        return sorted(SUPPORTED)
+
+    def save_upload(self, name: str, source: Path | bytes, audience: str = "public") -> Path:
+        """Store one uploaded file in the upload folder (``internal/`` for internal ones)."""
+        if audience not in AUDIENCES:
+            raise UploadRejected(f"{name}: unknown audience {audience!r}")
+        clean = safe_name(name)
+        if not clean or clean.startswith("."):
+            raise UploadRejected(f"{name!r}: not a usable file name")
+        suffix = Path(clean).suffix.lower()
+        if suffix not in SUPPORTED:
+            allowed = ", ".join(sorted(SUPPORTED))
+            raise UploadTypeRefused(f"{clean}: file type {suffix or '(none)'} is not accepted "
+                                 f"(allowed: {allowed})")
+        size = len(source) if isinstance(source, bytes) else Path(source).stat().st_size
+        if size > self.max_bytes:
+            raise UploadTooLarge(f"{clean}: {size / 2**20:.1f} MB is over the upload limit of "
+                                 f"{self.max_bytes / 2**20:.0f} MB")
+        if size == 0:
+            raise UploadRejected(f"{clean}: the file is empty")
+        folder = self.upload_dir / "internal" if audience == "internal" else self.upload_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        target = (folder / clean).resolve()
+        if target.parent != folder.resolve():  # belt and braces after safe_name
+            raise UploadRejected(f"{name!r}: the name points outside the upload folder")
+        partial = target.with_name(f".{clean}.part")
+        if isinstance(source, bytes):
+            partial.write_bytes(source)
+        else:
+            shutil.copyfile(source, partial)
+        partial.replace(target)
+        return target
+
+    def allowed_path(self, raw: str | Path) -> Path:
+        """``raw`` resolved, if it lies in the upload folder or an ingest root."""
+        path = Path(raw).resolve()
+        for root in [self.upload_dir, *self.ingest_roots]:
+            if path == root or root in path.parents:
+                return path
+        allowed = ", ".join(str(r) for r in [self.upload_dir, *self.ingest_roots])
+        raise PathRefused(f"{raw} is outside the folders an admin may ingest ({allowed})")
+
+    def ingest(self, paths: list[str | Path], progress: Progress | None = None) -> SyncReport:
+        checked = [self.allowed_path(p) for p in paths]
+        return self.engine.syncer.sync(checked, progress=progress)
+
+    def uploads(self) -> list[str]:
+        return sorted(p.relative_to(self.upload_dir).as_posix()
+                      for p in self.upload_dir.rglob("*") if p.is_file() and not p.name.startswith("."))
+
+    def stats(self) -> StoreStats:
+        gen = self.engine.store.current(force=True)
+        if gen is None:
+            return StoreStats(None, 0, 0, None, self.engine.embedder.name)
+        return StoreStats(gen.id, int(gen.info.get("documents", 0)), int(gen.info.get("chunks", 0)),
+                          gen.info.get("published_at"), str(gen.info.get("embedder", "")))
+

@@ -1,0 +1,95 @@
+"""KPIs from the recorded events: deflection, handoffs by reason, CSAT, FCR, latency, content gaps.
+
+Content gaps are the questions that were handed off or rated down, grouped by
+meaning (greedy clustering on the embedder's vectors), most frequent first, so
+staff see which article is missing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+from bot.chat.state import StateStore
+from kb.embedders import Embedder
+
+
+@dataclass(frozen=True)
+class Gap:
+    question: str
+    count: int
+    examples: tuple[str, ...]
+
+
+def _percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else 0.0
+
+
+def content_gaps(questions: list[str], embedder: Embedder, threshold: float = 0.7,
+                 top: int = 10) -> list[Gap]:
+    """Cluster questions by cosine similarity; each cluster is named by its first question."""
+    questions = [q for q in questions if q.strip()]
+    if not questions:
+        return []
+    vectors = embedder.embed_batch(questions)
+    clusters: list[list[int]] = []
+    centroids: list[np.ndarray] = []
+    for i, vec in enumerate(vectors):
+        sims = [float(vec @ c) / (np.linalg.norm(c) or 1.0) for c in centroids]
+        best = int(np.argmax(sims)) if sims else -1
+        if best >= 0 and sims[best] >= threshold:
+            clusters[best].append(i)
+            centroids[best] = centroids[best] + vec
+        else:
+            clusters.append([i])
+            centroids.append(vec.copy())
+    clusters.sort(key=len, reverse=True)
+    return [Gap(questions[c[0]], len(c), tuple(dict.fromkeys(questions[i] for i in c))[:5])
+            for c in clusters[:top]]
+
+
+def kpis(state: StateStore, embedder: Embedder | None = None, since: float = 0.0) -> dict:
+    """Every KPI the dashboard and ``GET /v1/kpis`` show."""
+    events = state.events(since)
+    answers = [e for e in events if e.kind == "answer"]
+    conversations = {e.session_id for e in answers}
+    handed_off = {e.session_id for e in answers if e.data.get("handoff")}
+    reasons = Counter(e.data.get("reason") for e in answers if e.data.get("handoff"))
+    ratings = [e.value for e in events if e.kind == "feedback" and e.value is not None]
+    closed = [e.value for e in events if e.kind == "ticket_closed" and e.value is not None]
+    latencies = [e.value for e in answers if e.value is not None]
+    gap_questions = [e.data.get("question", "") for e in answers if e.data.get("handoff")
+                     and e.data.get("reason") in ("low_confidence", "no_sources")]
+    gap_questions += [e.data.get("question", "") for e in events
+                      if e.kind == "feedback" and (e.value or 0) < 0]
+    gaps = content_gaps(gap_questions, embedder) if embedder else []
+    days: dict[str, dict[str, set]] = {}
+    for e in answers:
+        day = days.setdefault(time.strftime("%Y-%m-%d", time.localtime(e.created_at)),
+                              {"conversations": set(), "handoffs": set()})
+        day["conversations"].add(e.session_id)
+        if e.data.get("handoff"):
+            day["handoffs"].add(e.session_id)
+    return {
+        "conversations": len(conversations),
+        "answers": len(answers),
+        "deflection_rate": (len(conversations - handed_off) / len(conversations)
+                            if conversations else 0.0),
+        "handoff_rate": len(handed_off) / len(conversations) if conversations else 0.0,
+        "handoffs_by_reason": dict(reasons),
+        "csat": sum(1 for r in ratings if r > 0) / len(ratings) if ratings else None,
+        "ratings": len(ratings),
+        "first_contact_resolution": sum(closed) / len(closed) if closed else None,
+        "tickets_closed": len(closed),
+        "generated_answers": sum(1 for e in answers if e.data.get("generated")),
+        "hallucinations_blocked": sum(int(e.data.get("blocked", 0)) for e in answers),
+        "latency_p50_ms": _percentile(latencies, 50),
+        "latency_p95_ms": _percentile(latencies, 95),
+        "daily": [{"day": d, "conversations": len(v["conversations"]),
+                   "handoffs": len(v["handoffs"])} for d, v in sorted(days.items())],
+        "content_gaps": [{"question": g.question, "count": g.count, "examples": list(g.examples)}
+                         for g in gaps],
+    }

@@ -1,0 +1,58 @@
+"""Redaction of personal data in stored transcripts: e-mail, phone, IBAN, street address.
+
+Stored rows hold the redacted text; the original lives only as long as an open
+ticket needs it in the agent's live view (see ``bot.chat.state``). The patterns are
+written for German customer messages and checked against German and English
+samples in ``tests/bot/test_pii.py``.
+
+    >>> redact("Schreib an anna.muster@example.de oder ruf 0171 2345678 an")
+    'Schreib an [E-MAIL] oder ruf [TELEFON] an'
+"""
+
+from __future__ import annotations
+
+import re
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# IBAN: country code, check digits, 11-30 alphanumerics, optionally in blocks of four.
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,3})?\b", re.I)
+# Phone: +49 / 0049 / 0 prefixes, with spaces, slashes, dashes or brackets; at least 7 digits.
+# Not after "XY-": that is a reference such as the ticket number LT-000001.
+_PHONE = re.compile(
+    r"(?<![\w+])(?<![A-Za-z]-)(?:\+|00)\d{1,3}[\s/-]?(?:\(0\)[\s/-]?)?\d{2,5}(?:[\s/-]?\d{2,8}){1,3}(?!\w)"
+    r"|(?<![\w+])(?<![A-Za-z]-)0\d{2,5}[\s/-]?(?:\d{2,8}[\s-]?){1,3}\d(?!\w)"
+)
+_STREET_WORDS = (
+    r"(?:stra(?:ß|ss)e|str\.|weg|gasse|platz|allee|ring|damm|ufer|chaussee|steig|pfad|markt|"
+    r"street|st\.|road|rd\.|avenue|ave\.|lane)"
+)
+# "Kaiser-Joseph-Straße 12", "Am Hang 3a", "Hauptstr. 5, 79098 Freiburg", "12 Baker Street".
+_STREET = re.compile(
+    rf"\b(?:[A-ZÄÖÜ][\wäöüß.-]*[ -])*[\wäöüß.-]*{_STREET_WORDS}\s+\d{{1,4}}\s?[a-zA-Z]?\b"
+    rf"(?:,?\s+\d{{5}}\s+[A-ZÄÖÜ][\wäöüß-]+)?"
+    rf"|\b\d{{1,4}}\s+(?:[A-Z][a-z]+\s+){{1,3}}{_STREET_WORDS}"
+    rf"|\b(?:Am|An der|Im|In der|Zum|Zur|Auf dem)\s+[A-ZÄÖÜ][\wäöüß-]+\s+\d{{1,4}}\s?[a-z]?\b",
+    re.I,
+)
+_POSTCODE_CITY = re.compile(r"\b\d{5}\s+[A-ZÄÖÜ][a-zäöüß]+(?:[ -][A-ZÄÖÜ][a-zäöüß]+)?\b")
+
+PLACEHOLDERS = ("[E-MAIL]", "[IBAN]", "[TELEFON]", "[ADRESSE]")
+
+
+def redact(text: str) -> str:
+    """The text with e-mail addresses, IBANs, phone numbers and street addresses replaced."""
+    text = _EMAIL.sub("[E-MAIL]", text)
+    text = _IBAN.sub(lambda m: "[IBAN]" if _looks_like_iban(m.group()) else m.group(), text)
+    text = _STREET.sub("[ADRESSE]", text)
+    text = _POSTCODE_CITY.sub("[ADRESSE]", text)
+    text = _PHONE.sub("[TELEFON]", text)
+    return text
+
+
+def _looks_like_iban(candidate: str) -> bool:
+    """ISO 13616 check: move the first four characters to the end, mod 97 must be 1."""
+    compact = candidate.replace(" ", "").upper()
+    if not 15 <= len(compact) <= 34:
+        return False
+    digits = "".join(str(int(c, 36)) for c in compact[4:] + compact[:4])
+    return int(digits) % 97 == 1

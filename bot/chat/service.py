@@ -1,0 +1,332 @@
+"""The one service layer the CLI, the REST API and the UI format: chat, handoff, tickets, KPIs.
+
+    >>> chat = ChatService(engine, state)
+    >>> reply = chat.send(session_id, "Wie schwer ist der AlpinPro 35?")
+    >>> reply = chat.send(session_id, "Und in Größe L?")   # follow-up keeps the product
+    >>> reply.ticket                                       # set when a person takes over
+
+A message is cleaned and its language detected here, once (``Question``); the
+answer chain does the rest, follow-up rewriting included. A handoff opens a
+ticket with the transcript, the reason and the question; the agent's draft
+reply (with the agent's view of the knowledge base) is made when an agent first
+looks at the ticket, not while the customer waits. From then on the customer's
+messages go to the ticket, not to the bot, until an agent closes it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from bot.answer.question import MAX_QUESTION_CHARS, Question
+from bot.answer.handoff import handoff_message
+from bot.chat.admin import AdminService
+from bot.chat.analytics import kpis
+from bot.chat.engine import Engine
+from bot.chat.ratelimit import RateLimiter
+from bot.chat.staff import Credentials, LoginSessions
+from bot.chat.state import Message, StateStore, Ticket, check_session_id
+from kb.text import detect_language
+from kb.types import Answer
+
+log = logging.getLogger(__name__)
+_TICKET_NOTE = {
+    "de": "Deine Ticketnummer ist {number}.",
+    "en": "Your ticket number is {number}.",
+}
+_FORWARDED = {
+    "de": "Danke, deine Nachricht ist beim Serviceteam angekommen (Ticket {number}).",
+    "en": "Thanks, your message has reached our service team (ticket {number}).",
+}
+_CLOSED = {
+    "de": "Das Serviceteam hat Ticket {number} abgeschlossen. Ab jetzt antwortet wieder Lotse; "
+          "„Mit Mitarbeiter sprechen“ bringt dich jederzeit zurück zum Team.",
+    "en": "The service team has closed ticket {number}. Lotse answers again from now on; "
+          "“Talk to a person” brings you back to the team at any time.",
+}
+_DRAFT = {
+    "de": {"hello": "Hallo, danke für deine Nachricht!",
+           "sorry": "Hallo, es tut mir leid, dass du Ärger hattest. Ich kümmere mich jetzt darum.",
+           "gap": "[Hierzu gibt es keine passende Quelle: bitte selbst ergänzen.]",
+           "closing": "Viele Grüße\ndein Serviceteam von {brand}"},
+    "en": {"hello": "Hello, thanks for your message!",
+           "sorry": "Hello, I'm sorry for the trouble. I'm taking care of it now.",
+           "gap": "[No matching source for this: please write this part yourself.]",
+           "closing": "Best regards\nyour {brand} service team"},
+}
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the customer sees for one message, plus what the UI needs to show it."""
+
+    text: str
+    answer: Answer | None
+    message_id: int | None
+    ticket: Ticket | None
+    forwarded: bool = False  # the message went to the agent queue, not to the bot
+
+    def to_dict(self) -> dict:
+        data = self.answer.to_dict() if self.answer else {
+            "question": "", "answer": self.text, "language": "de", "citations": [],
+            "confidence": 0.0, "handoff": True, "handoff_reason": None}
+        data["answer"] = self.text
+        data["message_id"] = self.message_id
+        data["ticket"] = self.ticket.number if self.ticket else None
+        data["forwarded"] = self.forwarded
+        return data
+
+
+class ChatService:
+    """Conversations over the answer chain, with state, follow-ups and tickets."""
+
+    def __init__(self, engine: Engine, state: StateStore) -> None:
+        self.engine = engine
+        self.state = state
+        server = engine.settings.server
+        self.limits = RateLimiter(server.messages_per_minute, server.client_messages_per_minute)
+        # Agents' drafts are written here, after the customer has the reply.
+        self._drafter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lotse-draft")
+        self._drafting: dict[int, Future] = {}
+
+    @property
+    def brand(self) -> str:
+        return self.engine.settings.server.brand
+
+    @property
+    def handoff_below(self) -> float:
+        """Confidence under which the bot hands a customer's question to a person."""
+        return self.engine.settings.answer.handoff_below
+
+    def send(self, session_id: str, text: str, view: str = "customer",
+             client: str | None = None) -> Reply:
+        """Answer one message in a session (created on first use)."""
+        for item in self.stream(session_id, text, view, client):
+            if isinstance(item, Reply):
+                return item
+        raise AssertionError("stream ended without a reply")
+
+    def stream(self, session_id: str, text: str, view: str = "customer",
+               client: str | None = None) -> Iterator[str | Reply]:
+        """Deltas of the answer as an LLM's checked sentences are released, then the ``Reply``.
+
+        The extractive answer comes whole, as the ``Reply`` alone; revealing it word by
+        word is for a UI to decide. A message that is empty or too long raises
+        ``InvalidQuestion``, one over the rate limit ``RateLimited``: both before
+        anything is stored."""
+        check_session_id(session_id)
+        question = Question.of(text)
+        self.limits.check(session_id, client)
+        self.state.ensure_session(session_id, role=view)
+        open_ticket = self.state.open_ticket_of(session_id)
+        if open_ticket is not None and view == "customer":
+            self.state.add_message(session_id, "customer", question.text)
+            self.state.record("forwarded", session_id)
+            forwarded = _FORWARDED[question.language].format(number=open_ticket.number)
+            yield Reply(forwarded, None, None, open_ticket, forwarded=True)
+            return
+
+        turns = self.state.turns(session_id)
+        started = time.perf_counter()
+        answer = None
+        for item in self.engine.chain.stream(question, view=view, history=turns):
+            if isinstance(item, Answer):
+                answer = item
+            else:
+                yield item
+        assert answer is not None
+        latency_ms = 1000 * (time.perf_counter() - started)
+        self.state.add_message(session_id, "customer", question.text)
+
+        ticket = None
+        shown = answer.text
+        draft_for = None
+        if answer.handoff and view == "customer":
+            ticket = self.state.open_ticket(session_id, answer.handoff_reason or "low_confidence",
+                                            answer.question, [], "")
+            shown = f"{answer.text} {_TICKET_NOTE[answer.language].format(number=ticket.number)}"
+            # The draft searches with the rewritten follow-up, which carries the product.
+            draft_for = (ticket.id, answer.retrieval_query or answer.question)
+        record = {**answer.to_dict(), "retrieval_query": answer.retrieval_query,
+                  "kind": answer.kind, "grounding": answer.grounding}
+        message_id = self.state.add_message(session_id, "bot", shown, answer=record,
+                                            latency_ms=latency_ms)
+        self.state.record("answer", session_id, latency_ms, kind=answer.kind,
+                          handoff=answer.handoff, reason=answer.handoff_reason,
+                          confidence=answer.confidence, question=question.text,
+                          generated=bool(answer.grounding.get("backend")),
+                          blocked=len(answer.grounding.get("dropped", [])))
+        if draft_for:
+            self.draft_later(*draft_for)
+        yield Reply(shown, answer, message_id, ticket)
+
+    def draft_later(self, ticket_id: int, question: str) -> Future:
+        """Write the agent's draft for a new ticket in the background; ``ticket`` writes it
+        on the spot if an agent opens the ticket first."""
+        future = self._drafter.submit(self._fill_draft, ticket_id, question)
+        self._drafting[ticket_id] = future
+        return future
+
+    def _fill_draft(self, ticket_id: int, question: str) -> None:
+        try:
+            ticket = self.state.ticket(ticket_id)
+            if not ticket.draft and ticket.status != "closed":
+                self.state.save_draft(ticket_id, *self._draft(question, ticket.reason))
+        except Exception:  # the draft is a convenience; the ticket stands without it
+            log.exception("no draft for ticket %s", ticket_id)
+        finally:
+            self._drafting.pop(ticket_id, None)
+
+    def transcript(self, session_id: str) -> list[Message]:
+        """A conversation as its customer sees it: stored (redacted) texts, oldest first."""
+        check_session_id(session_id)
+        return self.state.transcript(session_id)
+
+    def request_human(self, session_id: str, language: str = "de") -> Reply:
+        """The "talk to a person" button: a ticket without a bot answer first."""
+        check_session_id(session_id)
+        self.state.ensure_session(session_id)
+        existing = self.state.open_ticket_of(session_id)
+        if existing:
+            return Reply(_FORWARDED[language].format(number=existing.number), None, None, existing,
+                         forwarded=True)
+        turns = self.state.turns(session_id)
+        question = turns[-1].question if turns else ""
+        ticket = self.state.open_ticket(session_id, "asked_for_human", question, [], "")
+        if question:
+            self.draft_later(ticket.id, question)
+        text = (f"{handoff_message('asked_for_human', language)} "
+                f"{_TICKET_NOTE[language].format(number=ticket.number)}")
+        message_id = self.state.add_message(session_id, "bot", text,
+                                            answer={"kind": "handoff", "handoff": True,
+                                                    "handoff_reason": "asked_for_human"})
+        self.state.record("answer", session_id, None, kind="handoff", handoff=True,
+                          reason="asked_for_human", question=question, button=True)
+        return Reply(text, None, message_id, ticket)
+
+    def feedback(self, session_id: str, rating: int, message_id: int | None = None,
+                 comment: str = "", client: str | None = None) -> int:
+        """Store a rating; it counts against the same per-minute limit as messages."""
+        self.limits.check(session_id, client)
+        feedback_id = self.state.add_feedback(session_id, rating, message_id, comment)
+        question = ""
+        if message_id is not None:
+            transcript = self.state.transcript(session_id)
+            ids = [m.id for m in transcript]
+            if message_id in ids:
+                before = [m for m in transcript[: ids.index(message_id)] if m.role == "customer"]
+                question = before[-1].text if before else ""
+        self.state.record("feedback", session_id, float(rating), question=question)
+        return feedback_id
+
+    def copilot(self, question: str) -> Answer:
+        """An agent's own question, answered from public and internal documents.
+
+        Always the best quoted answer with its confidence, never a handoff (the agent
+        is the human). Not part of any customer conversation, so it counts in no
+        customer KPI.
+        """
+        answer = self.engine.chain.suggest(question, view="agent")
+        self.state.record("copilot", "", kind=answer.kind, handoff=answer.handoff)
+        return answer
+
+    def queue(self, status: str | None = "open") -> list[Ticket]:
+        """Tickets not yet closed (``status=None``: all), newest first."""
+        if status == "open":
+            return [t for t in self.state.tickets() if t.status != "closed"]
+        return self.state.tickets(status)
+
+    def ticket(self, ticket_id: int) -> Ticket:
+        """One ticket with its draft reply: the one being written is waited for; one that was
+        never started (this process did not open the ticket) is written now."""
+        pending = self._drafting.get(ticket_id)
+        if pending is not None:
+            pending.result()
+        ticket = self.state.ticket(ticket_id)
+        if ticket.status != "closed" and not ticket.draft and ticket.question.strip():
+            draft, sources = self._draft(ticket.question, ticket.reason)
+            ticket = self.state.save_draft(ticket_id, draft, sources)
+        return ticket
+
+    def ticket_detail(self, ticket_id: int) -> tuple[Ticket, list[Message]]:
+        """A ticket with its draft and its transcript; unredacted only while the ticket is open."""
+        ticket = self.ticket(ticket_id)
+        return ticket, self.state.transcript(ticket.session_id,
+                                             unredacted=ticket.status != "closed")
+
+    def queue_details(self, status: str | None = "open") -> list[tuple[Ticket, list[Message]]]:
+        """``queue`` with each ticket's draft and transcript, for the REST handoff list."""
+        return [self.ticket_detail(t.id) for t in self.queue(status)]
+
+    def take(self, ticket_id: int, agent: str) -> Ticket:
+        ticket = self.state.take(ticket_id, agent)
+        self.state.record("ticket_taken", ticket.session_id)
+        return ticket
+
+    def agent_reply(self, ticket_id: int, agent: str, text: str) -> int:
+        message_id = self.state.reply(ticket_id, agent, text)
+        self.state.record("agent_reply", self.state.ticket(ticket_id).session_id)
+        return message_id
+
+    def close_ticket(self, ticket_id: int, resolved: bool) -> Ticket:
+        """Close with a resolution flag (first-contact resolution); the customer is told
+        that Lotse answers again from now on."""
+        ticket = self.state.close(ticket_id, resolved)
+        self.state.record("ticket_closed", ticket.session_id, 1.0 if resolved else 0.0)
+        language = detect_language(ticket.question) if ticket.question else "de"
+        self.state.add_message(ticket.session_id, "notice",
+                               _CLOSED[language].format(number=ticket.number))
+        return ticket
+
+    def _draft(self, question: str, reason: str) -> tuple[str, list[dict]]:
+        """A suggested reply for the agent, with citations, from the agent's view.
+
+        Always a complete message in the customer's language: an opening that fits
+        why the customer came, the best quoted sentences with [n], a closing. When
+        nothing fits, a marked gap for the agent to fill instead of a guess.
+        """
+        if not question.strip():
+            return "", []
+        suggestion = self.engine.chain.suggest(question[:MAX_QUESTION_CHARS], view="agent")
+        language = suggestion.language if suggestion.language in _DRAFT else "de"
+        texts = _DRAFT[language]
+        sources = [{**c.to_dict(), "audience": c.audience} for c in suggestion.citations]
+        if not sources:
+            sources = [{"n": i + 1, "source": h.chunk.source, "title": h.chunk.title,
+                        "section": h.chunk.section, "snippet": h.chunk.text[:240],
+                        "score": round(h.score, 4), "audience": h.chunk.audience}
+                       for i, h in enumerate(suggestion.hits[:3])]
+        body = suggestion.text or texts["gap"]
+        opening = texts["sorry"] if reason == "negative_sentiment" else texts["hello"]
+        closing = texts["closing"].format(brand=self.brand)
+        return f"{opening}\n\n{body}\n\n{closing}", sources
+
+    # -- KPIs and health -------------------------------------------------------
+    def warm_up(self) -> None:
+        """One throwaway question, so the first customer does not pay for loading the model
+        weights and indexes. Stores nothing."""
+        self.engine.chain.ask("Wie lange dauert der Versand?", view="customer")
+
+    def kpis(self) -> dict[str, Any]:
+        """Every KPI the dashboard and ``GET /v1/kpis`` show."""
+        return kpis(self.state, self.engine.embedder)
+
+    def health(self) -> dict[str, Any]:
+        """The live generation, for ``/healthz``."""
+        gen = self.engine.store.current()
+        return {"status": "ok", "generation": gen.id if gen else None,
+                "chunks": gen.info.get("chunks") if gen else 0}
+
+
+@dataclass(frozen=True)
+class ChatServices:
+    """What the interfaces (REST, web pages, CLI) format: built by ``bot.wiring.build_chat``."""
+
+    chat: ChatService
+    admin: AdminService
+    credentials: Credentials
+    logins: LoginSessions

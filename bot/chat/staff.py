@@ -1,0 +1,138 @@
+"""Staff accounts: who may do what, bearer tokens for REST, logins for the agent and admin UI.
+
+The HTTP side (reading the bearer header and the cookie, the login form) is in
+``bot.web.auth``; this module only knows accounts, roles and login sessions.
+Unset credentials are generated once per installation and kept in
+``LOTSE_HOME/credentials.json`` (mode 600), so no two installations share a
+default password. Roles nest: admin ⊇ agent ⊇ customer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.chat.state import StateStore
+from kb.errors import LotseError
+from kb.settings import LotseSettings
+
+ROLES = ("customer", "agent", "admin")
+
+
+def allows(role: str | None, required: str) -> bool:
+    return role in ROLES and ROLES.index(role) >= ROLES.index(required)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    tokens: dict[str, str]  # token -> role
+    users: dict[str, tuple[str, str]]  # name -> (role, password)
+
+    def role_of_token(self, token: str | None) -> str | None:
+        if not token:
+            return None
+        for known, role in self.tokens.items():
+            if hmac.compare_digest(known, token):
+                return role
+        return None
+
+    def login(self, name: str, password: str) -> str | None:
+        """The role of a valid login, else None."""
+        role, expected = self.users.get(name, ("", ""))
+        if expected and hmac.compare_digest(expected, password):
+            return role
+        return None
+
+    def token_for(self, role: str) -> str:
+        return next(t for t, r in self.tokens.items() if r == role)
+
+    @classmethod
+    def load(cls, settings: LotseSettings) -> "Credentials":
+        path = Path(settings.home) / "credentials.json"
+        stored: dict = json.loads(path.read_text()) if path.exists() else {}
+        changed = False
+        tokens: dict[str, str] = {}
+        for role in ROLES:
+            configured = getattr(settings.auth, f"{role}_tokens")
+            if not configured:
+                if f"{role}_token" not in stored:
+                    stored[f"{role}_token"] = secrets.token_urlsafe(24)
+                    changed = True
+                configured = [stored[f"{role}_token"]]
+            tokens.update({t: role for t in configured})
+        users = {name: tuple(spec.split(":", 1)) for name, spec in settings.auth.users.items()}
+        if not users:
+            for role in ("agent", "admin"):
+                if f"{role}_password" not in stored:
+                    stored[f"{role}_password"] = secrets.token_urlsafe(9)
+                    changed = True
+                users[role] = (role, stored[f"{role}_password"])
+        if changed:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(stored, indent=2))
+            os.chmod(path, 0o600)
+        return cls(tokens, users)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Login:
+    name: str
+    role: str
+    expires: float
+
+
+class LoginSessions:
+    """Server-side login sessions for the staff UI, keyed by a random cookie value.
+
+    Kept in the state database, so every Lotse process on it knows every login
+    and a restart logs nobody out. The table holds a SHA-256 of each cookie, not
+    the cookie. Failed logins are counted per name there too, so a password
+    cannot be guessed at speed by spreading attempts over processes.
+    """
+
+    COOKIE = "lotse_session"
+
+    def __init__(self, credentials: Credentials, state: StateStore,
+                 ttl_seconds: float = 8 * 3600, max_failures: int = 5,
+                 lockout_seconds: float = 300) -> None:
+        self.credentials = credentials
+        self.state = state
+        self.ttl = ttl_seconds
+        self.max_failures = max_failures
+        self.lockout = lockout_seconds
+
+    def login(self, name: str, password: str) -> str:
+        """A new session token, or ``LoginRefused`` with a reason fit to show."""
+        now = time.time()
+        if self.state.login_failures(name, since=now - self.lockout) >= self.max_failures:
+            raise LoginRefused("too many failed attempts; try again in a few minutes")
+        role = self.credentials.login(name, password)
+        if role is None or not allows(role, "agent"):
+            self.state.add_login_failure(name)
+            raise LoginRefused("unknown name or wrong password")
+        self.state.clear_login_failures(name)
+        token = secrets.token_urlsafe(32)
+        self.state.add_login(_digest(token), name, role, now + self.ttl)
+        return token
+
+    def user(self, token: str | None) -> Login | None:
+        found = self.state.login_of(_digest(token)) if token else None
+        return Login(*found) if found else None
+
+    def logout(self, token: str | None) -> None:
+        if token:
+            self.state.drop_login(_digest(token))
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class LoginRefused(LotseError):
+    """A staff login was refused (wrong password, unknown name, or throttled)."""

@@ -1,0 +1,464 @@
+"""Conversations, feedback, tickets and events, in SQLite by default or any SQLAlchemy URL.
+
+Every write is one committed transaction, so a restart (or a kill -9) loses
+nothing that was acknowledged. Stored texts are redacted (``bot.chat.pii``); the
+original of a redacted message is kept apart, only while a ticket of its
+session is open, for the agent's live view, and is purged when the ticket is
+closed or the session deleted.
+
+    >>> state = StateStore("sqlite:///.lotse/state.db")
+    >>> sid = state.new_session()
+    >>> state.add_message(sid, "customer", "Meine Mail ist anna@example.de")
+    >>> state.transcript(sid)[0].text
+    'Meine Mail ist [E-MAIL]'
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import (Boolean, Float, ForeignKey, Integer, String, Text, create_engine, delete,
+                        event, select)
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from bot.answer.followup import Turn
+from bot.chat.pii import redact
+from kb.errors import InvalidInput, NotFound
+
+# One definition of a session id for the tables, the REST schema and the services.
+SESSION_ID_MAX = 64
+SESSION_ID_PATTERN = rf"^[A-Za-z0-9_-]{{1,{SESSION_ID_MAX}}}$"
+_SESSION_ID = re.compile(SESSION_ID_PATTERN)
+
+
+class StateError(InvalidInput):
+    """A session or ticket is not in a state that allows the action."""
+
+
+class NoSuchRecord(StateError, NotFound):
+    """A session or ticket does not exist."""
+
+
+def check_session_id(session_id: str) -> str:
+    """``session_id`` if it is one Lotse can store (letters, digits, ``_``, ``-``; at most
+    ``SESSION_ID_MAX``); ``StateError`` otherwise."""
+    if not isinstance(session_id, str) or not _SESSION_ID.match(session_id):
+        raise StateError(f"session id {str(session_id)[:80]!r} is not 1-{SESSION_ID_MAX} "
+                         "letters, digits, '_' or '-'")
+    return session_id
+
+
+class _Base(DeclarativeBase):
+    pass
+
+
+class _Session(_Base):
+    __tablename__ = "sessions"
+    id: Mapped[str] = mapped_column(String(SESSION_ID_MAX), primary_key=True)
+    created_at: Mapped[float] = mapped_column(Float)
+    role: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(8), default="de")
+    status: Mapped[str] = mapped_column(String(16), default="bot")  # bot | handoff | closed
+
+
+class _Message(_Base):
+    __tablename__ = "messages"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[float] = mapped_column(Float)
+    role: Mapped[str] = mapped_column(String(16))  # customer | bot | agent | notice
+    text: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text, default="")  # the contract JSON of a bot answer
+    latency_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class _RawText(_Base):
+    __tablename__ = "raw_texts"
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    session_id: Mapped[str] = mapped_column(String(SESSION_ID_MAX), index=True)
+    text: Mapped[str] = mapped_column(Text)
+
+
+class _Feedback(_Base):
+    __tablename__ = "feedback"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
+    message_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[float] = mapped_column(Float)
+    rating: Mapped[int] = mapped_column(Integer)  # +1 or -1
+    comment: Mapped[str] = mapped_column(Text, default="")
+
+
+class _Ticket(_Base):
+    __tablename__ = "tickets"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(String(32))
+    question: Mapped[str] = mapped_column(Text)
+    sources: Mapped[str] = mapped_column(Text, default="[]")
+    draft: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | taken | closed
+    assignee: Mapped[str] = mapped_column(String(64), default="")
+    resolved: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+
+
+class _Event(_Base):
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(String(SESSION_ID_MAX), index=True)
+    created_at: Mapped[float] = mapped_column(Float, index=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    data: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class _StaffLogin(_Base):
+    """A staff UI login; the key is a hash of the cookie, so the table yields no cookie."""
+    __tablename__ = "staff_logins"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    expires: Mapped[float] = mapped_column(Float, index=True)
+
+
+class _LoginFailure(_Base):
+    __tablename__ = "login_failures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[float] = mapped_column(Float)
+
+
+@dataclass(frozen=True)
+class Message:
+    id: int
+    session_id: str
+    created_at: float
+    role: str
+    text: str
+    answer: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Ticket:
+    id: int
+    number: str
+    session_id: str
+    created_at: float
+    reason: str
+    question: str
+    sources: list[dict[str, Any]]
+    draft: str
+    status: str
+    assignee: str
+    resolved: bool | None
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    session_id: str
+    created_at: float
+    kind: str
+    value: float | None
+    data: dict[str, Any]
+
+
+def ticket_number(ticket_id: int) -> str:
+    return f"LT-{ticket_id:06d}"
+
+
+def _ticket(row: _Ticket) -> Ticket:
+    return Ticket(row.id, ticket_number(row.id), row.session_id, row.created_at, row.reason,
+                  row.question, json.loads(row.sources or "[]"), row.draft, row.status,
+                  row.assignee, row.resolved)
+
+
+def _message(row: _Message, text: str | None = None) -> Message:
+    return Message(row.id, row.session_id, row.created_at, row.role,
+                   text if text is not None else row.text, json.loads(row.answer or "{}"))
+
+
+class StateStore:
+    """All durable state of the bot layer behind plain methods and frozen dataclasses."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = create_engine(url, future=True)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        _Base.metadata.create_all(self.engine)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def _tx(self) -> Iterator[Session]:
+        with self._sessions.begin() as db:
+            yield db
+
+    # -- sessions and messages ------------------------------------------------------
+    def new_session(self, role: str = "customer", language: str = "de") -> str:
+        sid = uuid.uuid4().hex
+        with self._tx() as db:
+            db.add(_Session(id=sid, created_at=time.time(), role=role, language=language))
+        return sid
+
+    def session_status(self, session_id: str) -> str | None:
+        with self._tx() as db:
+            row = db.get(_Session, session_id)
+            return row.status if row else None
+
+    def ensure_session(self, session_id: str, role: str = "customer") -> str:
+        """The given session, created on first use (REST clients choose their own ids)."""
+        with self._tx() as db:
+            if db.get(_Session, session_id) is None:
+                db.add(_Session(id=session_id, created_at=time.time(), role=role))
+        return session_id
+
+    def add_message(self, session_id: str, role: str, text: str,
+                    answer: dict[str, Any] | None = None, latency_ms: float | None = None) -> int:
+        clean = redact(text)
+        with self._tx() as db:
+            if db.get(_Session, session_id) is None:
+                raise NoSuchRecord(f"no session {session_id}")
+            row = _Message(session_id=session_id, created_at=time.time(), role=role, text=clean,
+                           answer=json.dumps(_redacted(answer or {}), ensure_ascii=False),
+                           latency_ms=latency_ms)
+            db.add(row)
+            db.flush()
+            if clean != text:
+                db.add(_RawText(message_id=row.id, session_id=session_id, text=text))
+            return row.id
+
+    def transcript(self, session_id: str, unredacted: bool = False) -> list[Message]:
+        """The conversation, oldest first. ``unredacted`` shows originals only while a ticket
+        of this session is open; otherwise the stored, redacted text."""
+        with self._tx() as db:
+            rows = db.scalars(select(_Message).where(_Message.session_id == session_id)
+                              .order_by(_Message.id)).all()
+            raw: dict[int, str] = {}
+            if unredacted and self._has_open_ticket(db, session_id):
+                raw = {r.message_id: r.text for r in db.scalars(
+                    select(_RawText).where(_RawText.session_id == session_id))}
+            return [_message(r, raw.get(r.id)) for r in rows]
+
+    def turns(self, session_id: str) -> list[Turn]:
+        """Earlier exchanges for follow-up rewriting: each customer question with the bot's answer."""
+        turns: list[Turn] = []
+        for msg in self.transcript(session_id):
+            if msg.role == "customer":
+                turns.append(Turn(msg.text))
+            elif msg.role == "bot" and turns:
+                # The question as it was searched: a follow-up already carries its product.
+                question = msg.answer.get("retrieval_query") or turns[-1].question
+                turns[-1] = Turn(question, msg.text, tuple(msg.answer.get("options", ())))
+        return turns
+
+    # -- staff logins (shared by every Lotse process on this database) ------------------
+    def add_login(self, token_hash: str, name: str, role: str, expires: float) -> None:
+        with self._tx() as db:
+            db.execute(delete(_StaffLogin).where(_StaffLogin.expires < time.time()))
+            db.add(_StaffLogin(token_hash=token_hash, name=name, role=role, expires=expires))
+
+    def login_of(self, token_hash: str) -> tuple[str, str, float] | None:
+        """(name, role, expires) of a live login."""
+        with self._tx() as db:
+            row = db.get(_StaffLogin, token_hash)
+            if row is None or row.expires < time.time():
+                return None
+            return row.name, row.role, row.expires
+
+    def drop_login(self, token_hash: str) -> None:
+        with self._tx() as db:
+            db.execute(delete(_StaffLogin).where(_StaffLogin.token_hash == token_hash))
+
+    def login_failures(self, name: str, since: float) -> int:
+        with self._tx() as db:
+            db.execute(delete(_LoginFailure).where(_LoginFailure.at < since))
+            return len(db.scalars(select(_LoginFailure.id)
+                                  .where(_LoginFailure.name == name[:64])).all())
+
+    def add_login_failure(self, name: str) -> None:
+        with self._tx() as db:
+            db.add(_LoginFailure(name=name[:64], at=time.time()))
+
+    def clear_login_failures(self, name: str) -> None:
+        with self._tx() as db:
+            db.execute(delete(_LoginFailure).where(_LoginFailure.name == name[:64]))
+
+    # -- feedback ---------------------------------------------------------------------
+    def add_feedback(self, session_id: str, rating: int, message_id: int | None = None,
+                     comment: str = "") -> int:
+        if rating not in (1, -1):
+            raise StateError("rating must be +1 (thumbs up) or -1 (thumbs down)")
+        with self._tx() as db:
+            if db.get(_Session, session_id) is None:
+                raise NoSuchRecord(f"no session {session_id}")
+            row = _Feedback(session_id=session_id, message_id=message_id, created_at=time.time(),
+                            rating=rating, comment=redact(comment or ""))
+            db.add(row)
+            db.flush()
+            return row.id
+
+    def feedback(self) -> list[tuple[str, int | None, int, str]]:
+        with self._tx() as db:
+            return [(f.session_id, f.message_id, f.rating, f.comment)
+                    for f in db.scalars(select(_Feedback).order_by(_Feedback.id))]
+
+    # -- tickets ------------------------------------------------------------------------
+    def open_ticket(self, session_id: str, reason: str, question: str,
+                    sources: list[dict[str, Any]], draft: str) -> Ticket:
+        now = time.time()
+        with self._tx() as db:
+            session = db.get(_Session, session_id)
+            if session is None:
+                raise NoSuchRecord(f"no session {session_id}")
+            existing = db.scalars(select(_Ticket).where(
+                _Ticket.session_id == session_id, _Ticket.status != "closed")).first()
+            if existing is not None:
+                return _ticket(existing)
+            session.status = "handoff"
+            row = _Ticket(session_id=session_id, created_at=now, updated_at=now, reason=reason,
+                          question=redact(question), sources=json.dumps(sources, ensure_ascii=False),
+                          draft=draft)
+            db.add(row)
+            db.flush()
+            return _ticket(row)
+
+    def tickets(self, status: str | None = None) -> list[Ticket]:
+        with self._tx() as db:
+            query = select(_Ticket).order_by(_Ticket.id.desc())
+            if status:
+                query = query.where(_Ticket.status == status)
+            return [_ticket(r) for r in db.scalars(query)]
+
+    def ticket(self, ticket_id: int) -> Ticket:
+        with self._tx() as db:
+            row = db.get(_Ticket, ticket_id)
+            if row is None:
+                raise NoSuchRecord(f"no ticket {ticket_number(ticket_id)}")
+            return _ticket(row)
+
+    def open_ticket_of(self, session_id: str) -> Ticket | None:
+        with self._tx() as db:
+            row = db.scalars(select(_Ticket).where(_Ticket.session_id == session_id,
+                                                   _Ticket.status != "closed")).first()
+            return _ticket(row) if row else None
+
+    def take(self, ticket_id: int, agent: str) -> Ticket:
+        return self._update(ticket_id, status="taken", assignee=agent)
+
+    def save_draft(self, ticket_id: int, draft: str, sources: list[dict[str, Any]]) -> Ticket:
+        return self._update(ticket_id, draft=draft,
+                            sources=json.dumps(sources, ensure_ascii=False))
+
+    def reply(self, ticket_id: int, agent: str, text: str) -> int:
+        """Send the agent's reply into the customer's conversation."""
+        if not text.strip():
+            raise StateError("the reply is empty")
+        ticket = self._update(ticket_id, status="taken", assignee=agent)
+        return self.add_message(ticket.session_id, "agent", text)
+
+    def close(self, ticket_id: int, resolved: bool) -> Ticket:
+        ticket = self._update(ticket_id, status="closed", resolved=resolved)
+        with self._tx() as db:
+            db.execute(delete(_RawText).where(_RawText.session_id == ticket.session_id))
+            session = db.get(_Session, ticket.session_id)
+            if session is not None:
+                session.status = "bot"
+        return ticket
+
+    def _update(self, ticket_id: int, **values: Any) -> Ticket:
+        with self._tx() as db:
+            row = db.get(_Ticket, ticket_id)
+            if row is None:
+                raise NoSuchRecord(f"no ticket {ticket_number(ticket_id)}")
+            if row.status == "closed":
+                raise StateError(f"ticket {ticket_number(ticket_id)} is closed")
+            for key, value in values.items():
+                setattr(row, key, value)
+            row.updated_at = time.time()
+            return _ticket(row)
+
+    @staticmethod
+    def _has_open_ticket(db: Session, session_id: str) -> bool:
+        return db.scalars(select(_Ticket.id).where(_Ticket.session_id == session_id,
+                                                   _Ticket.status != "closed")).first() is not None
+
+    # -- events ---------------------------------------------------------------------------
+    def record(self, event: str, session_id: str = "", value: float | None = None,
+               **data: Any) -> None:
+        """Append an event for the KPIs: ``answer`` (value: latency ms), ``feedback``
+        (value: +1/-1), ``ticket_closed`` (value: 1 if resolved), ``forwarded``, ``agent_reply``."""
+        with self._tx() as db:  # events keep questions for the content-gap KPI: redacted
+            db.add(_Event(session_id=session_id, created_at=time.time(), kind=event, value=value,
+                          data=json.dumps(_redacted(data), ensure_ascii=False)))
+
+    def events(self, since: float = 0.0) -> list[EventRecord]:
+        with self._tx() as db:
+            rows = db.scalars(select(_Event).where(_Event.created_at >= since).order_by(_Event.id))
+            return [EventRecord(r.session_id, r.created_at, r.kind, r.value, json.loads(r.data))
+                    for r in rows]
+
+    # -- DSGVO ------------------------------------------------------------------------------
+    def export(self, session_id: str) -> dict[str, Any]:
+        """Everything stored about one session (Art. 15 DSGVO), as stored (redacted)."""
+        with self._tx() as db:
+            session = db.get(_Session, session_id)
+            if session is None:
+                raise NoSuchRecord(f"no session {session_id}")
+            feedback = db.scalars(select(_Feedback).where(_Feedback.session_id == session_id))
+            tickets = db.scalars(select(_Ticket).where(_Ticket.session_id == session_id))
+            return {
+                "session": {"id": session.id, "created_at": session.created_at,
+                            "language": session.language, "status": session.status},
+                "messages": [{"role": m.role, "text": m.text, "created_at": m.created_at}
+                             for m in self.transcript(session_id)],
+                "feedback": [{"rating": f.rating, "comment": f.comment} for f in feedback],
+                "tickets": [{"number": ticket_number(t.id), "reason": t.reason,
+                             "question": t.question, "status": t.status} for t in tickets],
+            }
+
+    def delete(self, session_id: str) -> dict[str, int]:
+        """Erase a session (Art. 17 DSGVO): transcript, originals, feedback, tickets, events."""
+        counts = {}
+        with self._tx() as db:
+            if db.get(_Session, session_id) is None:
+                raise NoSuchRecord(f"no session {session_id}")
+            for name, model in (("raw_texts", _RawText), ("messages", _Message),
+                                ("feedback", _Feedback), ("tickets", _Ticket), ("events", _Event)):
+                result = db.execute(delete(model).where(model.session_id == session_id))
+                counts[name] = result.rowcount or 0
+            db.execute(delete(_Session).where(_Session.id == session_id))
+        if self.engine.dialect.name == "sqlite":
+            # Older copies of the rows still sit in the write-ahead log until it is checkpointed.
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        return counts
+
+
+def _redacted(value: Any) -> Any:
+    """Every string inside a JSON-like value redacted; numbers and keys stay as they are."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: _redacted(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_redacted(v) for v in value]
+    return value
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")  # durable commits: a crash loses nothing acknowledged
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA secure_delete=ON")  # erased rows are overwritten, not left in free pages
+    cursor.execute("PRAGMA busy_timeout=10000")  # several Lotse processes may share the file
+    cursor.close()

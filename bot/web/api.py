@@ -1,0 +1,199 @@
+"""REST API (FastAPI): a thin layer over ``ChatService``; OpenAPI at /docs.
+
+Routes and who may call them (bearer token; admin ⊇ agent ⊇ customer):
+
+    GET  /healthz                        anyone
+    POST /v1/chat                        customer (agents get the agent view)
+    POST /v1/feedback                    customer
+    GET  /v1/handoffs                    agent
+    POST /v1/handoffs/{id}/reply         agent
+    GET  /v1/kpis                        agent
+    POST /v1/uploads                     admin (multipart files)
+    POST /v1/ingest                      admin
+    GET  /login, POST /login, GET /logout  the staff UI's cookie login
+
+A missing or wrong token is 401, a token of a lower role 403, a malformed body
+422 with the fields that are wrong, an empty or over-long message 400, a body
+over 256 kB 413, and a message over the per-minute limit 429 with Retry-After.
+The staff UI (mounted at /staff by ``bot.web.app``) uses a server-side login session
+instead of a token: the cookie is HttpOnly, SameSite=Strict and, over HTTPS, Secure.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+
+from fastapi import Depends, FastAPI, Form, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
+from pydantic import BaseModel, Field
+
+from bot.chat.admin import UploadRejected
+from bot.chat.service import ChatServices, Reply
+from bot.chat.staff import allows
+from bot.chat.state import SESSION_ID_PATTERN
+from bot.web.auth import COOKIE, login_routes, require_role
+from kb.errors import (Forbidden, InvalidInput, LotseError, NotFound, Throttled, TooLarge,
+                       UnsupportedType)
+
+
+MAX_JSON_BYTES = 256 * 1024
+
+# Most specific first: an error may be of several kinds (a missing ticket is NotFound
+# and InvalidInput); anything else Lotse raises on purpose is a 400.
+_STATUS: list[tuple[type[LotseError], int]] = [
+    (Throttled, 429), (NotFound, 404), (Forbidden, 403), (TooLarge, 413),
+    (UnsupportedType, 415), (InvalidInput, 400),
+]
+
+
+def status_of(exc: LotseError) -> int:
+    """The HTTP status of a domain error, chosen by its kind, never by its message."""
+    return next((code for kind, code in _STATUS if isinstance(exc, kind)), 400)
+
+
+class ChatRequest(BaseModel):
+    message: str = Field(..., description="The customer's message.")
+    session_id: str | None = Field(None, pattern=SESSION_ID_PATTERN,
+                                   description="Omit to start a new session.")
+    stream: bool = Field(False, description="Answer as server-sent events: `delta` events "
+                         "with the newly released text, then one event with the whole reply.")
+
+
+class FeedbackRequest(BaseModel):
+    session_id: str = Field(..., pattern=SESSION_ID_PATTERN)
+    rating: int = Field(..., description="+1 thumbs up, -1 thumbs down")
+    message_id: int | None = None
+    comment: str = Field("", max_length=2000)
+
+
+class ReplyRequest(BaseModel):
+    text: str = Field(..., min_length=1, max_length=8000)
+    close: bool = Field(False, description="Close the ticket after sending.")
+    resolved: bool = Field(True, description="With close: was the customer's issue resolved?")
+
+
+class IngestRequest(BaseModel):
+    paths: list[str] = Field(..., min_length=1)
+
+
+def _sse(data: dict) -> str:
+    return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def create_api(services: ChatServices) -> FastAPI:
+    app = FastAPI(title="Lotse", description="Cited answers from your knowledge base, and an "
+                  "honest handoff when unsure.", version="0.1.0")
+    chat, admin, logins = services.chat, services.admin, services.logins
+
+    def role(required: str):
+        return require_role(services.credentials, required)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [f"{'.'.join(str(p) for p in e['loc'][1:]) or 'body'}: {e['msg']}"
+                    for e in exc.errors()]
+        return JSONResponse({"error": "invalid request", "problems": problems}, status_code=422)
+
+    @app.exception_handler(LotseError)
+    async def domain_error(_: Request, exc: LotseError) -> JSONResponse:
+        headers = {"Retry-After": str(int(exc.retry_after))} if isinstance(exc, Throttled) else None
+        return JSONResponse({"error": str(exc)}, status_code=status_of(exc), headers=headers)
+
+    @app.middleware("http")
+    async def bounded_body(request: Request, call_next):
+        """JSON bodies are small; a huge one is refused before it is read. Uploads and
+        the staff UI have their own limit (server.max_upload_mb)."""
+        size = request.headers.get("content-length", "")
+        if (size.isdigit() and int(size) > MAX_JSON_BYTES and request.url.path != "/v1/uploads"
+                and not request.url.path.startswith("/staff")):
+            return JSONResponse({"error": f"request body of {int(size)} bytes is over the limit "
+                                 f"of {MAX_JSON_BYTES} bytes"}, status_code=413)
+        return await call_next(request)
+
+    @app.middleware("http")
+    async def staff_needs_login(request: Request, call_next):
+        """The staff UI's page itself redirects to the login form; its API answers 401."""
+        if request.url.path in ("/staff", "/staff/") and \
+                logins.user(request.cookies.get(COOKIE)) is None:
+            return RedirectResponse("/login", status_code=303)
+        return await call_next(request)
+
+    app.include_router(login_routes(logins))
+
+    @app.get("/healthz")
+    def healthz() -> dict:
+        return chat.health()
+
+    @app.post("/v1/chat")
+    def post_chat(body: ChatRequest, request: Request, who: str = Depends(role("customer"))):
+        """One message; an empty or over-long one is 400, the 21st in a minute 429."""
+        view = "agent" if allows(who, "agent") else "customer"
+        session_id = body.session_id or uuid.uuid4().hex
+        client = request.client.host if request.client else None
+        if not body.stream:
+            reply = chat.send(session_id, body.message, view=view, client=client)
+            return {**reply.to_dict(), "session_id": session_id}
+        # The first item is taken here, so a refused message is an HTTP error, not an event.
+        items = chat.stream(session_id, body.message, view=view, client=client)
+        first = next(items)
+
+        def events() -> Iterator[str]:
+            item: str | Reply = first
+            try:
+                while isinstance(item, str):
+                    yield _sse({"delta": item})
+                    item = next(items)
+                yield _sse({**item.to_dict(), "session_id": session_id, "done": True})
+            except LotseError as exc:
+                yield _sse({"error": str(exc), "done": True})
+
+        return StreamingResponse(events(), media_type="text/event-stream")
+
+    @app.post("/v1/feedback")
+    def post_feedback(body: FeedbackRequest, request: Request,
+                      _: str = Depends(role("customer"))) -> dict:
+        client = request.client.host if request.client else None
+        return {"feedback_id": chat.feedback(body.session_id, body.rating, body.message_id,
+                                             body.comment, client)}
+
+    @app.get("/v1/handoffs")
+    def get_handoffs(status: str | None = "open", _: str = Depends(role("agent"))) -> list[dict]:
+        """Tickets: ``open`` (not closed, the default), ``taken``, ``closed`` or empty for all."""
+        return [{"id": t.id, "number": t.number, "session_id": t.session_id, "reason": t.reason,
+                 "question": t.question, "status": t.status, "assignee": t.assignee,
+                 "draft": t.draft, "sources": t.sources,
+                 "transcript": [{"role": m.role, "text": m.text} for m in transcript]}
+                for t, transcript in chat.queue_details(status or None)]
+
+    @app.post("/v1/handoffs/{ticket_id}/reply")
+    def post_reply(ticket_id: int, body: ReplyRequest, who: str = Depends(role("agent"))) -> dict:
+        message_id = chat.agent_reply(ticket_id, who, body.text)
+        ticket = chat.close_ticket(ticket_id, body.resolved) if body.close else chat.ticket(ticket_id)
+        return {"message_id": message_id, "ticket": ticket.number, "status": ticket.status}
+
+    @app.get("/v1/kpis")
+    def get_kpis(_: str = Depends(role("agent"))) -> dict:
+        return chat.kpis()
+
+    @app.post("/v1/uploads")
+    def post_uploads(files: list[UploadFile], audience: str = Form("public"),
+                     _: str = Depends(role("admin"))) -> dict:
+        """Store files in the upload folder; each one is accepted or refused on its own."""
+        saved, refused = [], []
+        for upload in files:
+            data = upload.file.read(admin.max_bytes + 1)
+            try:
+                path = admin.save_upload(upload.filename or "", data, audience)
+                saved.append(path.relative_to(admin.upload_dir).as_posix())
+            except UploadRejected as exc:
+                refused.append({"file": upload.filename, "reason": str(exc)})
+        return {"saved": saved, "refused": refused, "upload_dir": str(admin.upload_dir)}
+
+    @app.post("/v1/ingest")
+    def post_ingest(body: IngestRequest, _: str = Depends(role("admin"))) -> dict:
+        return admin.ingest(body.paths).to_dict()
+
+    return app

@@ -1,0 +1,51 @@
+"""``lotse serve``: one process for the REST API, the customer chat and the staff UI.
+
+    /          customer chat (Gradio)
+    /staff/    agent copilot, KPIs and admin (Gradio, behind the cookie login at /login)
+    /v1/…      REST API, OpenAPI at /docs
+
+The services come from ``bot.wiring.build_chat``; this module only puts the
+pages and routes in front of them, prints the logins and tokens, and runs uvicorn.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import gradio as gr
+import uvicorn
+from fastapi import FastAPI
+
+from bot.chat.service import ChatServices
+from bot.web.api import create_api
+from bot.web.auth import staff_user
+from bot.web.customer_ui import build_customer_ui
+from bot.web.staff_ui import build_staff_ui
+
+
+def create_app(services: ChatServices) -> FastAPI:
+    """The REST API with the staff UI at /staff and the customer chat at / mounted on it."""
+    app = create_api(services)
+    app = gr.mount_gradio_app(app, build_staff_ui(services), path="/staff",
+                              auth_dependency=staff_user(services.logins),
+                              max_file_size=services.admin.max_bytes, footer_links=[])
+    # Mounted last, so the routes above keep precedence over the catch-all customer UI.
+    # The customer chat takes no files at all.
+    return gr.mount_gradio_app(app, build_customer_ui(services.chat), path="/", max_file_size=1,
+                               footer_links=[])
+
+
+def serve(services: ChatServices, host: str = "127.0.0.1", port: int = 7860) -> int:
+    """Warm the chain, print where to go and how to log in, and serve until stopped."""
+    services.chat.warm_up()
+    app = create_app(services)
+    base = f"http://{host}:{port}"
+    print(f"Lotse on {base}\n  customer chat: {base}/\n  staff (agents, admins): {base}/staff/"
+          f"\n  REST API docs: {base}/docs", file=sys.stderr)
+    credentials = services.credentials
+    for name, (role, password) in credentials.users.items():
+        print(f"  login {name!r} ({role}): {password}", file=sys.stderr)
+    for role in ("customer", "agent", "admin"):
+        print(f"  REST token ({role}): {credentials.token_for(role)}", file=sys.stderr)
+    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=True)
+    return 0

@@ -1,0 +1,88 @@
+"""The HTTP side of staff and client authentication: bearer tokens, the login cookie, the form.
+
+Accounts, roles and login sessions themselves live in ``bot.chat.staff``; this
+module reads them from requests and answers in HTTP terms (401 without a valid
+token, 403 for a role that is too low, a redirect to the form for the staff page).
+The cookie is HttpOnly, SameSite=Strict and, over HTTPS, Secure.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from bot.chat.staff import Credentials, LoginRefused, LoginSessions, allows
+
+COOKIE = LoginSessions.COOKIE
+
+_LOGIN_PAGE = """<!doctype html>
+<html lang="de"><head><meta charset="utf-8"><title>Lotse – Anmeldung</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{{font-family:system-ui,sans-serif;background:#f4f5f7;display:grid;place-items:center;
+min-height:100vh;margin:0}}form{{background:#fff;padding:2rem;border-radius:12px;width:20rem;
+box-shadow:0 2px 12px #0002}}label{{display:block;margin:.8rem 0 .2rem}}input{{width:100%;
+padding:.5rem;box-sizing:border-box}}button{{margin-top:1.2rem;width:100%;padding:.6rem;
+background:#2d6a4f;color:#fff;border:0;border-radius:6px;font-size:1rem}}
+.error{{color:#b00020}}</style></head><body>
+<form method="post" action="/login"><h2>Lotse · Team-Login</h2>
+<p><small>Für Service-Mitarbeiter und Admins. / For agents and admins.</small></p>
+<p class="error" id="login-error">{error}</p>
+<label for="name">Name</label><input id="name" name="name" autocomplete="username" required>
+<label for="password">Passwort / Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required>
+<button type="submit" id="login">Anmelden</button></form></body></html>"""
+
+
+def require_role(credentials: Credentials, required: str) -> Callable[[Request], str]:
+    """A FastAPI dependency: the caller's role from its bearer token, at least ``required``."""
+    def check(request: Request) -> str:
+        header = request.headers.get("authorization", "")
+        token = header[7:] if header.lower().startswith("bearer ") else None
+        found = credentials.role_of_token(token)
+        if found is None:
+            raise HTTPException(401, "missing or unknown bearer token",
+                                headers={"WWW-Authenticate": "Bearer"})
+        if not allows(found, required):
+            raise HTTPException(403, f"this route needs the {required} role")
+        return found
+    return check
+
+
+def staff_user(logins: LoginSessions) -> Callable[[Request], str | None]:
+    """The logged-in staff member's name from the cookie, or None (Gradio's auth dependency)."""
+    def user(request: Request) -> str | None:
+        login = logins.user(request.cookies.get(COOKIE))
+        return login.name if login else None
+    return user
+
+
+def login_routes(logins: LoginSessions) -> APIRouter:
+    """GET/POST /login and GET /logout for the staff UI's cookie login."""
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/login", response_class=HTMLResponse)
+    def login_form() -> str:
+        return _LOGIN_PAGE.format(error="")
+
+    @router.post("/login")
+    def login(request: Request, name: str = Form(...), password: str = Form(...)):
+        try:
+            token = logins.login(name, password)
+        except LoginRefused as exc:
+            return HTMLResponse(_LOGIN_PAGE.format(error=html.escape(str(exc))), status_code=401)
+        response = RedirectResponse("/staff/", status_code=303)
+        response.set_cookie(COOKIE, token, max_age=int(logins.ttl), httponly=True,
+                            samesite="strict", secure=request.url.scheme == "https", path="/")
+        return response
+
+    @router.get("/logout")
+    def logout(request: Request):
+        logins.logout(request.cookies.get(COOKIE))
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(COOKIE, path="/")
+        return response
+
+    return router

@@ -1,0 +1,197 @@
+"""The customer web chat (Gradio): formats what ``ChatService`` returns, nothing more.
+
+German by default with an English switch; answers stream in; every answer shows
+its sources as expandable cards; thumbs up/down with an optional comment; a
+visible "Mit Mitarbeiter sprechen" button; example questions on first open;
+agent replies appear in the chat while a ticket is open.
+"""
+
+from __future__ import annotations
+
+import html
+import uuid
+from collections.abc import Iterator
+
+import gradio as gr
+
+from bot.answer.question import MAX_QUESTION_CHARS, InvalidQuestion
+from bot.chat.ratelimit import RateLimited
+from bot.chat.service import ChatService, Reply
+
+TEXTS = {
+    "de": {"placeholder": "Deine Frage, z.B. „Welches Zelt für Norwegen im Oktober?“",
+           "send": "Senden", "human": "Mit Mitarbeiter sprechen", "sources": "Quellen",
+           "comment": "Optionaler Kommentar zur letzten Bewertung", "privacy":
+           "Deine Sitzungsnummer für Auskunft oder Löschung (DSGVO): ",
+           "too_long": "Deine Nachricht ist zu lang ({n} Zeichen, höchstens {max}). "
+                       "Magst du sie kürzen?",
+           "empty": "In deiner Nachricht war kein lesbarer Text.",
+           "too_fast": "Das waren sehr viele Nachrichten in kurzer Zeit. Bitte warte {n} Sekunden "
+                       "und schreib dann weiter."},
+    "en": {"placeholder": "Your question, e.g. “Which tent for Norway in October?”",
+           "send": "Send", "human": "Talk to a person", "sources": "Sources",
+           "comment": "Optional comment on your last rating", "privacy":
+           "Your session number for data access or deletion (GDPR): ",
+           "too_long": "Your message is too long ({n} characters, at most {max}). "
+                       "Could you shorten it?",
+           "empty": "Your message had no readable text in it.",
+           "too_fast": "That was a lot of messages in a short time. Please wait {n} seconds "
+                       "and then carry on."},
+}
+EXAMPLES = [
+    "Welches Zelt empfehlt ihr für Norwegen im Oktober?",
+    "Welche Größe vom AlpinPro 35 brauche ich?",
+    "Wie lange habe ich Zeit für eine Rücksendung?",
+    "Which hiking poles are good for bad knees?",
+]
+
+
+def cards_html(citations: list[dict], heading: str) -> str:
+    """Citations as expandable cards: [n] title – section, then the snippet and the file."""
+    cards = []
+    for c in citations:
+        section = c.get("section") or ""
+        section = f" – {html.escape(section)}" if section and section != c["title"] else ""
+        internal = " · intern" if c.get("audience") == "internal" else ""
+        cards.append(f"<details><summary>[{c['n']}] {html.escape(c['title'])}{section}{internal}"
+                     "</summary>"
+                     f"<p>{html.escape(c.get('snippet', ''))}</p>"
+                     f"<small>{html.escape(c.get('source', ''))}</small></details>")
+    return f"\n\n**{heading}**\n\n" + "\n".join(cards) if cards else ""
+
+
+def source_cards(reply: Reply, language: str) -> str:
+    if not reply.answer:
+        return ""
+    return cards_html([c.to_dict() for c in reply.answer.citations], TEXTS[language]["sources"])
+
+
+def refusal(exc: InvalidQuestion | RateLimited, language: str) -> str:
+    """Why a message was not taken, in the customer's language (the text stays in the box)."""
+    if isinstance(exc, RateLimited):
+        return TEXTS[language]["too_fast"].format(n=int(exc.retry_after))
+    if exc.length:
+        return TEXTS[language]["too_long"].format(n=exc.length, max=MAX_QUESTION_CHARS)
+    return TEXTS[language]["empty"]
+
+
+def reveal(text: str) -> Iterator[str]:
+    """A whole answer as it grows word by word, so it reads like the streamed ones."""
+    words = text.split(" ")
+    for i in range(1, len(words) + 1):
+        yield " ".join(words[:i])
+
+
+def build_customer_ui(chat: ChatService) -> gr.Blocks:
+    with gr.Blocks(title="Lotse – Kundenservice") as ui:
+        session = gr.State("")
+        bot_ids = gr.State({})  # chat position -> stored message id, for feedback
+        seen = gr.State(0)  # transcript length already shown
+        with gr.Row():
+            gr.Markdown(f"## Lotse · {html.escape(chat.brand)} Kundenservice")
+            language = gr.Radio(["de", "en"], value="de", label="Sprache / Language", scale=0)
+        chatbot = gr.Chatbot(label="Chat", height=480, elem_id="chat",
+                             examples=[{"text": q} for q in EXAMPLES])
+        with gr.Row():
+            box = gr.Textbox(placeholder=TEXTS["de"]["placeholder"], show_label=False, scale=5,
+                             elem_id="question")
+            send = gr.Button(TEXTS["de"]["send"], variant="primary", scale=1, elem_id="send")
+        human = gr.Button(TEXTS["de"]["human"], elem_id="human")
+        comment = gr.Textbox(label=TEXTS["de"]["comment"], lines=1, elem_id="comment")
+        privacy = gr.Markdown("", elem_id="privacy")
+        poll = gr.Timer(2.0)
+
+        def start(sid: str, lang: str):
+            sid = sid or uuid.uuid4().hex
+            return sid, f"<small>{TEXTS[lang]['privacy']}<code>{sid}</code></small>"
+
+        ui.load(start, [session, language], [session, privacy])
+
+        def switch(lang: str, sid: str):
+            t = TEXTS[lang]
+            return (gr.update(placeholder=t["placeholder"]), gr.update(value=t["send"]),
+                    gr.update(value=t["human"]), gr.update(label=t["comment"]),
+                    f"<small>{t['privacy']}<code>{sid}</code></small>")
+
+        language.change(switch, [language, session], [box, send, human, comment, privacy])
+
+        def respond(message: str, history: list, ids: dict, sid: str, lang: str,
+                    request: gr.Request):
+            message = (message or "").strip()
+            if not message:
+                yield history, ids, gr.update(), len(history)
+                return
+            history = history + [{"role": "user", "content": message},
+                                 {"role": "assistant", "content": ""}]
+            client = request.client.host if request and request.client else None
+            streamed = ""
+            try:
+                for item in chat.stream(sid, message, client=client):
+                    if isinstance(item, Reply):
+                        reply = item
+                        break
+                    streamed += item
+                    history[-1] = {"role": "assistant", "content": streamed}
+                    yield history, ids, "", len(history)
+            except (InvalidQuestion, RateLimited) as exc:
+                history[-1] = {"role": "assistant", "content": refusal(exc, lang)}
+                yield history, ids, gr.update(), len(chat.transcript(sid))
+                return
+            if not streamed:
+                for partial in reveal(reply.text):
+                    history[-1] = {"role": "assistant", "content": partial}
+                    yield history, ids, "", len(history)
+            history[-1] = {"role": "assistant", "content": reply.text + source_cards(reply, lang)}
+            ids = {**ids, len(history) - 1: reply.message_id}
+            yield history, ids, "", len(chat.transcript(sid))
+
+        for trigger in (send.click, box.submit):
+            trigger(respond, [box, chatbot, bot_ids, session, language],
+                    [chatbot, bot_ids, box, seen])
+
+        def pick_example(data: gr.SelectData, history: list, ids: dict, sid: str, lang: str,
+                         request: gr.Request):
+            yield from respond(data.value["text"], history, ids, sid, lang, request)
+
+        chatbot.example_select(pick_example, [chatbot, bot_ids, session, language],
+                               [chatbot, bot_ids, box, seen])
+
+        def ask_human(history: list, ids: dict, sid: str, lang: str):
+            reply = chat.request_human(sid, lang)
+            history = history + [{"role": "assistant", "content": reply.text}]
+            ids = {**ids, len(history) - 1: reply.message_id}
+            return history, ids, len(chat.transcript(sid))
+
+        human.click(ask_human, [chatbot, bot_ids, session, language], [chatbot, bot_ids, seen])
+
+        def rate(data: gr.LikeData, ids: dict, sid: str, note: str, request: gr.Request):
+            position = data.index if isinstance(data.index, int) else data.index[0]
+            client = request.client.host if request and request.client else None
+            try:
+                chat.feedback(sid, 1 if data.liked else -1, ids.get(position), note or "", client)
+            except RateLimited as exc:
+                gr.Warning(f"{exc}")
+                return note
+            return ""
+
+        chatbot.like(rate, [bot_ids, session, comment], [comment])
+
+        def refresh(history: list, sid: str, shown: int):
+            """Show agent replies (and the notice that a ticket closed) since the last look.
+
+            With nothing new the chat is left alone: the tick may carry a history from
+            before an answer that is streaming right now, and must not overwrite it."""
+            if not sid:
+                return gr.skip(), gr.skip()
+            transcript = chat.transcript(sid)
+            new = [m for m in transcript[shown:] if m.role in ("agent", "notice")]
+            if not new:
+                return gr.skip(), gr.skip()
+            history = history + [{"role": "assistant", "content": f"**Serviceteam:** {m.text}"
+                                  if m.role == "agent" else f"_{m.text}_"} for m in new]
+            return history, len(transcript)
+
+        poll.tick(refresh, [chatbot, session, seen], [chatbot, seen])
+    # Gradio's queue is unbounded by default: bound it so a flood cannot exhaust memory.
+    ui.queue(max_size=64, default_concurrency_limit=4)
+    return ui

@@ -1,0 +1,117 @@
+"""The chat service on docs_corpus: follow-ups, handoff tickets with drafts, agent replies."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.chat.service import ChatService, Reply
+from bot.chat.state import StateStore
+
+
+@pytest.fixture
+def chat(default_engine, tmp_path):
+    return ChatService(default_engine, StateStore(f"sqlite:///{tmp_path / 'state.db'}"))
+
+
+def test_follow_up_uses_the_conversation(chat):
+    sid = chat.state.new_session()
+    first = chat.send(sid, "Wie schwer ist der AlpinPro 35?")
+    assert "AlpinPro 35" in " ".join(h.chunk.metadata.get("product", "") for h in first.answer.hits)
+    follow = chat.send(sid, "Und in Größe L?")
+    assert "AlpinPro 35" in follow.answer.retrieval_query
+    assert follow.answer.hits[0].chunk.metadata["product"] == "AlpinPro 35"
+    # The intent (weight) carries over with the product.
+    assert "Größe L wiegt 1,32 kg" in follow.text and not follow.answer.handoff
+    sid = chat.state.new_session()
+    chat.send(sid, "Wie schwer ist der AlpinPro 35?")
+    other = chat.send(sid, "Und der AlpinPro 50?")
+    assert other.answer.hits[0].chunk.metadata["product"] == "AlpinPro 50"
+    assert "1,85 kg" in other.text or "1,95 kg" in other.text
+
+
+def test_reply_to_an_ask_back_answers_the_original_question(chat):
+    sid = chat.state.new_session()
+    ask = chat.send(sid, "Welche Größen gibt es beim AlpinPro?")
+    assert ask.answer.kind == "ask_back"
+    answer = chat.send(sid, "den 50er")
+    assert answer.answer.hits[0].chunk.metadata["product"] == "AlpinPro 50"
+    assert "Größen M und L" in answer.text
+
+
+def test_anger_opens_a_ticket_with_transcript_reason_sources_and_draft(chat):
+    sid = chat.state.new_session()
+    chat.send(sid, "Wie lange dauert die Lieferung nach Österreich?")
+    reply = chat.send(sid, "Das ist eine Frechheit, wie lange dauert die Lieferung noch?")
+    assert reply.ticket is not None and reply.ticket.number in reply.text
+    assert not reply.ticket.draft  # the customer's request does not wait for the agent's draft
+    ticket = chat.ticket(reply.ticket.id)
+    assert ticket.reason == "negative_sentiment" and ticket.status == "open"
+    assert ticket.sources and "[1]" in ticket.draft
+    assert [m.role for m in chat.state.transcript(sid)] == ["customer", "bot", "customer", "bot"]
+
+
+def test_after_handoff_messages_go_to_the_agent_and_the_reply_comes_back(chat):
+    sid = chat.state.new_session()
+    ticket = chat.send(sid, "Ich möchte mit einem Mitarbeiter sprechen").ticket
+    forwarded = chat.send(sid, "Meine Bestellnummer ist 4711")
+    assert forwarded.forwarded and forwarded.answer is None and ticket.number in forwarded.text
+    chat.agent_reply(ticket.id, "agent1", "Hallo, ich schaue mir Bestellung 4711 an.")
+    assert chat.state.transcript(sid)[-1].text == "Hallo, ich schaue mir Bestellung 4711 an."
+    chat.close_ticket(ticket.id, resolved=True)
+    notice = chat.state.transcript(sid)[-1]
+    assert notice.role == "notice" and f"{ticket.number} abgeschlossen" in notice.text
+    assert not chat.send(sid, "Was kostet der Versand?").forwarded
+
+
+def test_a_ticket_opened_elsewhere_gets_its_draft_when_an_agent_opens_it(chat):
+    """Another process opened the ticket (no draft pending here): the draft is written on view."""
+    sid = chat.state.new_session()
+    chat.state.ensure_session(sid)
+    opened = chat.state.open_ticket(sid, "low_confidence", "Was kostet der Expressversand?", [], "")
+    assert chat.state.ticket(opened.id).draft == ""
+    ticket, _ = chat.ticket_detail(opened.id)
+    assert "12,90 €" in ticket.draft and ticket.sources
+    assert chat.state.ticket(opened.id).draft == ticket.draft  # stored, not made on every view
+
+
+def test_copilot_answers_from_internal_notes_without_a_conversation(chat):
+    answer = chat.copilot("Welchen Gutscheincode gibt es bei Lieferverzögerungen?")
+    assert "SORRY-BP15" in answer.text and answer.citations[0].audience == "internal"
+    assert not answer.handoff
+    assert [e.kind for e in chat.state.events()] == ["copilot"]  # no customer conversation
+
+
+def test_take_and_queue(chat):
+    sid = chat.state.new_session()
+    ticket = chat.send(sid, "Ich will sofort einen Menschen sprechen!").ticket
+    assert [t.number for t in chat.queue()] == [ticket.number]
+    taken = chat.take(ticket.id, "agent1")
+    assert taken.status == "taken" and taken.assignee == "agent1"
+    assert [t.number for t in chat.queue()] == [ticket.number]  # taken tickets stay in the queue
+    chat.close_ticket(ticket.id, resolved=False)
+    assert chat.queue() == [] and chat.queue(None)[0].resolved is False
+
+
+def test_talk_to_a_person_button(chat):
+    sid = chat.state.new_session()
+    chat.send(sid, "Was kostet der Expressversand?")
+    reply = chat.request_human(sid)
+    ticket = chat.ticket(reply.ticket.id)
+    assert ticket.reason == "asked_for_human" and ticket.question == "Was kostet der Expressversand?"
+    assert "12,90 €" in ticket.draft
+
+
+def test_feedback_and_events_are_recorded(chat):
+    sid = chat.state.new_session()
+    reply = chat.send(sid, "Was kostet der Versand?")
+    chat.feedback(sid, -1, reply.message_id, "zu knapp")
+    kinds = [e.kind for e in chat.state.events()]
+    assert kinds == ["answer", "feedback"]
+    assert chat.state.events()[1].data["question"] == "Was kostet der Versand?"
+
+
+def test_an_extractive_answer_streams_as_the_reply_alone(chat):
+    """Revealing a whole answer word by word is the page's business, not the service's."""
+    sid = chat.state.new_session()
+    items = list(chat.stream(sid, "Was kostet der Versand?"))
+    assert len(items) == 1 and isinstance(items[0], Reply) and items[0].text.endswith("[1]")

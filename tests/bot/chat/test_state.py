@@ -1,0 +1,149 @@
+"""Durable state in a real SQLite file: redaction, tickets, restart, DSGVO export and delete."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from sqlalchemy import inspect
+
+from bot.chat.state import StateError, StateStore
+
+@pytest.fixture
+def db_path(tmp_path):
+    return tmp_path / "state.db"
+
+
+@pytest.fixture
+def state(db_path):
+    return StateStore(f"sqlite:///{db_path}")
+
+
+def test_stored_rows_are_redacted(state, db_path):
+    sid = state.new_session()
+    state.add_message(sid, "customer", "Ich bin anna@example.de, Tel. 0171 2345678, "
+                                       "IBAN DE89 3704 0044 0532 0130 00, Lindenweg 17")
+    state.add_feedback(sid, -1, comment="Schreibt mir an anna@example.de")
+    rows = sqlite3.connect(db_path).execute("SELECT text FROM messages").fetchall()
+    stored = rows[0][0]
+    for secret in ("anna@example.de", "0171 2345678", "DE89", "Lindenweg 17"):
+        assert secret not in stored
+    comment = sqlite3.connect(db_path).execute("SELECT comment FROM feedback").fetchone()[0]
+    assert "anna@example.de" not in comment
+
+
+def test_no_table_keeps_personal_data_once_the_ticket_is_closed(default_engine, db_path):
+    """The whole path through the chat service: messages, answers, the ticket's question
+    and draft, feedback and the events behind the KPIs, all read back from the file."""
+    from bot.chat.service import ChatService
+
+    chat = ChatService(default_engine, StateStore(f"sqlite:///{db_path}"))
+    secrets = ["anna@example.de", "0171 2345678", "DE89 3704 0044 0532 0130 00",
+               "Lindenweg 17", "79098 Freiburg", "Kaiser-Joseph-Straße 12"]
+    chat.send("pii-1", "Wo bleibt meine Bestellung? Ich wohne Lindenweg 17, 79098 Freiburg, "
+                       "Tel. 0171 2345678, anna@example.de")
+    reply = chat.send("pii-1", "Das ist eine Frechheit, ich will sofort einen Menschen sprechen! "
+                               "Erstattet auf DE89 3704 0044 0532 0130 00 oder schickt es an "
+                               "Kaiser-Joseph-Straße 12")
+    chat.feedback("pii-1", -1, reply.message_id, "Ruft mich an: 0171 2345678")
+    chat.close_ticket(reply.ticket.id, resolved=False)
+    db = sqlite3.connect(db_path)
+    stored = " ".join(str(value) for table in ("messages", "raw_texts", "feedback", "tickets",
+                                               "events")
+                      for row in db.execute(f"SELECT * FROM {table}") for value in row)
+    assert "Frechheit" in stored and "[ADRESSE]" in stored  # the rows are there, redacted
+    for secret in secrets:
+        assert secret not in stored, secret
+
+
+def test_originals_only_in_the_live_view_of_an_open_ticket(state, db_path):
+    sid = state.new_session()
+    state.add_message(sid, "customer", "Meine Mail: anna@example.de")
+    assert "anna@example.de" not in state.transcript(sid, unredacted=True)[0].text
+    ticket = state.open_ticket(sid, "asked_for_human", "Bitte Rückruf", [], "")
+    assert "anna@example.de" in state.transcript(sid, unredacted=True)[0].text
+    assert "anna@example.de" not in state.transcript(sid)[0].text
+    state.close(ticket.id, resolved=True)
+    assert "anna@example.de" not in state.transcript(sid, unredacted=True)[0].text
+    assert sqlite3.connect(db_path).execute("SELECT count(*) FROM raw_texts").fetchone()[0] == 0
+
+
+def test_ticket_lifecycle(state):
+    sid = state.new_session()
+    ticket = state.open_ticket(sid, "negative_sentiment", "Wo bleibt mein Paket?",
+                               [{"n": 1, "source": "faq.csv"}], "Entwurf [1]")
+    assert ticket.number == "LT-000001" and ticket.status == "open"
+    assert state.session_status(sid) == "handoff"
+    assert state.open_ticket(sid, "low_confidence", "noch mal", [], "").id == ticket.id
+    state.take(ticket.id, "agent1")
+    saved = state.save_draft(ticket.id, "Neuer Entwurf [1]", [{"n": 1, "source": "neu.md"}])
+    assert saved.draft == "Neuer Entwurf [1]" and saved.sources == [{"n": 1, "source": "neu.md"}]
+    state.reply(ticket.id, "agent1", "Hallo, dein Paket kommt morgen.")
+    assert state.transcript(sid)[-1].role == "agent"
+    closed = state.close(ticket.id, resolved=True)
+    assert closed.status == "closed" and closed.resolved is True
+    with pytest.raises(StateError, match="closed"):
+        state.reply(ticket.id, "agent1", "zu spät")
+
+
+def test_session_ids_up_to_the_api_limit_are_stored_and_others_refused(state):
+    """One definition of a session id for the REST schema and the tables (String(64))."""
+    from bot.chat.state import SESSION_ID_MAX, check_session_id
+
+    longest = "s" * SESSION_ID_MAX
+    state.ensure_session(check_session_id(longest))
+    state.add_message(longest, "customer", "Hallo")
+    assert state.transcript(longest)[0].text == "Hallo"
+    columns = {c["name"]: c["type"] for c in inspect(state.engine).get_columns("sessions")}
+    assert columns["id"].length == SESSION_ID_MAX
+    for bad in ("", "s" * (SESSION_ID_MAX + 1), "a b", "../x", "ü"):
+        with pytest.raises(StateError, match="session id"):
+            check_session_id(bad)
+
+
+def test_a_restart_loses_nothing(db_path):
+    first = StateStore(f"sqlite:///{db_path}")
+    sid = first.new_session()
+    first.add_message(sid, "customer", "Hallo")
+    first.add_feedback(sid, 1)
+    ticket = first.open_ticket(sid, "low_confidence", "Hallo", [], "")
+    first.record("answer", sid, 42.0, kind="handoff")
+    first.engine.dispose()
+    again = StateStore(f"sqlite:///{db_path}")
+    assert [m.text for m in again.transcript(sid)] == ["Hallo"]
+    assert again.ticket(ticket.id).status == "open"
+    assert again.feedback()[0][2] == 1 and again.events()[0].value == 42.0
+
+
+def test_export_and_delete_serve_dsgvo_requests(state, db_path):
+    sid = state.new_session()
+    other = state.new_session()
+    state.add_message(sid, "customer", "Mail an anna@example.de bitte")
+    state.add_message(other, "customer", "Andere Sitzung")
+    state.add_feedback(sid, -1, comment="schlecht")
+    state.open_ticket(sid, "asked_for_human", "Rückruf bitte", [], "")
+    state.record("answer", sid, 10.0)
+    exported = state.export(sid)
+    assert exported["messages"][0]["text"] == "Mail an [E-MAIL] bitte"
+    assert exported["tickets"][0]["number"] == "LT-000001"
+    counts = state.delete(sid)
+    assert counts["messages"] == 1 and counts["feedback"] == 1 and counts["tickets"] == 1
+    db = sqlite3.connect(db_path)
+    for table in ("messages", "feedback", "tickets", "events", "raw_texts", "sessions"):
+        rows = db.execute(f"SELECT count(*) FROM {table} WHERE "
+                          f"{'id' if table == 'sessions' else 'session_id'} = ?", (sid,)).fetchone()
+        assert rows[0] == 0, table
+    assert state.transcript(other)[0].text == "Andere Sitzung"
+    with pytest.raises(StateError):
+        state.export(sid)
+    # Not even a stale copy in a free page or the write-ahead log is left on disk.
+    files = b"".join(p.read_bytes() for p in db_path.parent.glob(f"{db_path.name}*"))
+    for text in ("Mail an", "schlecht", "Rückruf bitte", "anna@example.de"):
+        assert text.encode() not in files, text
+    assert "Andere Sitzung".encode() in files
+
+
+def test_feedback_rating_is_validated(state):
+    sid = state.new_session()
+    with pytest.raises(StateError, match="rating"):
+        state.add_feedback(sid, 5)

@@ -1,0 +1,208 @@
+"""The REST API over real HTTP against a running uvicorn server."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.chat.staff import LoginRefused, LoginSessions
+from bot.chat.state import StateStore
+from bot.wiring import build_engine
+from kb.settings import LotseSettings
+from tests.servers import lotse_api
+
+CORPUS = Path(__file__).resolve().parents[3] / "docs_corpus"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, use_embedder):
+    home = tmp_path_factory.mktemp("api-home")
+    corpus = home / "corpus"
+    shutil.copytree(CORPUS, corpus, ignore=shutil.ignore_patterns("eval"))
+    engine = build_engine(LotseSettings(home=home, store={"refresh_seconds": 0}),
+                              embedder=use_embedder)
+    engine.syncer.sync([corpus])
+    with lotse_api(engine, home, [corpus]) as api:
+        yield {**api, "corpus": corpus}
+
+
+def _auth(server, role):
+    return {"Authorization": f"Bearer {server['creds'].token_for(role)}"}
+
+
+def test_health_needs_no_token(server):
+    r = httpx.get(f"{server['url']}/healthz")
+    assert r.status_code == 200 and r.json()["status"] == "ok" and r.json()["chunks"] > 100
+
+
+def test_openapi_is_served(server):
+    assert "/v1/chat" in httpx.get(f"{server['url']}/openapi.json").json()["paths"]
+
+
+def test_chat_returns_the_contract_json(server):
+    r = httpx.post(f"{server['url']}/v1/chat", headers=_auth(server, "customer"),
+                   json={"message": "Was kostet der Expressversand?"}, timeout=30)
+    assert r.status_code == 200
+    body = r.json()
+    assert {"question", "answer", "language", "citations", "confidence", "handoff",
+            "handoff_reason", "session_id", "message_id", "ticket"} <= set(body)
+    assert "12,90 €" in body["answer"] and body["citations"] and not body["handoff"]
+    assert body["language"] == "de" and body["session_id"]
+
+
+def _events(url: str, token: dict, message: str) -> list[dict]:
+    with httpx.stream("POST", f"{url}/v1/chat", headers=token,
+                      json={"message": message, "stream": True}, timeout=30) as r:
+        assert r.headers["content-type"].startswith("text/event-stream")
+        return [json.loads(line[6:]) for line in r.iter_lines() if line.startswith("data: ")]
+
+
+def test_an_extractive_answer_streams_as_one_final_event(server):
+    events = _events(server["url"], _auth(server, "customer"),
+                     "Wie lange habe ich Zeit für eine Rücksendung?")
+    assert len(events) == 1 and events[0]["done"] is True and "30 Tagen" in events[0]["answer"]
+
+
+def test_sse_deltas_are_the_new_text_only(default_engine, tmp_path):
+    """With an LLM the deltas are each newly released sentence, not the text so far."""
+    from dataclasses import replace
+
+    from tests.bot.answer.test_generative import chain_with
+
+    sentences = ["Der Versand innerhalb Deutschlands kostet 4,95 €. [1]",
+                 "Ab 50 € Bestellwert ist er kostenlos. [1]"]
+    engine = replace(default_engine, chain=chain_with(default_engine, " ".join(sentences)))
+    with lotse_api(engine, tmp_path, []) as api:
+        events = _events(api["url"], _auth(api, "customer"), "Was kostet der Versand?")
+    deltas = [e["delta"] for e in events if "delta" in e]
+    assert [d.strip() for d in deltas] == sentences
+    assert "".join(deltas) == events[-1]["answer"] and events[-1]["done"] is True
+
+
+def test_wrong_token_is_401_and_customer_on_agent_route_is_403(server):
+    url = server["url"]
+    assert httpx.post(f"{url}/v1/chat", json={"message": "Hallo"}).status_code == 401
+    bad = {"Authorization": "Bearer nope"}
+    assert httpx.post(f"{url}/v1/chat", headers=bad, json={"message": "Hallo"}).status_code == 401
+    assert httpx.get(f"{url}/v1/handoffs", headers=_auth(server, "customer")).status_code == 403
+    assert httpx.get(f"{url}/v1/kpis", headers=_auth(server, "customer")).status_code == 403
+    assert httpx.post(f"{url}/v1/ingest", headers=_auth(server, "agent"),
+                      json={"paths": [str(server["corpus"])]}).status_code == 403
+
+
+def test_bad_json_is_422_with_a_clear_message(server):
+    r = httpx.post(f"{server['url']}/v1/chat", headers={**_auth(server, "customer"),
+                   "Content-Type": "application/json"}, content=b"{not json")
+    assert r.status_code == 422 and r.json()["error"] == "invalid request"
+    r = httpx.post(f"{server['url']}/v1/feedback", headers=_auth(server, "customer"),
+                   json={"session_id": "abc"})
+    assert r.status_code == 422 and any("rating" in p for p in r.json()["problems"])
+
+
+def test_handoff_reply_and_kpis_over_http(server):
+    url, cust, agent = server["url"], _auth(server, "customer"), _auth(server, "agent")
+    sid = "api-story-1"
+    first = httpx.post(f"{url}/v1/chat", headers=cust, timeout=30,
+                       json={"session_id": sid, "message": "Wie schwer ist der AlpinPro 35?"}).json()
+    httpx.post(f"{url}/v1/feedback", headers=cust,
+               json={"session_id": sid, "rating": 1, "message_id": first["message_id"]})
+    angry = httpx.post(f"{url}/v1/chat", headers=cust, timeout=30,
+                       json={"session_id": sid, "message": "Das ist eine Frechheit!"}).json()
+    assert angry["handoff"] and angry["handoff_reason"] == "negative_sentiment" and angry["ticket"]
+    tickets = httpx.get(f"{url}/v1/handoffs", headers=agent).json()
+    ticket = next(t for t in tickets if t["session_id"] == sid)
+    assert ticket["reason"] == "negative_sentiment"
+    assert [m["role"] for m in ticket["transcript"]] == ["customer", "bot", "customer", "bot"]
+    r = httpx.post(f"{url}/v1/handoffs/{ticket['id']}/reply", headers=agent,
+                   json={"text": "Das tut mir leid, ich kümmere mich.", "close": True})
+    assert r.status_code == 200 and r.json()["status"] == "closed"
+    transcript = server["chat"].state.transcript(sid)
+    assert [m.role for m in transcript[-2:]] == ["agent", "notice"]
+    assert "kümmere" in transcript[-2].text
+    k = httpx.get(f"{url}/v1/kpis", headers=agent, timeout=60).json()
+    assert k["conversations"] >= 1 and k["handoffs_by_reason"].get("negative_sentiment", 0) >= 1
+    assert k["csat"] is not None and k["first_contact_resolution"] == 1.0
+
+
+def test_ingest_is_limited_to_allowed_folders(server, tmp_path):
+    admin = _auth(server, "admin")
+    r = httpx.post(f"{server['url']}/v1/ingest", headers=admin, json={"paths": [str(tmp_path)]})
+    assert r.status_code == 403
+    r = httpx.post(f"{server['url']}/v1/ingest", headers=admin, timeout=120,
+                   json={"paths": [str(server["corpus"])]})
+    assert r.status_code == 200 and r.json()["unchanged"] == 34
+
+
+def test_uploads_refuse_traversal_wrong_types_and_oversize(server):
+    admin = _auth(server, "admin")
+    files = [
+        ("files", ("../../../etc/evil.md", b"# Boese\n\nVersuch, den Ordner zu verlassen.", "text/markdown")),
+        ("files", ("C:\\Windows\\neu.md", b"# Neu\n\nNeue Seite.", "text/markdown")),
+        ("files", ("bombe.zip", b"PK\x03\x04" + b"\0" * 100, "application/zip")),
+        ("files", ("leer.txt", b"", "text/plain")),
+        ("files", ("riesig.txt", b"x" * (10 * 2**20 + 1), "text/plain")),
+    ]
+    r = httpx.post(f"{server['url']}/v1/uploads", headers=admin, files=files, timeout=60)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert sorted(body["saved"]) == ["evil.md", "neu.md"]  # only the last name part is kept
+    upload_dir = Path(body["upload_dir"])
+    assert (upload_dir / "evil.md").is_file() and not (upload_dir.parent / "etc").exists()
+    reasons = {f["file"]: f["reason"] for f in body["refused"]}
+    assert "file type .zip is not accepted" in reasons["bombe.zip"]
+    assert "empty" in reasons["leer.txt"]
+    assert "over the upload limit" in reasons["riesig.txt"]
+    assert httpx.post(f"{server['url']}/v1/uploads", headers=_auth(server, "agent"),
+                      files=files[:1]).status_code == 403
+
+
+def test_staff_login_sets_a_safe_cookie_and_logout_ends_it(server):
+    url, creds = server["url"], server["creds"]
+    with httpx.Client(base_url=url) as client:
+        assert client.get("/staff/").headers["location"] == "/login"
+        wrong = client.post("/login", data={"name": "agent", "password": "falsch"})
+        assert wrong.status_code == 401 and "wrong password" in wrong.text
+        ok = client.post("/login", data={"name": "agent", "password": creds.users["agent"][1]})
+        assert ok.status_code == 303 and ok.headers["location"] == "/staff/"
+        cookie = ok.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=strict" in cookie and "path=/" in cookie
+        token = client.cookies.get("lotse_session")
+        assert token and server["logins"].user(token).role == "agent"
+        client.get("/logout")
+        assert server["logins"].user(token) is None
+
+
+def test_login_is_throttled_after_repeated_failures(server):
+    url, creds = server["url"], server["creds"]
+    for _ in range(5):
+        httpx.post(f"{url}/login", data={"name": "admin", "password": "raten"})
+    blocked = httpx.post(f"{url}/login", data={"name": "admin", "password": creds.users["admin"][1]})
+    assert blocked.status_code == 401 and "too many failed attempts" in blocked.text
+
+
+def test_logins_live_in_the_database_shared_by_processes_as_hashes(server, tmp_path):
+    """A second LoginSessions on the same database stands for a second Lotse process."""
+    import sqlite3
+
+    db = tmp_path / "shared.db"
+    first = LoginSessions(server["creds"], StateStore(f"sqlite:///{db}"))
+    second = LoginSessions(server["creds"], StateStore(f"sqlite:///{db}"))
+    token = first.login("admin", server["creds"].users["admin"][1])
+    assert second.user(token).name == "admin" and second.user(token).role == "admin"
+    with sqlite3.connect(db) as conn:
+        stored = conn.execute("SELECT token_hash FROM staff_logins").fetchall()
+    assert len(stored) == 1 and token not in stored[0][0]  # no cookie in the table
+    second.logout(token)
+    assert first.user(token) is None
+    for _ in range(3):
+        with pytest.raises(LoginRefused):
+            first.login("agent", "raten")
+    for _ in range(2):
+        with pytest.raises(LoginRefused):
+            second.login("agent", "raten")
+    with pytest.raises(LoginRefused, match="too many failed attempts"):
+        first.login("agent", server["creds"].users["agent"][1])
