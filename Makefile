@@ -1,14 +1,16 @@
 # Two commands do all the setup on a fresh machine:
 #   make run    create .venv, install, ingest docs_corpus/ and start Lotse (chat, staff UI,
 #               REST API on http://127.0.0.1:7860, logins printed)
-#   make test   create .venv, install, run the tests and the gold-set evaluation
+#   make test   create .venv, install (with Debian's chromium: root or sudo), run the tests,
+#               the citation-check benchmark and the gold-set evaluation (about 7 minutes)
+# Also: make test-fast (unit tier, under a minute), make screenshots (refresh docs/screenshots/).
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install system-deps run test test-slow reliability eval bench corpus clean
+.PHONY: install system-deps run test test-fast screenshots grounding test-slow reliability eval bench corpus clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,7 +35,21 @@ run: install
 
 test: install system-deps
 	$(BIN)/python -m pytest
+	$(MAKE) --no-print-directory grounding
 	$(MAKE) --no-print-directory eval
+
+# Unit tests that need no corpus, real embedder, server or browser.
+test-fast: install
+	$(BIN)/python -m pytest -m "fast and not slow" -q
+
+# The citation check on its labelled sentences; fails below the thresholds CI enforces.
+# The JSON goes to a temporary folder, so a test run leaves the checkout clean.
+grounding: install
+	$(BIN)/python -m bench.grounding --check --json "$$(mktemp -d)/grounding.json"
+
+# Browser tests that write their screenshots to docs/screenshots/ for the README.
+screenshots: install system-deps
+	LOTSE_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest tests/e2e -q
 
 # Slow tests: the real Gemma-3-270M through llama.cpp (the llamacpp extra builds
 # llama-cpp-python from source the first time, about 7 minutes on 2 cores).

@@ -16,12 +16,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from markdown_it import MarkdownIt
+
 from kb.settings import ChunkingSettings
 from kb.text import short_hash, split_sentences
 from kb.types import Chunk, Document
 
-_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
-_ITEM = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
+# CommonMark plus tables. Headings, lists, tables and code come from a real parser, so
+# a "# comment" inside a code fence stays code instead of becoming a heading.
+_MARKDOWN = MarkdownIt("commonmark").enable("table")
+# PDF and DOCX text often bullets with "•", which Markdown does not know.
+_BULLET = re.compile(r"^(\s*)•\s+", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -31,41 +36,56 @@ class Section:
 
 
 def sections(text: str) -> list[Section]:
-    """Split Markdown-ish text into sections of sentence-sized units."""
+    """Split Markdown text into sections (at headings) of sentence-sized units.
+
+    A paragraph gives its sentences; a list item, a table row (its cells joined by
+    " – ") and each paragraph of a block quote are units of their own; a code block
+    is text, split into sentences like a paragraph.
+    """
     out: list[Section] = []
     title: str | None = None
-    block: list[str] = []
     units: list[str] = []
-
-    def flush_block() -> None:
-        if block:
-            units.extend(split_sentences(" ".join(block)))
-            block.clear()
+    row: list[str] = []
+    in_item = in_heading = in_cell = False
 
     def flush_section() -> None:
-        flush_block()
         if units:
             out.append(Section(title, tuple(units)))
         units.clear()
 
-    for raw in text.splitlines():
-        line = raw.strip()
-        heading = _HEADING.match(line)
-        if heading:
+    for token in _MARKDOWN.parse(_BULLET.sub(r"\1- ", text)):
+        kind = token.type
+        if kind == "heading_open":
             flush_section()
-            title = heading.group(2).strip()
-        elif not line:
-            flush_block()
-        elif line.startswith("|"):
-            flush_block()
-            cells = [c.strip() for c in line.strip("|").split("|")]
-            if any(c.strip("-: ") for c in cells):  # skip Markdown table rules
-                units.append(" – ".join(c for c in cells if c))
-        elif _ITEM.match(line):
-            flush_block()
-            units.append(_ITEM.sub("", line, count=1).strip())
-        else:
-            block.append(line)
+            in_heading = True
+        elif kind == "heading_close":
+            in_heading = False
+        elif kind == "list_item_open":
+            in_item = True
+        elif kind == "list_item_close":
+            in_item = False
+        elif kind in ("th_open", "td_open"):
+            in_cell = True
+        elif kind in ("th_close", "td_close"):
+            in_cell = False
+        elif kind == "tr_open":
+            row = []
+        elif kind == "tr_close":
+            if any(row):
+                units.append(" – ".join(c for c in row if c))
+        elif kind == "inline":
+            content = " ".join(token.content.split())
+            if in_heading:
+                title = content or title
+            elif in_cell:
+                row.append(content)
+            elif in_item:
+                if content:
+                    units.append(content)
+            else:
+                units.extend(split_sentences(content))
+        elif kind in ("fence", "code_block", "html_block"):
+            units.extend(split_sentences(" ".join(token.content.split())))
     flush_section()
     return out
 

@@ -37,7 +37,7 @@ from kb.embedders import Embedder
 from kb.errors import LoaderError, LotseError, StoreError
 from kb.retrieval import VIEWS, build_lexical
 from kb.settings import LotseSettings
-from kb.store import ChromaChunkStore, Generation, Sentence
+from kb.store import ChunkStore, Generation, Sentence
 from kb.text import content_hash
 from kb.types import AUDIENCES, Chunk
 
@@ -126,7 +126,7 @@ def scan(root: Path) -> tuple[list[tuple[Path, str]], list[tuple[str, str]]]:
 class Syncer:
     """Brings the store in line with one or more folders."""
 
-    def __init__(self, store: ChromaChunkStore, embedder: Embedder, settings: LotseSettings) -> None:
+    def __init__(self, store: ChunkStore, embedder: Embedder, settings: LotseSettings) -> None:
         self.store = store
         self.embedder = embedder
         self.settings = settings

@@ -35,6 +35,7 @@ import os
 import shutil
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -158,6 +159,14 @@ class Generation:
                 chunk = _record_to_chunk(cid, res["documents"][i], res["metadatas"][i])
                 yield chunk, (np.asarray(vecs[i], dtype=np.float32) if vecs is not None else None)
 
+    def pages(self, audience: str, kind: str, batch: int) -> Iterator[dict[str, Any]]:
+        """Every record of one collection with its text, metadata and vector, in pages of
+        ``batch`` (chroma's ``get`` result dicts), for copying into the next generation."""
+        col = self._col(audience, kind)
+        for offset in range(0, col.count(), batch):
+            yield col.get(include=["documents", "metadatas", "embeddings"], limit=batch,
+                          offset=offset)
+
     def metadatas(self, audience: str, batch: int = 5000) -> Iterator[dict[str, Any]]:
         """The metadata of every chunk of one audience (what sync derives its manifest from)."""
         col = self._col(audience, _CHUNKS)
@@ -235,10 +244,6 @@ class Generation:
         return {i: found[i] for i in ids if found.get(i) is not None}
 
 
-def _as_list(values: Any) -> list:
-    return [] if values is None else list(values)
-
-
 def _verified(meta: dict[str, Any] | None, audience: str) -> bool:
     """A record must carry the audience of the collection it sits in; anything else is
     refused and logged, never served."""
@@ -293,11 +298,7 @@ class GenerationWriter:
         for audience in AUDIENCES:
             chunk_ids: list[str] = []
             for kind in _KINDS:
-                col = gen._col(audience, kind)
-                total = col.count()
-                for offset in range(0, total, self._batch):
-                    res = col.get(include=["documents", "metadatas", "embeddings"],
-                                  limit=self._batch, offset=offset)
+                for res in gen.pages(audience, kind, self._batch):
                     if kind == _CHUNKS:
                         idx = [i for i, m in enumerate(res["metadatas"]) if m.get("doc_id") in keep]
                         chunk_ids.extend(res["ids"][i] for i in idx)
@@ -338,14 +339,17 @@ class GenerationWriter:
                     f"records, expected {n}; the previous generation stays live"
                 )
         info = {**info, "counts": counts, "generation": self.gen_id, "published_at": time.time()}
-        return self._store._publish(self, info)
+        return self._store.publish(self, info)
 
     def abort(self) -> None:
-        self._store._discard(self.gen_id)
+        self._store.discard(self.gen_id)
 
 
-class ChromaChunkStore:
-    """Common logic of both backends; subclasses supply the client and the pointer."""
+class ChromaChunkStore(ABC):
+    """Common logic of both backends; subclasses supply the client and the pointer.
+
+    A backend must implement every abstract method below; one that forgets one cannot
+    be instantiated at all, rather than answering None at the first publish."""
 
     def __init__(self, settings: LotseSettings) -> None:
         self.settings = settings
@@ -387,13 +391,31 @@ class ChromaChunkStore:
     def cache_dir(self, gen_id: str) -> Path:
         return self.home / "cache" / f"g{gen_id}"
 
-    # -- backend hooks --------------------------------------------------------
-    def _read_pointer(self) -> str | None: ...
-    def _open(self, gen_id: str) -> Generation: ...
-    def _writer_client(self, gen_id: str) -> Any: ...
-    def _publish(self, writer: GenerationWriter, info: dict[str, Any]) -> Generation: ...
-    def _discard(self, gen_id: str) -> None: ...
-    def generations(self) -> list[str]: ...
+    # -- what a backend supplies ------------------------------------------------
+    @abstractmethod
+    def _read_pointer(self) -> str | None:
+        """The id of the live generation, or None before the first publish."""
+
+    @abstractmethod
+    def _open(self, gen_id: str) -> Generation:
+        """A read view of a published generation."""
+
+    @abstractmethod
+    def _writer_client(self, gen_id: str) -> Any:
+        """The chromadb client a new generation is written through."""
+
+    @abstractmethod
+    def publish(self, writer: GenerationWriter, info: dict[str, Any]) -> Generation:
+        """Make the validated generation of ``writer`` the live one (``GenerationWriter.publish``
+        validates and then calls this); older generations beyond ``keep_generations`` go."""
+
+    @abstractmethod
+    def discard(self, gen_id: str) -> None:
+        """Remove an unpublished (or superseded) generation; no error if it is gone."""
+
+    @abstractmethod
+    def generations(self) -> list[str]:
+        """Ids of the stored generations, oldest first."""
 
 
 def _chroma_settings() -> Any:
@@ -436,14 +458,14 @@ class PersistentChunkStore(ChromaChunkStore):
         self._gen_dir(gen_id).mkdir(parents=True)
         return self._client(gen_id)
 
-    def _publish(self, writer: GenerationWriter, info: dict[str, Any]) -> Generation:
+    def publish(self, writer: GenerationWriter, info: dict[str, Any]) -> Generation:
         gen_dir = self._gen_dir(writer.gen_id)
         _atomic_write(gen_dir / "generation.json", json.dumps(info, indent=2))
         _atomic_write(self.root / "CURRENT", writer.gen_id)
         self._prune(keep=writer.gen_id)
         return self.current(force=True)
 
-    def _discard(self, gen_id: str) -> None:
+    def discard(self, gen_id: str) -> None:
         shutil.rmtree(self._gen_dir(gen_id), ignore_errors=True)
 
     def generations(self) -> list[str]:
@@ -495,12 +517,12 @@ class HttpChunkStore(ChromaChunkStore):
     def _writer_client(self, gen_id: str) -> Any:
         return self._http
 
-    def _publish(self, writer: GenerationWriter, info: dict[str, Any]) -> Generation:
+    def publish(self, writer: GenerationWriter, info: dict[str, Any]) -> Generation:
         self._pointer().modify(metadata={"generation": writer.gen_id, "info": json.dumps(info)})
         self._prune(keep=writer.gen_id)
         return self.current(force=True)
 
-    def _discard(self, gen_id: str) -> None:
+    def discard(self, gen_id: str) -> None:
         for name in self._names(gen_id).values():
             try:
                 self._http.delete_collection(name)
@@ -519,7 +541,7 @@ class HttpChunkStore(ChromaChunkStore):
     def _prune(self, keep: str) -> None:
         gens = [g for g in self.generations() if g <= keep]
         for gen_id in gens[: -self.settings.store.keep_generations]:
-            self._discard(gen_id)
+            self.discard(gen_id)
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -537,14 +559,15 @@ def _atomic_write(path: Path, text: str) -> None:
 
 
 class ChunkStore(Protocol):
-    """What the rest of Lotse needs from a store."""
+    """What the rest of Lotse needs from a store: readers take ``current()``, the syncer
+    ``begin()``s the next generation."""
 
     def current(self, force: bool = False) -> Generation | None: ...
     def begin(self) -> GenerationWriter: ...
     def generations(self) -> list[str]: ...
 
 
-def make_store(settings: LotseSettings) -> ChromaChunkStore:
+def make_store(settings: LotseSettings) -> ChunkStore:
     if settings.store.mode == "http":
         return HttpChunkStore(settings)
     return PersistentChunkStore(settings)

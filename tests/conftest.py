@@ -13,6 +13,26 @@ from kb.settings import LotseSettings
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "docs_corpus"
 
+# The fast tier (`make test-fast`, marker "fast"): tests that need no ingested corpus, no
+# real embedder, no server and no browser. A fast test that asks for a heavy fixture is a
+# collection error, so the tier cannot slow down unnoticed.
+FAST = ("tests/unit", "tests/kb/test_text.py", "tests/ingest/test_loaders.py",
+        "tests/ingest/test_progress.py", "tests/bot/answer/test_followup.py",
+        "tests/bot/answer/test_handoff.py", "tests/bot/chat/test_pii.py",
+        "tests/bot/chat/test_analytics.py", "tests/bot/chat/test_admin.py")
+HEAVY_FIXTURES = {"default_engine", "use_embedder", "browser", "page", "lotse_server"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        where = Path(item.fspath).resolve().relative_to(REPO).as_posix()
+        if not any(where == f or where.startswith(f"{f}/") for f in FAST):
+            continue
+        heavy = HEAVY_FIXTURES & set(item.fixturenames)
+        if heavy:
+            raise pytest.UsageError(f"{item.nodeid} is in the fast tier but uses {sorted(heavy)}")
+        item.add_marker(pytest.mark.fast)
+
 
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path, monkeypatch):

@@ -5,8 +5,8 @@ A sentence is dropped when
 - it cites nothing (a clarifying question, ending in "?", may go without a citation);
 - it cites a number that is not one of the sources;
 - a number, amount, date, duration, percentage, month, product name or code in it
-  is missing from the cited sources ("dreißig Tage" = "30 Tagen", "9.90 Euro" =
-  "9,90 €"; a duration must keep its unit: "30 Wochen" is not "30 Tage");
+  is missing from the cited sources ("dreißig Tage" = "30 Tagen", "zweihundert Euro" =
+  "200 €", "9.90 Euro" = "9,90 €"; a duration must keep its unit: "30 Wochen" is not "30 Tage");
 - it names a product of a known family that does not exist ("AlpinPro 60");
 - its words are not in the cited text and its meaning is not close to any cited
   sentence (lexical and semantic support both under their thresholds);
@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from text_to_num import alpha2digit
 
 from kb.embedders import Embedder
 from kb.glossary import german_terms
@@ -60,26 +61,6 @@ _UNIT_RE = re.compile(
         f"(?:{alt})" for alt in _UNITS.values()) + r")(?![a-zäöüß])", re.IGNORECASE)
 _UNIT_OF = [(name, re.compile(f"^(?:{alt})$", re.IGNORECASE)) for name, alt in _UNITS.items()]
 
-_NUMBER_WORDS = {
-    "null": 0, "eins": 1, "zwei": 2, "drei": 3, "vier": 4, "fünf": 5, "sechs": 6, "sieben": 7,
-    "acht": 8, "neun": 9, "zehn": 10, "elf": 11, "zwölf": 12, "dreizehn": 13, "vierzehn": 14,
-    "fünfzehn": 15, "sechzehn": 16, "siebzehn": 17, "achtzehn": 18, "neunzehn": 19,
-    "zwanzig": 20, "dreißig": 30, "vierzig": 40, "fünfzig": 50, "sechzig": 60, "siebzig": 70,
-    "achtzig": 80, "neunzig": 90, "hundert": 100, "tausend": 1000,
-    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
-    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
-    "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
-    "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, "thousand": 1000,
-}
-_UNITS_DE = {"ein": 1, "zwei": 2, "drei": 3, "vier": 4, "fünf": 5, "sechs": 6, "sieben": 7,
-             "acht": 8, "neun": 9}
-_TENS_DE = {"zwanzig": 20, "dreißig": 30, "vierzig": 40, "fünfzig": 50, "sechzig": 60,
-            "siebzig": 70, "achtzig": 80, "neunzig": 90}
-_COMPOUND_DE = re.compile(r"\b(" + "|".join(_UNITS_DE) + r")und(" + "|".join(_TENS_DE) + r")\b",
-                          re.IGNORECASE)
-_NUMBER_WORD_RE = re.compile(r"\b(" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))
-                             + r")\b", re.IGNORECASE)
 _MONTHS = {
     "januar": 1, "jänner": 1, "january": 1, "februar": 2, "february": 2, "märz": 3, "march": 3,
     "april": 4, "mai": 5, "may": 5, "juni": 6, "june": 6, "juli": 7, "july": 7, "august": 8,
@@ -158,8 +139,11 @@ def _values(token: str) -> set[float]:
 
 
 def _spell_out_numbers(text: str) -> str:
-    text = _COMPOUND_DE.sub(lambda m: str(_UNITS_DE[m.group(1).lower()] + _TENS_DE[m.group(2).lower()]), text)
-    return _NUMBER_WORD_RE.sub(lambda m: str(_NUMBER_WORDS[m.group(1).lower()]), text)
+    """Number words as digits, German and English ("zweihundert" -> 200, "thirty" -> 30).
+
+    text2num keeps "ein"/"one" as words (threshold 2): they are mostly articles, and a
+    sentence that says "ein Jahr" claims no number its source must repeat."""
+    return alpha2digit(alpha2digit(text, "de", threshold=2), "en", threshold=2)
 
 
 def _unit(raw: str) -> str:

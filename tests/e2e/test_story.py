@@ -1,7 +1,7 @@
 """The whole product in real browsers: a customer's story from first question to the
 agent's reply, with the agent in a second browser session and the KPIs at the end.
 
-Screenshots land in docs/screenshots/ and the README shows them.
+`make screenshots` writes the screenshots to docs/screenshots/, which the README shows.
 """
 
 import re

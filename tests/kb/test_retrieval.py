@@ -12,7 +12,7 @@ def test_audience_filter_is_inside_retrieval(default_engine):
 
 def test_unknown_view_reads_public_only(default_engine):
     hits = default_engine.retriever.retrieve("Kulanzregeln Gutschrift", view="admin", k=20).hits
-    assert all(h.chunk.audience == "public" for h in hits)
+    assert hits and all(h.chunk.audience == "public" for h in hits)
 
 
 def test_metadata_filters(default_engine):

@@ -13,7 +13,7 @@ import pytest
 
 from kb.errors import StoreError
 from kb.settings import LotseSettings
-from kb.store import Sentence, make_store
+from kb.store import ChromaChunkStore, Sentence, make_store
 from kb.types import Chunk
 from tests.servers import free_port
 
@@ -191,3 +191,27 @@ def test_records_are_fetched_once_per_generation_and_keep_their_audience(make):
     assert calls == [["pub-0", "int-0"], ["pub-0:0"]]
     both = gen.get_chunks(["pub-0", "int-0"], ("public", "internal"))
     assert set(both) == {"pub-0", "int-0"} and calls[-1] == ["pub-0", "int-0"]
+
+
+def test_a_backend_that_misses_a_hook_cannot_be_built(settings):
+    """The backend hooks are abstract: a forgotten override fails at construction, not with
+    a None at the first publish."""
+
+    class Forgetful(ChromaChunkStore):  # every hook but ``discard``
+        def _read_pointer(self):
+            return None
+
+        def _open(self, gen_id):
+            raise AssertionError
+
+        def _writer_client(self, gen_id):
+            raise AssertionError
+
+        def publish(self, writer, info):
+            raise AssertionError
+
+        def generations(self):
+            return []
+
+    with pytest.raises(TypeError, match="discard"):
+        Forgetful(settings)

@@ -77,7 +77,7 @@ def test_customers_never_receive_internal_content(chain):
     for question in ("Welcher Gutscheincode ist für Lieferverzögerungen?",
                      "Welche Charge des AlpinPro 35 hat Probleme mit der Hüftgurtschnalle?"):
         answer = chain.ask(question)
-        assert all(h.chunk.audience == "public" for h in answer.hits)
+        assert answer.hits and all(h.chunk.audience == "public" for h in answer.hits)
         assert "SORRY-BP15" not in answer.text and "2409" not in answer.text
 
 

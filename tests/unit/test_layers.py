@@ -1,0 +1,116 @@
+"""The layers' import rules, read from the source with ``ast`` (imports inside functions too).
+
+    kb  <-  ingest  <-  bot.answer  <-  bot.chat  <-  bot.web
+                                                       ^ the CLI and bot.wiring sit on top
+
+``bot/answer`` knows no database and no HTTP; gradio, fastapi, starlette and uvicorn
+are imported only under ``bot/web/``; the web layer talks to the services in
+``bot/chat`` and uses only the *types* those return from lower layers.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+WEB_ONLY = {"gradio", "fastapi", "starlette", "uvicorn"}
+STORAGE = {"sqlalchemy", "chromadb"}
+
+# Which of our own packages each room may import (by module-name prefix).
+ALLOWED = {
+    "kb": ("kb",),
+    "ingest": ("kb", "ingest"),
+    "bot.answer": ("kb", "bot.answer"),
+    "bot.chat": ("kb", "ingest", "bot.answer", "bot.chat"),
+    # Types the services hand up: errors, answers, the question's limits, the ingest report.
+    "bot.web": ("bot.chat", "bot.web", "kb.errors", "kb.types", "bot.answer.question",
+                "ingest.sync"),
+}
+OURS = ("kb", "ingest", "bot", "bench", "tests")
+
+
+def modules() -> list[tuple[str, Path]]:
+    out = []
+    for package in ("kb", "ingest", "bot"):
+        for path in sorted((REPO / package).rglob("*.py")):
+            name = ".".join(path.relative_to(REPO).with_suffix("").parts)
+            out.append((name.removesuffix(".__init__"), path))
+    return out
+
+
+def imports(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def room(module: str) -> str | None:
+    for name in sorted(ALLOWED, key=len, reverse=True):
+        if module == name or module.startswith(f"{name}."):
+            return name
+    return None
+
+
+def _within(name: str, prefixes: tuple[str, ...]) -> bool:
+    return any(name == p or name.startswith(f"{p}.") for p in prefixes)
+
+
+def violations() -> list[str]:
+    out = []
+    for module, path in modules():
+        mine = room(module)
+        for name in imports(path):
+            top = name.split(".")[0]
+            if top in WEB_ONLY and mine != "bot.web":
+                out.append(f"{module} imports {name}: web libraries belong in bot/web")
+            if top in STORAGE and mine == "bot.answer":
+                out.append(f"{module} imports {name}: bot/answer knows no database")
+            if mine is None or top not in OURS:
+                continue
+            if not _within(name, ALLOWED[mine]):
+                out.append(f"{module} ({mine}) imports {name}")
+    return out
+
+
+def test_the_rooms_exist():
+    names = {m for m, _ in modules()}
+    assert {"bot.answer.chain", "bot.chat.service", "bot.web.api", "bot.web.customer_ui",
+            "bot.wiring", "bot.cli"} <= names
+    assert not any(room(m) is None and m.startswith("bot.") and m.count(".") > 1 for m in names)
+
+
+def test_imports_point_one_way():
+    assert violations() == []
+
+
+@pytest.mark.parametrize("bad, expected", [
+    ("from bot.chat.state import StateStore\n", "bot.answer.bad (bot.answer) imports bot.chat.state"),
+    ("import gradio\n", "web libraries belong in bot/web"),
+    ("def f():\n    from bot.web.api import create_api\n", "imports bot.web.api"),
+])
+def test_the_rule_catches_a_wrong_import(tmp_path, monkeypatch, bad, expected):
+    """The walk would see a violation: a module planted in bot/answer breaks the rule."""
+    planted = REPO / "bot" / "answer" / "bad.py"
+    original = modules
+
+    def with_planted():
+        return [*original(), ("bot.answer.bad", planted)]
+
+    monkeypatch.setattr(Path, "read_text", _reader(planted, bad))
+    monkeypatch.setitem(globals(), "modules", with_planted)
+    assert any(expected in v for v in violations())
+
+
+def _reader(planted: Path, text: str):
+    real = Path.read_text
+
+    def read_text(self, *args, **kwargs):
+        return text if self == planted else real(self, *args, **kwargs)
+    return read_text

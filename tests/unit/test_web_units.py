@@ -1,0 +1,35 @@
+"""Web-layer pieces that need no server: HTTP status by error kind, the chat's reveal."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.answer.question import InvalidQuestion
+from bot.chat.admin import PathRefused, UploadRejected, UploadTooLarge, UploadTypeRefused
+from bot.chat.ratelimit import RateLimited
+from bot.chat.state import NoSuchRecord, StateError
+from bot.web.api import status_of
+from bot.web.customer_ui import reveal
+from kb.errors import LotseError
+
+
+@pytest.mark.parametrize("error, status", [
+    (NoSuchRecord("no ticket LT-000009"), 404),
+    (StateError("no such thing, says the message"), 400),  # the words do not decide
+    (StateError("ticket LT-000001 is closed"), 400),
+    (UploadTooLarge("x.md: 30 MB"), 413),
+    (UploadTypeRefused("x.exe: not accepted"), 415),
+    (UploadRejected("over the limit, says the message"), 400),
+    (PathRefused("/etc is outside"), 403),
+    (RateLimited("slow down", retry_after=3), 429),
+    (InvalidQuestion("the message is empty"), 400),
+    (LotseError("anything else"), 400),
+])
+def test_http_status_comes_from_the_error_kind(error, status):
+    assert status_of(error) == status
+
+
+def test_reveal_grows_word_by_word_to_the_whole_text():
+    steps = list(reveal("Der Versand kostet 4,95 €. [1]"))
+    assert steps[0] == "Der" and steps[-1] == "Der Versand kostet 4,95 €. [1]"
+    assert len(steps) == 6 and all(b.startswith(a) for a, b in zip(steps, steps[1:]))
