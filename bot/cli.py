@@ -103,14 +103,22 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from bot.evaluate import run_eval
+    from bot.evaluate import run_customer, run_eval
 
     engine = _engine(args)
     report = run_eval(engine, Path(args.gold))
     print(report.table())
-    if args.json:
-        Path(args.json).write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    result = report.to_dict()
     failures = report.failures()
+    if args.customer and Path(args.customer).exists():
+        splits = ("dev", "test") if args.split == "all" else (args.split,)
+        customer = run_customer(engine, Path(args.customer))
+        print()
+        print(customer.table(splits))
+        result["customer"] = {s: customer.metrics(s) for s in splits}
+        failures += customer.failures(splits)
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2, ensure_ascii=False))
     for line in failures:
         print(f"BELOW THRESHOLD: {line}", file=sys.stderr)
     return 1 if failures else 0
@@ -175,6 +183,10 @@ def parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("eval", help="run the gold set and check the thresholds")
     ev.add_argument("--store")
     ev.add_argument("--gold", default=str(Path("docs_corpus/eval/gold.jsonl")))
+    ev.add_argument("--customer", default=str(Path("docs_corpus/eval/customer.jsonl")),
+                    help="the customer-phrased set (empty to skip)")
+    ev.add_argument("--split", choices=["dev", "test", "all"], default="all",
+                    help="which part of the customer-phrased set to run and report")
     ev.add_argument("--json", help="also write the report as JSON to this file")
     ev.set_defaults(func=cmd_eval)
 

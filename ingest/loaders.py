@@ -215,9 +215,12 @@ def load_html(ctx: FileContext, text: str) -> Loaded:
     title = (soup.title.get_text(" ", strip=True) if soup.title else "") or meta.get("title", "")
     lines: list[str] = []
     body = soup.body or soup
-    for el in body.find_all(["h1", "h2", "h3", "h4", "p", "li", "td", "th", "dd", "dt", "pre"]):
-        if el.find(["p", "li", "h1", "h2", "h3", "h4"]):
-            continue  # its children are visited on their own
+    for el in body.find_all(["h1", "h2", "h3", "h4", "p", "li", "dd", "dt", "pre", "table"]):
+        if el.name == "table":
+            lines.append(_markdown_table(el))
+            continue
+        if el.find(["p", "li", "h1", "h2", "h3", "h4", "table"]) or el.find_parent("table"):
+            continue  # visited on their own, or part of a table written as a whole
         words = el.get_text(" ", strip=True)
         if not words:
             continue
@@ -232,6 +235,24 @@ def load_html(ctx: FileContext, text: str) -> Loaded:
         raise LoaderError("HTML has no readable text")
     warnings: list[str] = []
     return Loaded([_document(ctx, body_text, title, meta, warnings)], warnings)
+
+
+def _markdown_table(table) -> str:
+    """An HTML table as a Markdown one, so chunking can give every row its header."""
+    rows = []
+    for tr in table.find_all("tr"):
+        if tr.find_parent("table") is not table:
+            continue  # a nested table's rows
+        cells = [c.get_text(" ", strip=True).replace("|", "/") for c in tr.find_all(["th", "td"])]
+        if any(cells):
+            rows.append(cells)
+    if not rows:
+        return ""
+    width = max(len(r) for r in rows)
+    rows = [r + [""] * (width - len(r)) for r in rows]
+    out = [f"| {' | '.join(rows[0])} |", f"|{'---|' * width}"]
+    out += [f"| {' | '.join(r)} |" for r in rows[1:]]
+    return "\n" + "\n".join(out) + "\n"
 
 
 # -- FAQ tables -----------------------------------------------------------------------

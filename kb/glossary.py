@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import re
 
+from kb.places import countries_of
+
 _GLOSSARY = """
 return returns returned returning: Rücksendung Rückgabe zurücksenden Retoure
 refund refunds: Erstattung erstatten Geld zurück
@@ -76,6 +78,39 @@ days day: Tage Tagen
 weeks week: Wochen
 years year: Jahre
 how many: wie viele
+january: Januar
+february: Februar
+march: März
+april: April
+may: Mai
+june: Juni
+july: Juli
+august: August
+september: September
+october: Oktober
+november: November
+december: Dezember
+germany german: Deutschland deutsch
+austria austrian: Österreich
+switzerland swiss: Schweiz
+norway norwegian: Norwegen
+sweden swedish: Schweden
+denmark danish: Dänemark
+finland: Finnland
+netherlands dutch: Niederlande
+belgium: Belgien
+france french: Frankreich
+italy italian: Italien
+spain spanish: Spanien
+poland: Polen
+europe european: Europa EU
+monday mondays: Montag montags
+tuesday tuesdays: Dienstag dienstags
+wednesday wednesdays: Mittwoch mittwochs
+thursday thursdays: Donnerstag donnerstags
+friday fridays: Freitag freitags
+saturday saturdays weekend: Samstag samstags Wochenende
+sunday sundays: Sonntag sonntags
 """.strip()
 
 
@@ -106,7 +141,10 @@ _GERMAN_SYNONYMS = {
 def lexical_forms(text: str, language: str) -> tuple[str, str]:
     """What the lexical signals should match, as (for chunks in the question's language,
     for German chunks under an English question). German questions gain the words their
-    answers use; English questions gain German words, but only against German text."""
+    answers use; English questions gain German words, but only against German text. A
+    city brings its country ("Graz" -> "Österreich Austria"), which documents name."""
+    places = " ".join(countries_of(text))
+    text = f"{text} {places}" if places else text
     if language == "en":
         return text, expand_english(text)
     extra = [_GERMAN_SYNONYMS[w] for w in re.findall(r"\w+", text.lower()) if w in _GERMAN_SYNONYMS]

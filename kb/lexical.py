@@ -16,14 +16,16 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import shutil
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from pathlib import Path
 
 import bm25s
 import numpy as np
 
-from kb.text import ngram_tokens, word_tokens
+from kb.text import STOP_WORDS, fold, ngram_tokens, word_tokens
 
 _FORMAT = 2
 logging.getLogger("bm25s").setLevel(logging.WARNING)
@@ -134,6 +136,56 @@ class LexicalIndex:
         out = [sum(weights[t] for t in set(tokenize(text)) & terms) / total for text in texts]
         return np.asarray(out, dtype=np.float32)
 
+    def respell(self, query: str) -> str:
+        """``query`` with misspelt German words replaced by the indexed word they most likely
+        mean: "rueckenlaenge" -> "rückenlänge", "versandkostn" -> "versandkosten".
+
+        A word is left alone when its stem is indexed (the Snowball stemmer already reads
+        "ue" as "ü"), when it is a German or English word the shop's texts just do not use
+        ("schwer" is not a typo of "Schweden"), when it is short, or when no variant is:
+        one edit away (a letter deleted, swapped, added or replaced; never the first one),
+        the variant found in most chunks wins. Capitalised words in a carefully cased message are taken for
+        names unless they are long, so "Basel" is not turned into something the shop sells.
+        """
+        careful = any(c.isupper() for c in query)
+        out, last = [], 0
+        for match in re.finditer(r"[^\W\d_]{4,}", query):
+            word = match.group()
+            if word.lower() in STOP_WORDS or self.known(word) or is_dictionary_word(word):
+                continue
+            if len(word) < 6 or (careful and word[0].isupper() and len(word) < 7):
+                continue
+            folded = fold(word)
+            variants = [v for v in _one_edit(folded) if v[:1] == folded[:1] and self.known(v)]
+            if not variants:
+                continue
+            best = max(variants, key=self._df)  # the first of the most frequent: no needless swap
+            replacement = best.capitalize() if word[0].isupper() else best
+            out.append(query[last:match.start()] + replacement)
+            last = match.end()
+        return "".join(out) + query[last:] if out else query
+
+    def known(self, word: str) -> bool:
+        """Does any chunk of this view contain ``word`` (compared as a stem)?"""
+        tokens = word_tokens(word)
+        return bool(tokens) and tokens[0] in self._words.vocab
+
+    def known_part(self, word: str) -> bool:
+        """Does any chunk contain ``word``, or its stem inside a compound ("Fach" in
+        "Schlafsackfach"), or the last part of it as a word ("Bauchtasche" ~ "Hüfttasche")?"""
+        tokens = word_tokens(word)
+        if not tokens:
+            return False
+        stem = tokens[0]
+        if stem in self._words.vocab or (len(stem) >= 4 and any(stem in v for v in self._words.vocab)):
+            return True
+        return any(len(stem) - i >= 4 and any(v.endswith(stem[i:]) for v in self._words.vocab)
+                   for i in range(3, len(stem) - 3))
+
+    def _df(self, word: str) -> int:
+        i = self._words.vocab.get(word_tokens(word)[0])
+        return int(self._words.df[i]) if i is not None and i < len(self._words.df) else 0
+
     def unknown_share(self, query: str) -> float:
         """Share of the question's content words that no chunk of this view contains:
         "Kann ich mit PayPal zahlen?" over a corpus that never mentions PayPal."""
@@ -172,3 +224,31 @@ class LexicalIndex:
                        _Bm25.load(path / "grams", n))
         except (OSError, ValueError, KeyError):
             return None
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyzß"
+
+
+@lru_cache(maxsize=1)
+def _dictionaries():
+    from spellchecker import SpellChecker
+
+    return SpellChecker(language="de"), SpellChecker(language="en")
+
+
+def is_dictionary_word(word: str) -> bool:
+    """Is ``word`` in pyspellchecker's German or English word list (frequency lists built
+    from subtitles and Wikipedia, loaded once)?"""
+    lower = word.lower()
+    return any(lower in d.word_frequency for d in _dictionaries())
+
+
+def _one_edit(word: str) -> list[str]:
+    """Every string one deletion, swap, insertion or replacement away (Norvig's edits1), in
+    that order, over folded letters."""
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    deletes = [a + b[1:] for a, b in splits if b]
+    swaps = [a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1]
+    inserts = [a + c + b for a, b in splits for c in _LETTERS]
+    replaces = [a + c + b[1:] for a, b in splits if b for c in _LETTERS]
+    return list(dict.fromkeys(deletes + swaps + inserts + replaces))

@@ -81,6 +81,8 @@ class Retrieval:
     generation: str
     coverage: Callable[[str, Sequence[str]], np.ndarray]
     unknown_share: float = 0.0
+    # Is the word (or, for a compound, a part of it) in any chunk of the view?
+    known: Callable[[str], bool] = lambda word: True
 
 
 class HybridRetriever:
@@ -135,16 +137,24 @@ class HybridRetriever:
         return gen
 
     def retrieve(self, query: str, view: str = "customer", k: int | None = None,
-                 where: dict[str, str] | None = None) -> Retrieval:
+                 where: dict[str, str] | None = None, language: str | None = None) -> Retrieval:
         """Top hits for ``query`` that the view may see, optionally filtered by metadata
-        equality (``doc_type``, ``product``)."""
+        equality (``doc_type``, ``product``). ``language`` is detected when not given.
+
+        A German query's misspelt words are first replaced by the indexed words they most
+        likely mean (``LexicalIndex.respell``); ``Retrieval.query`` is the query searched."""
         k = k or self.settings.top_k
-        language = detect_language(query)
-        vector = self.embedder.embed_batch([query])[0]
+        language = language or detect_language(query)
+        embedded: dict[str, np.ndarray] = {}
         for attempt in (0, 1):
             gen = self.generation()
             try:
-                return self._retrieve(gen, query, language, vector, view, k, where)
+                lex = self.lexical(gen, view)
+                searched = lex.respell(query) if language == "de" else query
+                if searched not in embedded:
+                    embedded[searched] = self.embedder.embed_batch([searched])[0]
+                return self._retrieve(gen, lex, searched, language, embedded[searched], view, k,
+                                      where)
             except Exception:
                 # The generation may have been pruned under us by another
                 # process's publish: look at the pointer again, once.
@@ -153,9 +163,8 @@ class HybridRetriever:
                 self.store.current(force=True)
         raise AssertionError("unreachable")
 
-    def _retrieve(self, gen: Generation, query: str, language: str, vector: np.ndarray,
-                  view: str, k: int, where: dict[str, str] | None) -> Retrieval:
-        lex = self.lexical(gen, view)
+    def _retrieve(self, gen: Generation, lex: LexicalIndex, query: str, language: str,
+                  vector: np.ndarray, view: str, k: int, where: dict[str, str] | None) -> Retrieval:
         cands = self.candidates(gen, lex, query, language, vector, view, where)
         fused = fuse(cands, self.settings)
         order = np.argsort(-fused)[:k]
@@ -170,7 +179,7 @@ class HybridRetriever:
         ]
         sentences = {h.chunk.id: cands.sentences[h.chunk.id] for h in hits}
         return Retrieval(query, language, hits, vector, sentences, gen.id, lex.coverage,
-                         lex.unknown_share(lexical_forms(query, language)[1]))
+                         lex.unknown_share(lexical_forms(query, language)[1]), lex.known_part)
 
     def candidates(self, gen: Generation, lex: LexicalIndex, query: str, language: str,
                    vector: np.ndarray, view: str, where: dict[str, str] | None) -> "Candidates":

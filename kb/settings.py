@@ -124,6 +124,12 @@ class AnswerSettings(BaseModel):
     handoff_below: float = Field(
         0.42, ge=0, le=1, description="Confidence below which the bot hands off to a human."
     )
+    not_found_above: float = Field(
+        0.25, ge=0, le=1, description="A yes/no or 'which' question about a name no document "
+        "mentions (\"Kann ich mit PayPal zahlen?\") is answered with 'not in our documents' "
+        "and what they do say, when the rest of the question found its topic at least this "
+        "surely; below it, the bot hands off."
+    )
     ask_back_margin: float = Field(
         0.15, ge=0, le=1, description="If the best hits name different products and their fused "
         "scores are this close, the bot asks which product is meant."

@@ -138,8 +138,9 @@ class Generation:
             n = min(k, self.count(audience, kind))
             if n == 0:
                 continue
-            res = self._col(audience, kind).query(query_embeddings=[vector.tolist()], n_results=n, where=where or None,
-                            include=["distances", "metadatas"])
+            res = self._col(audience, kind).query(query_embeddings=[vector.tolist()], n_results=n,
+                                                  where=where or None,
+                                                  include=["distances", "metadatas"])
             for cid, dist, meta in zip(res["ids"][0], res["distances"][0], res["metadatas"][0]):
                 if _verified(meta, audience):
                     found.append((DenseMatch(cid, 1.0 - float(dist)), meta))

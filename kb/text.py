@@ -33,6 +33,7 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 _GERMAN_STOP = frozenset(STOPWORDS_GERMAN)
 _ENGLISH_STOP = frozenset(STOPWORDS_EN)
 _STOP = _GERMAN_STOP | _ENGLISH_STOP
+STOP_WORDS = _STOP
 
 # Function words that only one of the two languages uses; short questions
 # carry too little text for statistical detectors, but almost always one of these.

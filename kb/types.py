@@ -108,8 +108,11 @@ class Answer:
     handoff: bool
     handoff_reason: HandoffReason | None
     language: str
-    # "refused": the message tried to instruct the bot (kb.injection) and got a polite no.
-    kind: Literal["answer", "faq", "ask_back", "handoff", "refused"] = "answer"
+    # "refused": the message tried to instruct the bot (kb.injection) and got a polite no;
+    # "smalltalk": a greeting, thanks, "who are you" and the like, answered without sources.
+    # "not_found": the asked-for name is in no document; the answer says so, with what is.
+    kind: Literal["answer", "faq", "ask_back", "handoff", "refused", "smalltalk",
+                  "not_found"] = "answer"
     question: str = ""
     retrieval_query: str = ""
     hits: tuple[Hit, ...] = ()

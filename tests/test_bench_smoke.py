@@ -69,3 +69,42 @@ def test_reingest_load_counts_stale_citations_only_after_publish_and_refresh():
                                       "p95_ms": 480.0, "max_ms": 500.0}
     assert res["failed_total"] == 1 and res["failures"] == ["too many"]
     assert [v["seen_after_s"] for v in res["visibility"]] == [0.05, 0.9]
+
+
+def test_answers_bench_skips_without_data(tmp_path, capsys):
+    from bench import answers
+
+    assert answers.main(["--de", str(tmp_path / "no.json"), "--en", str(tmp_path / "no.json")]) == 0
+    assert "SKIPPED" in capsys.readouterr().out
+
+
+def test_answer_level_scoring_counts_spans_handoffs_and_honest_not_found():
+    from bench.answers import contains_span, score
+
+    def row(kept, answer, handoff=False, confidence=0.9, reason=None):
+        return {"kept": kept, "spans": ["1885"], "answer": {
+            "answer": answer, "handoff": handoff, "confidence": confidence,
+            "handoff_reason": reason}}
+
+    rows = [row(True, "Er kam 1885 an. [1]"), row(True, "Er kam spät an. [1]"),
+            row(True, "…", True, 0.2, "low_confidence"), row(False, "Er kam 1885 an. [1]", confidence=0.5),
+            row(False, "Zu „Tesla“ steht in unseren Unterlagen nichts. Dazu steht dort: …"),
+            row(False, "…", True, 0.1, "low_confidence")]
+    assert contains_span("Er kam im Jahr 1885 an.", ["1885"])
+    result = score(rows)
+    assert result["span"] == 1 / 3 and result["false_handoff"] == 1 / 3
+    assert result["held_out_handoff"] == 1 / 3 and result["held_out_not_answered"] == 2 / 3
+    # At a threshold of 0.6 the held-out answer with confidence 0.5 counts as handed off.
+    assert score(rows, 0.6)["held_out_handoff"] == 2 / 3
+
+
+def test_foreign_bench_judges_answers_and_honest_refusals():
+    from bench.foreign import judge
+
+    answerable = {"kind": "answerable", "sources": ["faq.md"], "fact": "20 Endgeräten"}
+    right = {"answer": "Bis zu 20 Endgeräten. [1]", "handoff": False,
+             "citations": [{"source": "faq.md"}]}
+    assert judge(answerable, right)
+    assert not judge(answerable, {**right, "citations": [{"source": "other.md"}]})
+    assert not judge({"kind": "unanswerable"}, right)
+    assert judge({"kind": "unanswerable"}, {**right, "handoff": True})

@@ -17,16 +17,31 @@ import re
 from collections.abc import Generator, Iterator, Sequence
 
 from bot.answer.confidence import Signals, confidence, signals
-from bot.answer.extractive import Extract, ExtractiveAnswerer, asks_for_number
+from bot.answer.extractive import GERMAN_SOURCES_NOTE, Extract, ExtractiveAnswerer
 from bot.answer.followup import Turn, is_followup, rewrite
-from bot.answer.generative import GenerativeAnswerer, SentenceGate, is_dont_know, renumber
+from bot.answer.generative import (
+    GenerativeAnswerer,
+    SentenceGate,
+    is_dont_know,
+    renumber,
+)
 from bot.answer.grounding import CitationChecker, source_text
 from bot.answer.handoff import escalation_reason, handoff_message
 from bot.answer.question import Question
+from bot.answer.understanding import (
+    brand_names,
+    found_share,
+    names,
+    reply_to,
+    type_match,
+    understand,
+)
+from kb.glossary import german_terms
 from kb.injection import instruction_in
+from kb.lexical import is_dictionary_word
 from kb.retrieval import HybridRetriever, Retrieval
 from kb.settings import AnswerSettings, GroundingSettings
-from kb.text import fold
+from kb.text import fold, word_tokens
 from kb.types import Answer, Citation, Hit
 
 log = logging.getLogger(__name__)
@@ -63,6 +78,25 @@ REFUSAL = {
 }
 
 
+_NOT_FOUND_START = ("Zu „", "Our documents say nothing about “")
+
+
+def says_not_found(text: str) -> bool:
+    """Is ``text`` a "not in our documents" answer (for evaluations reading the JSON)?"""
+    return text.startswith(_NOT_FOUND_START) and ("steht in unseren Unterlagen nichts" in text
+                                                  or "say nothing about" in text)
+
+
+def not_found_text(name: str, quote: str, language: str) -> str:
+    """An honest "not in our documents", then what they do say on the topic, cited."""
+    if language == "en":
+        quote = quote.replace(GERMAN_SOURCES_NOTE, "").strip()
+        return (f"Our documents say nothing about “{name}”. This is what they say on the topic "
+                f"(in German): {quote} If you like, I can connect you with our service team.")
+    return (f"Zu „{name}“ steht in unseren Unterlagen nichts. Dazu steht dort: {quote} Wenn du "
+            "magst, verbinde ich dich mit dem Serviceteam.")
+
+
 def ask_back_text(options: list[str], language: str) -> str:
     listed = " oder ".join(options) if language == "de" else " or ".join(options)
     if language == "en":
@@ -80,12 +114,13 @@ class AnswerChain:
 
     def __init__(self, retriever: HybridRetriever, answerer: ExtractiveAnswerer,
                  settings: AnswerSettings, writer: GenerativeAnswerer | None = None,
-                 grounding: GroundingSettings | None = None) -> None:
+                 grounding: GroundingSettings | None = None, brand: str = "") -> None:
         self.retriever = retriever
         self.answerer = answerer
         self.settings = settings
         self.writer = writer
         self.grounding = grounding or GroundingSettings()
+        self.brand = brand
 
     def ask(self, question: str | Question, view: str = "customer",
             history: Sequence[Turn] = (), where: dict[str, str] | None = None) -> Answer:
@@ -113,18 +148,29 @@ class AnswerChain:
                          question=question, retrieval_query=question,
                          grounding={"instruction": attack})
             return
-        query = self.standalone(q, history, view)
-        retrieval = self.retriever.retrieve(query, view=view, where=where)
+        # Anger or a wish for a person goes to a human before anything else is looked at;
+        # agents ask about angry customers and lawyers as a matter of course.
+        reason = escalation_reason(question) if view == "customer" else None
+        if reason:
+            yield self._handoff(reason, dict(question=question, language=language,
+                                             retrieval_query=question), confidence_value=0.0)
+            return
+        understood = understand(question)
+        if understood.act:  # small talk: answered politely, never a ticket
+            yield Answer(text=reply_to(understood.act, language, self.brand), citations=(),
+                         confidence=1.0, handoff=False, handoff_reason=None, language=language,
+                         kind="smalltalk", question=question, retrieval_query=question,
+                         grounding={"act": understood.act})
+            return
+        # Greetings and politeness say nothing about what to look for.
+        query = self.standalone(Question(understood.core, language), history, view)
+        retrieval = self.retriever.retrieve(query, view=view, where=where, language=language)
+        query = retrieval.query  # with misspellings mended
         base = dict(question=question, language=language, retrieval_query=query,
                     hits=tuple(retrieval.hits))
 
-        # Agents ask about angry customers and lawyers as a matter of course.
-        reason = escalation_reason(question) if view == "customer" else None
-        if reason:
-            yield self._handoff(reason, base, retrieval, confidence_value=0.0)
-            return
         if not retrieval.hits:
-            yield self._handoff("no_sources", base, retrieval, confidence_value=0.0)
+            yield self._handoff("no_sources", base, confidence_value=0.0)
             return
 
         options = product_options(query, retrieval.hits, self.settings.ask_back_margin)
@@ -145,11 +191,20 @@ class AnswerChain:
         # ist der AlpinPro 50?"), so sentences are chosen for it, not for the fragment.
         extract, sig = self.assess(query, retrieval)
         if not extract.citations or sig is None:
-            yield self._handoff("no_sources", base, retrieval, 0.0, grounding=grounding)
+            yield self._handoff("no_sources", base, 0.0, grounding=grounding)
             return
         conf = confidence(sig)
+        missing = self._missing_name(query, retrieval) if conf >= self.settings.not_found_above \
+            else None
+        if missing:  # "Kann ich mit PayPal zahlen?": say what the documents do say instead
+            if grounding:
+                grounding["fallback"] = "extractive"
+            yield Answer(text=not_found_text(missing, extract.text, language), citations=extract.citations,
+                         confidence=conf, handoff=False, handoff_reason=None, kind="not_found",
+                         signals=sig.as_dict(), grounding=grounding, **base)
+            return
         if conf < self.settings.handoff_below:
-            yield self._handoff("low_confidence", base, retrieval, conf, sig.as_dict(), grounding)
+            yield self._handoff("low_confidence", base, conf, sig.as_dict(), grounding)
             return
         if grounding:
             grounding["fallback"] = "extractive"
@@ -233,12 +288,47 @@ class AnswerChain:
         extract = self.answerer.answer(question, retrieval)
         if not extract.citations:
             return extract, None
-        has_number = any(re.search(r"\d", s) for s in extract.sentences)
+        understood = understand(question)
+        cited = [h.chunk for h in retrieval.hits if h.chunk.source in
+                 {c.source for c in extract.citations}]
+        quoted = " ".join(extract.sentences)
+        context = " ".join(f"{c.title} {c.section or ''}" for c in cited) + " " + quoted
+        top_language = retrieval.hits[0].chunk.metadata.get("language", retrieval.language)
+        # Across languages only names, codes and numbers keep their form. Product names are
+        # left out: they are found by retrieval anyway; what is asked *about* them decides.
+        crosslingual = top_language != retrieval.language
+        terms = names(question) if crosslingual else understood.focus
+        naming = {t for p in self.retriever.products("customer") for t in word_tokens(p)}
+        naming |= {fold(w) for p in self.retriever.products("customer") for w in p.split()}
+        terms = tuple(t for t in terms if t not in naming)
+        if crosslingual:  # "Norway" is found as "Norwegen"
+            focus = sum(max(found_share((alt,), context) for alt in (t, *map(fold, german_terms(t))))
+                        for t in terms) / len(terms) if terms else 1.0
+        else:
+            focus = found_share(terms, context)
         return extract, signals(retrieval.hits, extract.similarity, extract.coverage,
-                                asks_for_number(question), has_number, retrieval.language,
-                                retrieval.unknown_share)
+                                type_match(understood.answer_type, quoted), focus,
+                                retrieval.language, retrieval.unknown_share)
 
-    def _handoff(self, reason: str, base: dict, retrieval: Retrieval, confidence_value: float,
+    def _missing_name(self, question: str, retrieval: Retrieval) -> str | None:
+        """The name a question asks about when no document mentions it at all ("PayPal",
+        "American Express"), if the rest of the question found its topic. A yes/no or
+        "which" question is about its names; in other questions only a name no dictionary
+        knows counts (a colloquial noun, "Zeug", says nothing about the topic)."""
+        understood = understand(question)
+        strict = understood.answer_type not in ("yes_no", "list")
+        products = {fold(w) for p in self.retriever.products("customer") for w in p.split()}
+        for name in brand_names(understood.core, retrieval.language):
+            if name.isdigit() or name in products or retrieval.known(name):
+                continue
+            if strict and is_dictionary_word(name):
+                continue
+            # Report the name as the customer wrote it, joined with the next unknown one.
+            found = re.search(rf"\b(?i:{re.escape(name)})\b(?:\s+[A-Z][\w-]+)?", question)
+            return found.group() if found else name
+        return None
+
+    def _handoff(self, reason: str, base: dict, confidence_value: float,
                  sig: dict[str, float] | None = None, grounding: dict | None = None) -> Answer:
         if grounding and "fallback" not in grounding:
             grounding["fallback"] = "handoff"

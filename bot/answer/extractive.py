@@ -16,14 +16,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-
-import numpy as np
 from dataclasses import dataclass
 
+import numpy as np
+
+from bot.answer.understanding import understand
 from kb.glossary import lexical_form
 from kb.retrieval import Retrieval
 from kb.settings import AnswerSettings
-from kb.text import fold, ngram_tokens
+from kb.text import fold, ngram_tokens, word_tokens
 from kb.types import Citation, Hit
 
 _NUMBER_QUESTION = re.compile(
@@ -33,7 +34,7 @@ _NUMBER_QUESTION = re.compile(
 )
 _HAS_NUMBER = re.compile(r"\d")
 
-GERMAN_SOURCES_NOTE = "The sources that answer this are in German. Here is what they say:"
+GERMAN_SOURCES_NOTE = "From our documents (in German):"
 
 
 @dataclass(frozen=True)
@@ -115,9 +116,13 @@ class ExtractiveAnswerer:
         if best_hit.chunk.metadata.get("faq_answer"):
             # The best sentence belongs to an FAQ: its whole answer reads better than a fragment.
             return self._whole_faq(question, best_hit, retrieval, best.similarity)
+        # Across languages the customer reads the quote through a translator or not at all:
+        # the best sentence first, and one more at most.
+        crosslingual = _language(best_hit) not in (retrieval.language, "")
+        limit = min(2, self.settings.max_sentences) if crosslingual else self.settings.max_sentences
         chosen = [best]
         for cand in candidates[1:]:
-            if len(chosen) >= self.settings.max_sentences:
+            if len(chosen) >= limit:
                 break
             if cand.score < 0.8 * best.score or cand.hit_rank > 2:
                 continue
@@ -128,7 +133,9 @@ class ExtractiveAnswerer:
             if any(_near_duplicate(cand.text, c.text) for c in chosen):
                 continue
             chosen.append(cand)
-        chosen.sort(key=lambda c: (c.hit_rank, c.position))
+        # The sentence that decides a yes/no question comes first; otherwise document order.
+        if not crosslingual and understand(question).answer_type != "yes_no":
+            chosen.sort(key=lambda c: (c.hit_rank, c.position))
 
         numbers: dict[int, int] = {}
         citations: list[Citation] = []
@@ -154,6 +161,7 @@ class ExtractiveAnswerer:
         wants_number = asks_for_number(question)
         wants_product = asks_for_product(question)
         named = {p for h in retrieval.hits if (p := _product(h)) and fold(p) in fold(question)}
+        asked = _actions(question)
         top_score = max(retrieval.hits[0].score, 1e-6)
         rows: list[tuple[int, int, str, float, str, str, str]] = []
         for rank, hit in enumerate(retrieval.hits):
@@ -191,6 +199,8 @@ class ExtractiveAnswerer:
                 score -= 0.2  # the question names a product; this sentence is about another
             if _language(retrieval.hits[rank]) == retrieval.language:
                 score += 0.15  # answer in the question's language where the sources have it
+            if _opposite(asked, text):
+                score -= 0.25  # "einschalten" is not answered by how to switch it off
             out.append(Candidate(rank, position, text, score, sim, float(cov)))
         out.sort(key=lambda c: -c.score)
         return out
@@ -240,6 +250,38 @@ def _language(hit: Hit) -> str:
 
 def _product(hit: Hit) -> str:
     return hit.chunk.metadata.get("product", "")
+
+
+# Actions and their opposites (German stems and English words, folded). A sentence about
+# the opposite of what the question asks to do is a poor answer to it.
+_OPPOSITES = [tuple(pair.split("/")) for pair in (
+    "einschalt/ausschalt einschalten/ausschalten aktivier/deaktivier aktivieren/deaktivieren "
+    "start/stopp starten/stoppen start/beend starten/beenden offn/schliess offnen/schliessen "
+    "anmeld/abmeld anmelden/abmelden install/deinstall installieren/deinstallieren "
+    "hinzufug/entfern aufbau/abbau aufbauen/abbauen einbau/ausbau verbind/trenn "
+    "enable/disable on/off add/remove open/close login/logout subscribe/unsubscribe "
+    "install/uninstall connect/disconnect mount/unmount lock/unlock").split()]
+
+
+def _actions(text: str) -> set[str]:
+    """Stems and folded words of ``text``; a German separable verb's particle at the end of
+    the clause is joined to each stem ("Wie schalte ich es ein?" -> "einschalt")."""
+    found = set(word_tokens(text)) | {fold(w) for w in re.findall(r"\w+", text)}
+    last = re.findall(r"\w+", text)
+    particle = fold(last[-1]) if last else ""
+    if particle in ("ein", "aus", "an", "ab", "auf", "zu"):
+        found |= {particle + stem for stem in word_tokens(text)}
+    return found
+
+
+def _opposite(asked: set[str], sentence: str) -> bool:
+    """Does ``sentence`` speak of the opposite action of the one the question asks about?"""
+    said = _actions(sentence)
+    for a, b in _OPPOSITES:
+        for want, other in ((a, b), (b, a)):
+            if want in asked and other not in asked and other in said and want not in said:
+                return True
+    return False
 
 
 def _near_duplicate(a: str, b: str) -> bool:

@@ -30,8 +30,13 @@ _ASKING = {"wie", "was", "welche", "welcher", "welches", "welchen", "wo", "wann"
            "weshalb", "wer", "wieviel", "kann", "koennt", "gibt", "ist", "sind", "hat", "habt",
            "how", "what", "which", "where", "when", "why", "who", "can", "is", "are", "does",
            "do", "has", "have"}
-_REFERRING = {"es", "er", "ihn", "ihm", "den", "die", "das", "dem", "dessen", "davon", "dazu",
-              "dafür", "damit", "it", "its", "this", "that", "them", "one"}
+# Words that point back to something said before. Articles count only at the end of the
+# question ("Was kostet das?"), where they stand for a noun; "Was kostet der Versand?" is
+# complete, and history must not spoil it.
+_REFERRING = {"es", "er", "ihn", "ihm", "dessen", "davon", "dazu", "dafur", "damit", "daran",
+              "darin", "darauf", "dafuer", "it", "its", "they", "them", "those", "these"}
+_REFERRING_AT_END = {"den", "die", "das", "dem", "der", "diesen", "diese", "dieses", "this",
+                     "that", "one"}
 
 
 @dataclass(frozen=True)
@@ -66,9 +71,11 @@ def _chosen_option(reply: str, options: Sequence[str]) -> str | None:
 
 
 def is_followup(question: str) -> bool:
+    """Does the question lean on the conversation: it continues ("Und …", "What about …"),
+    points back ("Was kostet es?", "Is it waterproof?"), or is a fragment ("Preis?")?"""
     ws = [fold(w) for w in words(question)]
-    return (bool(_FOLLOWUP_START.match(" ".join(ws))) or len(ws) <= 5
-            or any(w in _REFERRING for w in ws))
+    return (bool(_FOLLOWUP_START.match(" ".join(ws))) or len(ws) <= 2
+            or any(w in _REFERRING for w in ws) or (bool(ws) and ws[-1] in _REFERRING_AT_END))
 
 
 def is_elliptic(question: str) -> bool:

@@ -34,6 +34,8 @@ _HUMAN = [
     r"\b(talk|speak|chat)\s+(to|with)\s+(a|an|someone|somebody|real|human|person|agent|"
     r"representative|staff|your)",
     r"\breal (person|human)", r"\bhuman (agent|being|please)", r"\brepresentative\b",
+    # The one-word answer to "write 'Mitarbeiter'" (and its English twin).
+    r"^\W*(mitarbeiter\w*|mensch|kundenservice|serviceteam|agent|human|person|operator)\W*$",
     r"\bconnect me\b", r"\bnot a (bot|robot)\b",
 ]
 _NEGATIVE_RE = re.compile("|".join(_NEGATIVE))

@@ -54,7 +54,9 @@ def content_gaps(questions: list[str], embedder: Embedder, threshold: float = 0.
 def kpis(state: StateStore, embedder: Embedder | None = None, since: float = 0.0) -> dict:
     """Every KPI the dashboard and ``GET /v1/kpis`` show."""
     events = state.events(since)
-    answers = [e for e in events if e.kind == "answer"]
+    # Small talk ("Hallo", "Danke", "Wer bist du?") is neither deflected nor handed off.
+    smalltalk = [e for e in events if e.kind == "answer" and e.data.get("kind") == "smalltalk"]
+    answers = [e for e in events if e.kind == "answer" and e.data.get("kind") != "smalltalk"]
     conversations = {e.session_id for e in answers}
     handed_off = {e.session_id for e in answers if e.data.get("handoff")}
     reasons = Counter(e.data.get("reason") for e in answers if e.data.get("handoff"))
@@ -76,6 +78,7 @@ def kpis(state: StateStore, embedder: Embedder | None = None, since: float = 0.0
     return {
         "conversations": len(conversations),
         "answers": len(answers),
+        "smalltalk": len(smalltalk),
         "deflection_rate": (len(conversations - handed_off) / len(conversations)
                             if conversations else 0.0),
         "handoff_rate": len(handed_off) / len(conversations) if conversations else 0.0,

@@ -22,8 +22,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from bot.answer.question import MAX_QUESTION_CHARS, Question
 from bot.answer.handoff import handoff_message
+from bot.answer.question import MAX_QUESTION_CHARS, Question
 from bot.chat.admin import AdminService
 from bot.chat.analytics import kpis
 from bot.chat.engine import Engine

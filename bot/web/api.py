@@ -35,9 +35,15 @@ from bot.chat.service import ChatServices, Reply
 from bot.chat.staff import allows
 from bot.chat.state import SESSION_ID_PATTERN
 from bot.web.auth import COOKIE, login_routes, require_role
-from kb.errors import (Forbidden, InvalidInput, LotseError, NotFound, Throttled, TooLarge,
-                       UnsupportedType)
-
+from kb.errors import (
+    Forbidden,
+    InvalidInput,
+    LotseError,
+    NotFound,
+    Throttled,
+    TooLarge,
+    UnsupportedType,
+)
 
 MAX_JSON_BYTES = 256 * 1024
 

@@ -81,7 +81,7 @@ def test_eval_passes_its_thresholds(home):
 
 
 def test_empty_store_gives_a_clear_error(tmp_path):
-    out = lotse("ask", "Hallo?", home=tmp_path / "leer")
+    out = lotse("ask", "Was kostet der Versand?", home=tmp_path / "leer")
     assert out.returncode == 1 and "lotse ingest" in out.stderr
 
 

@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from bot.answer.question import InvalidQuestion
-from bot.chat.admin import PathRefused, UploadRejected, UploadTooLarge, UploadTypeRefused
+from bot.chat.admin import (
+    PathRefused,
+    UploadRejected,
+    UploadTooLarge,
+    UploadTypeRefused,
+)
 from bot.chat.ratelimit import RateLimited
 from bot.chat.state import NoSuchRecord, StateError
 from bot.web.api import status_of

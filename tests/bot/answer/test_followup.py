@@ -42,6 +42,18 @@ def test_standalone_question_is_left_alone():
     assert rewrite(question, history, PRODUCTS) == question
 
 
+def test_a_complete_short_question_is_not_spoiled_by_history():
+    """"Was kostet der Versand?" after a backpack question is about shipping, not the pack."""
+    history = ["Wie schwer ist der AlpinPro 35?"]
+    for question in ("Was kostet der Versand?", "Wie lange dauert die Lieferung?",
+                     "How much is shipping?", "Kann ich auf Rechnung zahlen?"):
+        assert rewrite(question, history, PRODUCTS) == question
+    for question, expected in (("Was kostet das?", "AlpinPro 35 Was kostet das?"),
+                               ("Is it waterproof?", "AlpinPro 35 Is it waterproof?"),
+                               ("Preis?", "AlpinPro 35 Preis?")):
+        assert rewrite(question, history, PRODUCTS) == expected
+
+
 def test_reply_to_an_ask_back_completes_the_original_question():
     history = [Turn("Welche Größen gibt es beim AlpinPro?", "Welches Produkt meinst du: …",
                     ("AlpinPro 35", "AlpinPro 50"))]

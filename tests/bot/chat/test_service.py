@@ -115,3 +115,25 @@ def test_an_extractive_answer_streams_as_the_reply_alone(chat):
     sid = chat.state.new_session()
     items = list(chat.stream(sid, "Was kostet der Versand?"))
     assert len(items) == 1 and isinstance(items[0], Reply) and items[0].text.endswith("[1]")
+
+
+def test_small_talk_opens_no_ticket_and_counts_apart_in_the_kpis(chat):
+    sid = chat.state.new_session()
+    for message in ("Hallo", "Wer bist du?", "Wie wird das Wetter morgen?", "Danke!"):
+        reply = chat.send(sid, message)
+        assert reply.ticket is None and not reply.answer.handoff
+        assert reply.answer.kind == "smalltalk" and not reply.answer.citations
+    assert "KI-Assistent" in chat.send(sid, "Bist du ein Mensch?").text
+    assert chat.queue() == []
+    answered = chat.send(sid, "Hallo, was kostet der Versand?")
+    assert "4,95 €" in answered.text and answered.answer.kind != "smalltalk"
+    k = chat.kpis()
+    assert k["smalltalk"] == 5 and k["answers"] == 1 and k["conversations"] == 1
+
+
+def test_a_complete_question_after_another_is_answered_on_its_own(chat):
+    sid = chat.state.new_session()
+    chat.send(sid, "Wie schwer ist der AlpinPro 35?")
+    shipping = chat.send(sid, "Was kostet der Versand?")
+    assert shipping.answer.retrieval_query == "Was kostet der Versand?"
+    assert "4,95 €" in shipping.text

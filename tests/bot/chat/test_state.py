@@ -9,6 +9,7 @@ from sqlalchemy import inspect
 
 from bot.chat.state import StateError, StateStore
 
+
 @pytest.fixture
 def db_path(tmp_path):
     return tmp_path / "state.db"

@@ -13,7 +13,6 @@ from bot.chat.ratelimit import RateLimited, RateLimiter
 from tests.servers import lotse_api
 
 
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, default_engine):
     with lotse_api(default_engine, tmp_path_factory.mktemp("hostile-home"), []) as api:
