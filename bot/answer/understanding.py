@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from kb.glossary import german_terms
 from kb.text import fold, word_tokens, words
@@ -272,7 +273,10 @@ _UNITS_OF = {
 }
 
 
+@lru_cache(maxsize=512)
 def understand(text: str) -> Understanding:
+    """The message read once; cached, since the chain, the answerer and the confidence all
+    ask about the same text."""
     # Combining marks left after NFC are decoration ("Z̸e̷l̵t̶"), not letters: read without them.
     if any(unicodedata.combining(c) for c in text):
         text = unicodedata.normalize("NFC", "".join(
