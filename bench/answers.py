@@ -33,7 +33,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from bench.xquad import HOLD_OUT
+from bench.xquad import HOLD_OUT, data_missing
 from bot.answer.chain import says_not_found
 from kb.text import fold
 
@@ -174,10 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--en", type=Path, default=SHARED / "xquad.dev.en.json")
     ap.add_argument("--json", type=Path, default=REPO / "bench" / "results" / "answers.json")
     args = ap.parse_args(argv)
-    missing = [str(p) for p in (args.de, args.en) if not p.exists()]
-    if missing:
-        print(f"SKIPPED: XQuAD data not found ({', '.join(missing)}); it lives in "
-              "../shared/data/xquad/ and is never copied into the repo.")
+    if data_missing(args.de, args.en):
         return 0
     started = time.monotonic()
     result = run(args.de, args.en)
