@@ -178,12 +178,17 @@ class Customers:
         self._stop.wait(rng.uniform(0.0, 3.0))
         with httpx.Client(base_url=self.urls[instance], headers=headers, timeout=120) as client:
             turn = 0
+            owner: dict = {}  # the conversation's id and secret; three questions each
             while not self._stop.is_set():
-                session = f"load-{worker}-{turn // 3}"
                 started = time.time()
                 try:
-                    r = client.post("/v1/chat", json={"session_id": session,
-                                                      "message": rng.choice(self.questions)})
+                    continuing = bool(owner) and turn % 3 != 0
+                    r = client.post("/v1/chat", headers=owner.get("headers", {}), json={
+                        **({"session_id": owner["id"]} if continuing else {}),
+                        "message": rng.choice(self.questions)})
+                    if r.status_code == 200 and "session_secret" in r.json():
+                        owner = {"id": r.json()["session_id"],
+                                 "headers": {"X-Session-Secret": r.json()["session_secret"]}}
                     sources = tuple(c["source"] for c in r.json().get("citations", [])) \
                         if r.status_code == 200 else ()
                     entry = Request(started, time.time(), instance, r.status_code, sources,
@@ -246,7 +251,7 @@ def run_mode(mode: str, sessions: int, phase_seconds: float, work: Path, xquad: 
         for url in urls:  # warm: lexical indexes and caches of every instance
             for q, _ in pairs[:5]:
                 httpx.post(f"{url}/v1/chat", headers={"Authorization": f"Bearer {CUSTOMER}"},
-                           json={"message": q, "session_id": "warm"}, timeout=120)
+                           json={"message": q}, timeout=120)
 
         plans = [Cycle(instance=0)] + ([Cycle(instance=1)] if mode == "http" else [])
         # The questions, a third of them about documents that are about to go.

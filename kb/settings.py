@@ -208,6 +208,10 @@ class ServerSettings(BaseModel):
         "re-ingest through the API or UI (uploads always may); other paths are refused."
     )
     max_upload_mb: float = Field(10.0, gt=0, description="Largest file an admin may upload.")
+    expected_wait_minutes: int = Field(
+        15, ge=0, description="Waiting time for a person that customers are told while their "
+        "ticket is open (0: no estimate is given)."
+    )
     messages_per_minute: int = Field(
         20, ge=1, description="Chat messages one session may send per minute; more get "
         "'too many messages' (HTTP 429 with Retry-After over REST)."

@@ -34,10 +34,12 @@ class RateLimiter:
         self._lock = threading.Lock()
         self._swept = clock()
 
-    def check(self, session_id: str, client: str | None = None) -> None:
-        """Count one message, or raise ``RateLimited`` without counting it."""
+    def check(self, session_id: str | None, client: str | None = None) -> None:
+        """Count one message, or raise ``RateLimited`` without counting it. A message that
+        starts a conversation (``session_id`` None) counts for its client only."""
         now = self._clock()
-        keys = [("session", session_id)] + ([("client", client)] if client else [])
+        keys = ([("session", session_id)] if session_id else []) + \
+            ([("client", client)] if client else [])
         with self._lock:
             if now - self._swept > WINDOW_SECONDS:
                 self._sweep(now)

@@ -8,14 +8,21 @@
 A message is cleaned and its language detected here, once (``Question``); the
 answer chain does the rest, follow-up rewriting included. A handoff opens a
 ticket with the transcript, the reason and the question; the agent's draft
-reply (with the agent's view of the knowledge base) is made when an agent first
-looks at the ticket, not while the customer waits. From then on the customer's
-messages go to the ticket, not to the bot, until an agent closes it.
+reply (with the agent's view of the knowledge base) is written after the customer
+has the reply. While the ticket is open, the bot stays: what the documents answer
+it answers (and says where the ticket stands), the rest goes to the team as a
+receipt; the agent sees every message either way.
+
+A conversation belongs to whoever holds its secret (``start_conversation`` makes
+both; ``authorize`` checks them): the REST API and the web chat ask for it on
+every later request, so nobody writes into or reads another customer's chat.
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
+import secrets
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -24,13 +31,15 @@ from typing import Any
 
 from bot.answer.handoff import handoff_message
 from bot.answer.question import MAX_QUESTION_CHARS, Question
+from bot.answer.understanding import understand
 from bot.chat.admin import AdminService
 from bot.chat.analytics import kpis
 from bot.chat.engine import Engine
 from bot.chat.ratelimit import RateLimiter
 from bot.chat.staff import Credentials, LoginSessions
 from bot.chat.state import Message, StateStore, Ticket, check_session_id
-from kb.text import detect_language
+from kb.errors import Forbidden
+from kb.text import content_hash, detect_language
 from kb.types import Answer
 
 log = logging.getLogger(__name__)
@@ -41,6 +50,25 @@ _TICKET_NOTE = {
 _FORWARDED = {
     "de": "Danke, deine Nachricht ist beim Serviceteam angekommen (Ticket {number}).",
     "en": "Thanks, your message has reached our service team (ticket {number}).",
+}
+_ALREADY = {
+    "de": "Du bist schon mit dem Serviceteam verbunden (Ticket {number}).",
+    "en": "You are already connected with our service team (ticket {number}).",
+}
+# While a ticket is open: what the customer is told about it with every reply.
+_STATUS = {
+    "de": {"open": "Eine Kollegin oder ein Kollege meldet sich bei dir{wait}; bis dahin beantworte "
+                   "ich gern weitere Fragen.",
+           "wait": ", voraussichtlich in etwa {minutes} Minuten",
+           "taken": "Eine Kollegin oder ein Kollege bearbeitet dein Anliegen gerade.",
+           "answered": "Das Serviceteam hat dir schon geantwortet (siehe oben).",
+           "seen": "Das Serviceteam sieht auch diese Frage (Ticket {number})."},
+    "en": {"open": "A colleague will get back to you{wait}; until then I'm happy to answer "
+                   "other questions.",
+           "wait": ", probably in about {minutes} minutes",
+           "taken": "A colleague is working on your request right now.",
+           "answered": "Our service team has already replied (see above).",
+           "seen": "Our service team sees this question too (ticket {number})."},
 }
 _CLOSED = {
     "de": "Das Serviceteam hat Ticket {number} abgeschlossen. Ab jetzt antwortet wieder Lotse; "
@@ -60,6 +88,10 @@ _DRAFT = {
 }
 
 
+class NotYourConversation(Forbidden):
+    """The conversation id and secret do not belong together (or the id does not exist)."""
+
+
 @dataclass(frozen=True)
 class Reply:
     """What the customer sees for one message, plus what the UI needs to show it."""
@@ -69,6 +101,8 @@ class Reply:
     message_id: int | None
     ticket: Ticket | None
     forwarded: bool = False  # the message went to the agent queue, not to the bot
+    session_id: str = ""
+    secret: str | None = None  # set once, in the reply that started the conversation
 
     def to_dict(self) -> dict:
         data = self.answer.to_dict() if self.answer else {
@@ -78,6 +112,9 @@ class Reply:
         data["message_id"] = self.message_id
         data["ticket"] = self.ticket.number if self.ticket else None
         data["forwarded"] = self.forwarded
+        data["session_id"] = self.session_id
+        if self.secret:
+            data["session_secret"] = self.secret
         return data
 
 
@@ -102,15 +139,16 @@ class ChatService:
         """Confidence under which the bot hands a customer's question to a person."""
         return self.engine.settings.answer.handoff_below
 
-    def send(self, session_id: str, text: str, view: str = "customer",
+    def send(self, session_id: str | None, text: str, view: str = "customer",
              client: str | None = None) -> Reply:
-        """Answer one message in a session (created on first use)."""
+        """Answer one message in a session (created on first use; with ``None``, a new
+        conversation whose id and secret the reply carries)."""
         for item in self.stream(session_id, text, view, client):
             if isinstance(item, Reply):
                 return item
         raise AssertionError("stream ended without a reply")
 
-    def stream(self, session_id: str, text: str, view: str = "customer",
+    def stream(self, session_id: str | None, text: str, view: str = "customer",
                client: str | None = None) -> Iterator[str | Reply]:
         """Deltas of the answer as an LLM's checked sentences are released, then the ``Reply``.
 
@@ -118,29 +156,47 @@ class ChatService:
         word is for a UI to decide. A message that is empty or too long raises
         ``InvalidQuestion``, one over the rate limit ``RateLimited``: both before
         anything is stored."""
-        check_session_id(session_id)
         question = Question.of(text)
-        self.limits.check(session_id, client)
+        secret = None
+        if session_id is None:  # only now: a refused first message leaves nothing behind
+            self.limits.check(None, client)
+            session_id, secret = self.start_conversation(view)
+        else:
+            check_session_id(session_id)
+            self.limits.check(session_id, client)
         self.state.ensure_session(session_id, role=view)
-        open_ticket = self.state.open_ticket_of(session_id)
-        if open_ticket is not None and view == "customer":
-            self.state.add_message(session_id, "customer", question.text)
-            self.state.record("forwarded", session_id)
-            forwarded = _FORWARDED[question.language].format(number=open_ticket.number)
-            yield Reply(forwarded, None, None, open_ticket, forwarded=True)
-            return
-
+        ids = {"session_id": session_id, "secret": secret}
+        open_ticket = self.state.open_ticket_of(session_id) if view == "customer" else None
         turns = self.state.turns(session_id)
         started = time.perf_counter()
         answer = None
         for item in self.engine.chain.stream(question, view=view, history=turns):
             if isinstance(item, Answer):
                 answer = item
-            else:
+            elif open_ticket is None:
                 yield item
         assert answer is not None
         latency_ms = 1000 * (time.perf_counter() - started)
         self.state.add_message(session_id, "customer", question.text)
+
+        if open_ticket is not None:
+            # A person is on the way: the bot still answers what the documents answer, and
+            # everything the customer writes lands in the ticket the agent sees.
+            self.state.record("forwarded", session_id)
+            status = self.ticket_status(open_ticket, question.language)
+            # What the customer tells the team ("Meine Bestellnummer ist 4711") is for the
+            # team; the bot answers questions and small talk.
+            asks = question.text.endswith("?") or understand(question.text).answer_type or \
+                answer.kind == "smalltalk"
+            if answer.handoff or not asks:
+                forwarded = _FORWARDED[question.language].format(number=open_ticket.number)
+                yield Reply(f"{forwarded} {status}", None, None, open_ticket, forwarded=True, **ids)
+                return
+            seen = _STATUS[question.language]["seen"].format(number=open_ticket.number)
+            shown = f"{answer.text}\n\n{seen} {status}"
+            message_id = self._store_answer(session_id, question.text, answer, shown, latency_ms)
+            yield Reply(shown, answer, message_id, open_ticket, **ids)
+            return
 
         ticket = None
         shown = answer.text
@@ -148,21 +204,41 @@ class ChatService:
         if answer.handoff and view == "customer":
             ticket = self.state.open_ticket(session_id, answer.handoff_reason or "low_confidence",
                                             answer.question, [], "")
-            shown = f"{answer.text} {_TICKET_NOTE[answer.language].format(number=ticket.number)}"
+            shown = (f"{answer.text} {_TICKET_NOTE[answer.language].format(number=ticket.number)}"
+                     f" {self.ticket_status(ticket, answer.language)}")
             # The draft searches with the rewritten follow-up, which carries the product.
             draft_for = (ticket.id, answer.retrieval_query or answer.question)
+        message_id = self._store_answer(session_id, question.text, answer, shown, latency_ms)
+        if draft_for:
+            self.draft_later(*draft_for)
+        yield Reply(shown, answer, message_id, ticket, **ids)
+
+    def _store_answer(self, session_id: str, question: str, answer: Answer, shown: str,
+                      latency_ms: float) -> int:
         record = {**answer.to_dict(), "retrieval_query": answer.retrieval_query,
                   "kind": answer.kind, "grounding": answer.grounding}
         message_id = self.state.add_message(session_id, "bot", shown, answer=record,
                                             latency_ms=latency_ms)
         self.state.record("answer", session_id, latency_ms, kind=answer.kind,
                           handoff=answer.handoff, reason=answer.handoff_reason,
-                          confidence=answer.confidence, question=question.text,
+                          confidence=answer.confidence, question=question,
                           generated=bool(answer.grounding.get("backend")),
                           blocked=len(answer.grounding.get("dropped", [])))
-        if draft_for:
-            self.draft_later(*draft_for)
-        yield Reply(shown, answer, message_id, ticket)
+        return message_id
+
+    def ticket_status(self, ticket: Ticket, language: str) -> str:
+        """Where an open ticket stands, for the customer: waiting (with the expected time),
+        taken by an agent, or answered by one since the customer last wrote."""
+        texts = _STATUS.get(language, _STATUS["de"])
+        transcript = self.state.transcript(ticket.session_id)
+        roles = [m.role for m in transcript if m.role in ("customer", "agent")]
+        if "agent" in roles and roles[-1] == "agent":
+            return texts["answered"]
+        if ticket.status == "taken":
+            return texts["taken"]
+        minutes = self.engine.settings.server.expected_wait_minutes
+        wait = texts["wait"].format(minutes=minutes) if minutes else ""
+        return texts["open"].format(wait=wait)
 
     def draft_later(self, ticket_id: int, question: str) -> Future:
         """Write the agent's draft for a new ticket in the background; ``ticket`` writes it
@@ -181,6 +257,39 @@ class ChatService:
         finally:
             self._drafting.pop(ticket_id, None)
 
+    # -- conversations and their owners ---------------------------------------------------
+    def start_conversation(self, view: str = "customer") -> tuple[str, str]:
+        """A new conversation's id and its secret (192 random bits; only a hash is stored)."""
+        session_id = secrets.token_hex(16)
+        secret = secrets.token_urlsafe(24)
+        self.state.ensure_session(session_id, role=view)
+        self.state.set_secret(session_id, content_hash(secret))
+        return session_id, secret
+
+    def authorize(self, session_id: str | None, secret: str | None) -> str:
+        """``session_id`` if ``secret`` is its secret; ``NotYourConversation`` otherwise, the
+        same for a wrong secret and an id that does not exist (no way to probe for ids)."""
+        stored = self.state.secret_hash(session_id) if session_id else None
+        if not (stored and secret and hmac.compare_digest(stored, content_hash(secret))):
+            raise NotYourConversation("no conversation with this id and secret")
+        return session_id
+
+    def conversation(self, session_id: str) -> dict[str, Any]:
+        """A conversation as its customer sees it: the messages (customer, bot, agent and
+        system notices, with the time and, for bot answers, the citations) and the ticket."""
+        roles = {"notice": "system"}
+        messages = []
+        for m in self.transcript(session_id):
+            item = {"role": roles.get(m.role, m.role), "text": m.text, "time": m.created_at}
+            if m.role == "bot":
+                item["citations"] = m.answer.get("citations", [])
+            messages.append(item)
+        tickets = [t for t in self.state.tickets() if t.session_id == session_id]
+        ticket = tickets[0] if tickets else None
+        return {"session_id": session_id, "messages": messages, "ticket": None if ticket is None
+                else {"number": ticket.number, "status": ticket.status,
+                      "reason": ticket.reason, "created_at": ticket.created_at}}
+
     def transcript(self, session_id: str) -> list[Message]:
         """A conversation as its customer sees it: stored (redacted) texts, oldest first."""
         check_session_id(session_id)
@@ -191,16 +300,18 @@ class ChatService:
         check_session_id(session_id)
         self.state.ensure_session(session_id)
         existing = self.state.open_ticket_of(session_id)
-        if existing:
-            return Reply(_FORWARDED[language].format(number=existing.number), None, None, existing,
-                         forwarded=True)
+        if existing:  # no receipt for a message that was never sent: where the ticket stands
+            text = (f"{_ALREADY[language].format(number=existing.number)} "
+                    f"{self.ticket_status(existing, language)}")
+            return Reply(text, None, None, existing, forwarded=True)
         turns = self.state.turns(session_id)
         question = turns[-1].question if turns else ""
         ticket = self.state.open_ticket(session_id, "asked_for_human", question, [], "")
         if question:
             self.draft_later(ticket.id, question)
         text = (f"{handoff_message('asked_for_human', language)} "
-                f"{_TICKET_NOTE[language].format(number=ticket.number)}")
+                f"{_TICKET_NOTE[language].format(number=ticket.number)} "
+                f"{self.ticket_status(ticket, language)}")
         message_id = self.state.add_message(session_id, "bot", text,
                                             answer={"kind": "handoff", "handoff": True,
                                                     "handoff_reason": "asked_for_human"})

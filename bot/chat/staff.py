@@ -9,7 +9,6 @@ default password. Roles nest: admin ⊇ agent ⊇ customer.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import os
@@ -21,6 +20,7 @@ from pathlib import Path
 from bot.chat.state import StateStore
 from kb.errors import LotseError
 from kb.settings import LotseSettings
+from kb.text import content_hash
 
 ROLES = ("customer", "agent", "admin")
 
@@ -118,20 +118,16 @@ class LoginSessions:
             raise LoginRefused("unknown name or wrong password")
         self.state.clear_login_failures(name)
         token = secrets.token_urlsafe(32)
-        self.state.add_login(_digest(token), name, role, now + self.ttl)
+        self.state.add_login(content_hash(token), name, role, now + self.ttl)
         return token
 
     def user(self, token: str | None) -> Login | None:
-        found = self.state.login_of(_digest(token)) if token else None
+        found = self.state.login_of(content_hash(token)) if token else None
         return Login(*found) if found else None
 
     def logout(self, token: str | None) -> None:
         if token:
-            self.state.drop_login(_digest(token))
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+            self.state.drop_login(content_hash(token))
 
 
 class LoginRefused(LotseError):

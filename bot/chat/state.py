@@ -132,6 +132,14 @@ class _Event(_Base):
     data: Mapped[str] = mapped_column(Text, default="{}")
 
 
+class _SessionSecret(_Base):
+    """The hash of a conversation's secret: whoever holds the secret may continue it."""
+    __tablename__ = "session_secrets"
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+
+
 class _StaffLogin(_Base):
     """A staff UI login; the key is a hash of the cookie, so the table yields no cookie."""
     __tablename__ = "staff_logins"
@@ -218,6 +226,18 @@ class StateStore:
         with self._tx() as db:
             db.add(_Session(id=sid, created_at=time.time(), role=role, language=language))
         return sid
+
+    def set_secret(self, session_id: str, secret_hash: str) -> None:
+        with self._tx() as db:
+            if db.get(_Session, session_id) is None:
+                raise NoSuchRecord(f"no session {session_id}")
+            db.merge(_SessionSecret(session_id=session_id, secret_hash=secret_hash))
+
+    def secret_hash(self, session_id: str) -> str | None:
+        """The stored hash of a conversation's secret; None for an unknown conversation."""
+        with self._tx() as db:
+            row = db.get(_SessionSecret, session_id)
+            return row.secret_hash if row else None
 
     def session_status(self, session_id: str) -> str | None:
         with self._tx() as db:
@@ -442,7 +462,8 @@ class StateStore:
             if db.get(_Session, session_id) is None:
                 raise NoSuchRecord(f"no session {session_id}")
             for name, model in (("raw_texts", _RawText), ("messages", _Message),
-                                ("feedback", _Feedback), ("tickets", _Ticket), ("events", _Event)):
+                                ("feedback", _Feedback), ("tickets", _Ticket), ("events", _Event),
+                                ("session_secrets", _SessionSecret)):
                 result = db.execute(delete(model).where(model.session_id == session_id))
                 counts[name] = result.rowcount or 0
             db.execute(delete(_Session).where(_Session.id == session_id))

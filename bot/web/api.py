@@ -4,7 +4,8 @@ Routes and who may call them (bearer token; admin ⊇ agent ⊇ customer):
 
     GET  /healthz                        anyone
     POST /v1/chat                        customer (agents get the agent view)
-    POST /v1/feedback                    customer
+    POST /v1/feedback                    customer, with the conversation's secret
+    GET  /v1/conversations/{id}          customer, with the conversation's secret
     GET  /v1/handoffs                    agent
     POST /v1/handoffs/{id}/reply         agent
     GET  /v1/kpis                        agent
@@ -12,7 +13,8 @@ Routes and who may call them (bearer token; admin ⊇ agent ⊇ customer):
     POST /v1/ingest                      admin
     GET  /login, POST /login, GET /logout  the staff UI's cookie login
 
-A missing or wrong token is 401, a token of a lower role 403, a malformed body
+A missing or wrong token is 401, a token of a lower role 403, a conversation without
+its secret (X-Session-Secret) 403, the same for an id that does not exist, a malformed body
 422 with the fields that are wrong, an empty or over-long message 400, a body
 over 256 kB 413, and a message over the per-minute limit 429 with Retry-After.
 The staff UI (mounted at /staff by ``bot.web.app``) uses a server-side login session
@@ -22,7 +24,6 @@ instead of a token: the cookie is HttpOnly, SameSite=Strict and, over HTTPS, Sec
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 
 from fastapi import Depends, FastAPI, Form, Request, UploadFile
@@ -46,6 +47,7 @@ from kb.errors import (
 )
 
 MAX_JSON_BYTES = 256 * 1024
+SECRET_HEADER = "X-Session-Secret"
 
 # Most specific first: an error may be of several kinds (a missing ticket is NotFound
 # and InvalidInput); anything else Lotse raises on purpose is a 400.
@@ -63,7 +65,8 @@ def status_of(exc: LotseError) -> int:
 class ChatRequest(BaseModel):
     message: str = Field(..., description="The customer's message.")
     session_id: str | None = Field(None, pattern=SESSION_ID_PATTERN,
-                                   description="Omit to start a new session.")
+                                   description="Omit to start a conversation; to continue one, "
+                                   "send its id and its secret in the X-Session-Secret header.")
     stream: bool = Field(False, description="Answer as server-sent events: `delta` events "
                          "with the newly released text, then one event with the whole reply.")
 
@@ -133,15 +136,21 @@ def create_api(services: ChatServices) -> FastAPI:
     def healthz() -> dict:
         return chat.health()
 
+    def owned(session_id: str | None, request: Request) -> str:
+        """The conversation, if the request carries its secret (403 otherwise)."""
+        return chat.authorize(session_id, request.headers.get(SECRET_HEADER))
+
     @app.post("/v1/chat")
     def post_chat(body: ChatRequest, request: Request, who: str = Depends(role("customer"))):
-        """One message; an empty or over-long one is 400, the 21st in a minute 429."""
+        """One message. Without ``session_id`` a conversation starts and the response carries
+        its ``session_id`` and ``session_secret``; later messages send the secret in the
+        ``X-Session-Secret`` header (403 without it). An empty or over-long message is 400,
+        the 21st in a minute 429."""
         view = "agent" if allows(who, "agent") else "customer"
-        session_id = body.session_id or uuid.uuid4().hex
+        session_id = None if body.session_id is None else owned(body.session_id, request)
         client = request.client.host if request.client else None
         if not body.stream:
-            reply = chat.send(session_id, body.message, view=view, client=client)
-            return {**reply.to_dict(), "session_id": session_id}
+            return chat.send(session_id, body.message, view=view, client=client).to_dict()
         # The first item is taken here, so a refused message is an HTTP error, not an event.
         items = chat.stream(session_id, body.message, view=view, client=client)
         first = next(items)
@@ -152,7 +161,7 @@ def create_api(services: ChatServices) -> FastAPI:
                 while isinstance(item, str):
                     yield _sse({"delta": item})
                     item = next(items)
-                yield _sse({**item.to_dict(), "session_id": session_id, "done": True})
+                yield _sse({**item.to_dict(), "done": True})
             except LotseError as exc:
                 yield _sse({"error": str(exc), "done": True})
 
@@ -162,8 +171,14 @@ def create_api(services: ChatServices) -> FastAPI:
     def post_feedback(body: FeedbackRequest, request: Request,
                       _: str = Depends(role("customer"))) -> dict:
         client = request.client.host if request.client else None
-        return {"feedback_id": chat.feedback(body.session_id, body.rating, body.message_id,
-                                             body.comment, client)}
+        return {"feedback_id": chat.feedback(owned(body.session_id, request), body.rating,
+                                             body.message_id, body.comment, client)}
+
+    @app.get("/v1/conversations/{session_id}")
+    def get_conversation(session_id: str, request: Request,
+                         _: str = Depends(role("customer"))) -> dict:
+        """The messages (customer, bot, agent, system) and the ticket of one conversation."""
+        return chat.conversation(owned(session_id, request))
 
     @app.get("/v1/handoffs")
     def get_handoffs(status: str | None = "open", _: str = Depends(role("agent"))) -> list[dict]:

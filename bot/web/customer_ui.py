@@ -9,7 +9,6 @@ agent replies appear in the chat while a ticket is open.
 from __future__ import annotations
 
 import html
-import uuid
 from collections.abc import Iterator
 
 import gradio as gr
@@ -102,7 +101,8 @@ def build_customer_ui(chat: ChatService) -> gr.Blocks:
         poll = gr.Timer(2.0)
 
         def start(sid: str, lang: str):
-            sid = sid or uuid.uuid4().hex
+            # The page's server-side state holds the conversation: whoever has the page has it.
+            sid = sid or chat.start_conversation()[0]
             return sid, f"<small>{TEXTS[lang]['privacy']}<code>{sid}</code></small>"
 
         ui.load(start, [session, language], [session, privacy])
@@ -117,10 +117,14 @@ def build_customer_ui(chat: ChatService) -> gr.Blocks:
 
         def respond(message: str, history: list, ids: dict, sid: str, lang: str,
                     request: gr.Request):
+            """Yields (chat, message ids, box, transcript length, session)."""
             message = (message or "").strip()
             if not message:
-                yield history, ids, gr.update(), len(history)
+                yield history, ids, gr.update(), len(history), sid
                 return
+            # A client that skipped the page load gets a conversation of its own, never a
+            # shared one.
+            sid = sid or chat.start_conversation()[0]
             history = history + [{"role": "user", "content": message},
                                  {"role": "assistant", "content": ""}]
             client = request.client.host if request and request.client else None
@@ -132,39 +136,43 @@ def build_customer_ui(chat: ChatService) -> gr.Blocks:
                         break
                     streamed += item
                     history[-1] = {"role": "assistant", "content": streamed}
-                    yield history, ids, "", len(history)
+                    yield history, ids, "", len(history), sid
             except (InvalidQuestion, RateLimited) as exc:
                 history[-1] = {"role": "assistant", "content": refusal(exc, lang)}
-                yield history, ids, gr.update(), len(chat.transcript(sid))
+                yield history, ids, gr.update(), len(chat.transcript(sid)), sid
                 return
             if not streamed:
                 for partial in reveal(reply.text):
                     history[-1] = {"role": "assistant", "content": partial}
-                    yield history, ids, "", len(history)
+                    yield history, ids, "", len(history), sid
             history[-1] = {"role": "assistant", "content": reply.text + source_cards(reply, lang)}
             ids = {**ids, len(history) - 1: reply.message_id}
-            yield history, ids, "", len(chat.transcript(sid))
+            yield history, ids, "", len(chat.transcript(sid)), sid
 
         for trigger in (send.click, box.submit):
             trigger(respond, [box, chatbot, bot_ids, session, language],
-                    [chatbot, bot_ids, box, seen])
+                    [chatbot, bot_ids, box, seen, session])
 
         def pick_example(data: gr.SelectData, history: list, ids: dict, sid: str, lang: str,
                          request: gr.Request):
             yield from respond(data.value["text"], history, ids, sid, lang, request)
 
         chatbot.example_select(pick_example, [chatbot, bot_ids, session, language],
-                               [chatbot, bot_ids, box, seen])
+                               [chatbot, bot_ids, box, seen, session])
 
         def ask_human(history: list, ids: dict, sid: str, lang: str):
+            sid = sid or chat.start_conversation()[0]
             reply = chat.request_human(sid, lang)
             history = history + [{"role": "assistant", "content": reply.text}]
             ids = {**ids, len(history) - 1: reply.message_id}
-            return history, ids, len(chat.transcript(sid))
+            return history, ids, len(chat.transcript(sid)), sid
 
-        human.click(ask_human, [chatbot, bot_ids, session, language], [chatbot, bot_ids, seen])
+        human.click(ask_human, [chatbot, bot_ids, session, language],
+                    [chatbot, bot_ids, seen, session])
 
         def rate(data: gr.LikeData, ids: dict, sid: str, note: str, request: gr.Request):
+            if not sid:
+                return note  # nothing of this visitor's to rate
             position = data.index if isinstance(data.index, int) else data.index[0]
             client = request.client.host if request and request.client else None
             try:

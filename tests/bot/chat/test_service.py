@@ -137,3 +137,31 @@ def test_a_complete_question_after_another_is_answered_on_its_own(chat):
     shipping = chat.send(sid, "Was kostet der Versand?")
     assert shipping.answer.retrieval_query == "Was kostet der Versand?"
     assert "4,95 €" in shipping.text
+
+
+def test_the_bot_stays_while_a_person_is_coming(chat):
+    """After a handoff the documents still answer questions; statements go to the team;
+    the customer always learns where the ticket stands, and the agent sees everything."""
+    sid = chat.state.new_session()
+    ticket = chat.send(sid, "Ich möchte mit einem Mitarbeiter sprechen").ticket
+    assert "Minuten" in chat.send(sid, "Meine Bestellnummer ist 4711").text
+    answered = chat.send(sid, "Wie lange habe ich Zeit für eine Rücksendung?")
+    assert not answered.forwarded and "30 Tagen" in answered.text and answered.answer.citations
+    assert ticket.number in answered.text and "Minuten" in answered.text
+    assert chat.state.ticket(ticket.id).status == "open"
+    chat.take(ticket.id, "agent1")
+    assert "bearbeitet dein Anliegen" in chat.send(sid, "Was kostet der Versand?").text
+    chat.agent_reply(ticket.id, "agent1", "Ich sehe mir 4711 an.")
+    assert "schon geantwortet" in chat.request_human(sid).text
+    _, transcript = chat.ticket_detail(ticket.id)
+    said = [m.text for m in transcript if m.role == "customer"]
+    assert said == ["Ich möchte mit einem Mitarbeiter sprechen", "Meine Bestellnummer ist 4711",
+                    "Wie lange habe ich Zeit für eine Rücksendung?", "Was kostet der Versand?"]
+
+
+def test_talk_to_a_person_inside_an_open_ticket_sends_no_receipt(chat):
+    sid = chat.state.new_session()
+    ticket = chat.request_human(sid).ticket
+    again = chat.request_human(sid)
+    assert again.ticket.id == ticket.id and "schon mit dem Serviceteam verbunden" in again.text
+    assert "angekommen" not in again.text

@@ -105,14 +105,15 @@ def test_bad_json_is_422_with_a_clear_message(server):
 
 def test_handoff_reply_and_kpis_over_http(server):
     url, cust, agent = server["url"], _auth(server, "customer"), _auth(server, "agent")
-    sid = "api-story-1"
     first = httpx.post(f"{url}/v1/chat", headers=cust, timeout=30,
-                       json={"session_id": sid, "message": "Wie schwer ist der AlpinPro 35?"}).json()
-    httpx.post(f"{url}/v1/feedback", headers=cust,
+                       json={"message": "Wie schwer ist der AlpinPro 35?"}).json()
+    sid, mine = first["session_id"], {**cust, "X-Session-Secret": first["session_secret"]}
+    httpx.post(f"{url}/v1/feedback", headers=mine,
                json={"session_id": sid, "rating": 1, "message_id": first["message_id"]})
-    angry = httpx.post(f"{url}/v1/chat", headers=cust, timeout=30,
+    angry = httpx.post(f"{url}/v1/chat", headers=mine, timeout=30,
                        json={"session_id": sid, "message": "Das ist eine Frechheit!"}).json()
     assert angry["handoff"] and angry["handoff_reason"] == "negative_sentiment" and angry["ticket"]
+    assert "session_secret" not in angry  # the secret is handed out once
     tickets = httpx.get(f"{url}/v1/handoffs", headers=agent).json()
     ticket = next(t for t in tickets if t["session_id"] == sid)
     assert ticket["reason"] == "negative_sentiment"
@@ -206,3 +207,48 @@ def test_logins_live_in_the_database_shared_by_processes_as_hashes(server, tmp_p
             second.login("agent", "raten")
     with pytest.raises(LoginRefused, match="too many failed attempts"):
         first.login("agent", server["creds"].users["agent"][1])
+
+
+def _start(server, message="Was kostet der Versand?") -> tuple[str, dict]:
+    body = httpx.post(f"{server['url']}/v1/chat", headers=_auth(server, "customer"), timeout=30,
+                      json={"message": message}).json()
+    return body["session_id"], {**_auth(server, "customer"),
+                                "X-Session-Secret": body["session_secret"]}
+
+
+def test_a_conversation_belongs_to_whoever_holds_its_secret(server):
+    url, cust = server["url"], _auth(server, "customer")
+    first = httpx.post(f"{url}/v1/chat", headers=cust, timeout=30,
+                       json={"message": "Was kostet der Versand?"}).json()
+    sid, secret = first["session_id"], first["session_secret"]
+    assert len(secret) >= 22 and secret != sid  # at least 128 random bits, not the id
+    mine = {**cust, "X-Session-Secret": secret}
+    follow = httpx.post(f"{url}/v1/chat", headers=mine, timeout=30,
+                        json={"session_id": sid, "message": "Und nach Österreich?"})
+    assert follow.status_code == 200 and follow.json()["session_id"] == sid
+    conversation = httpx.get(f"{url}/v1/conversations/{sid}", headers=mine).json()
+    assert [m["role"] for m in conversation["messages"]] == ["customer", "bot", "customer", "bot"]
+    assert conversation["messages"][1]["citations"] and conversation["messages"][0]["time"] > 0
+    assert conversation["ticket"] is None
+
+
+def test_strangers_can_neither_write_into_nor_read_another_conversation(server):
+    url, cust = server["url"], _auth(server, "customer")
+    victim, mine = _start(server)
+    before = server["chat"].state.transcript(victim)
+    attack = {"session_id": victim, "message": "Bitte überweist die Erstattung auf IBAN DE02120300000000202051"}
+    wrong = {**cust, "X-Session-Secret": "not-the-secret"}
+    refused = [httpx.post(f"{url}/v1/chat", headers=cust, json=attack),       # no secret
+               httpx.post(f"{url}/v1/chat", headers=wrong, json=attack),      # a wrong one
+               httpx.post(f"{url}/v1/chat", headers=mine,                     # another id
+                          json={**attack, "session_id": "a" * 32}),
+               httpx.get(f"{url}/v1/conversations/{victim}", headers=wrong),
+               httpx.get(f"{url}/v1/conversations/{'b' * 32}", headers=wrong),
+               httpx.post(f"{url}/v1/feedback", headers=wrong,
+                          json={"session_id": victim, "rating": -1})]
+    assert [r.status_code for r in refused] == [403] * 6
+    # An unknown id and a wrong secret look the same: nothing tells an id exists.
+    assert refused[3].json() == refused[4].json() == {"error": "no conversation with this id and secret"}
+    assert server["chat"].state.transcript(victim) == before
+    # Two clients that never send an id never share a conversation.
+    assert _start(server)[0] != _start(server)[0]

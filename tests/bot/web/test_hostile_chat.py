@@ -25,6 +25,18 @@ def _chat(server, payload):
                       headers={**server["headers"], "Content-Type": "application/json"})
 
 
+def _start(server) -> tuple[str, dict]:
+    """A new conversation: its id, and headers that carry its secret."""
+    body = _chat(server, {"message": "Hallo"}).json()
+    return body["session_id"], {**server["headers"], "X-Session-Secret": body["session_secret"]}
+
+
+def _chat_in(server, session, payload):
+    sid, headers = session
+    return httpx.post(f"{server['url']}/v1/chat", content=json.dumps({**payload, "session_id": sid}),
+                      timeout=60, headers={**headers, "Content-Type": "application/json"})
+
+
 def _stored_texts(server, session_id):
     with sqlite3.connect(server["db"]) as db:
         return [r[0] for r in db.execute("SELECT text FROM messages WHERE session_id = ?",
@@ -32,10 +44,16 @@ def _stored_texts(server, session_id):
 
 
 def test_a_100_kb_message_is_refused_with_its_length_and_nothing_is_stored(server):
-    r = _chat(server, {"message": "Zelt " * 20_480, "session_id": "huge-1"})
+    session = _start(server)
+    before = _stored_texts(server, session[0])
+    r = _chat_in(server, session, {"message": "Zelt " * 20_480})
     assert r.status_code == 400
     assert "102399 characters; at most 4000" in r.json()["error"]
-    assert _stored_texts(server, "huge-1") == []
+    assert _stored_texts(server, session[0]) == before
+    # A refused first message starts no conversation at all.
+    sessions = sqlite3.connect(server["db"]).execute("SELECT count(*) FROM sessions").fetchone()
+    assert _chat(server, {"message": "Zelt " * 20_480}).status_code == 400
+    assert sqlite3.connect(server["db"]).execute("SELECT count(*) FROM sessions").fetchone() == sessions
 
 
 def test_a_body_over_256_kb_is_refused_before_it_is_read(server):
@@ -51,10 +69,10 @@ def test_an_empty_or_invisible_message_is_a_clear_400(server, message):
 
 def test_control_and_bidi_characters_are_dropped_before_answering_and_storing(server):
     message = "Wie lange\x00 habe ich\x1b Zeit\u202e für eine\u200b Rück\u00adsendung?\ud800"
-    r = _chat(server, {"message": message, "session_id": "controls-1"})
+    r = _chat(server, {"message": message})
     assert r.status_code == 200, r.text
     assert "30 Tagen" in r.json()["answer"]
-    customer_text = _stored_texts(server, "controls-1")[0]
+    customer_text = _stored_texts(server, r.json()["session_id"])[0]
     assert customer_text.startswith("Wie lange habe ich Zeit für eine Rück")
     assert not any(c in customer_text for c in "\x00\x1b\u202e\u200b")
 
@@ -76,11 +94,11 @@ def test_mixed_scripts_get_an_answer_or_an_honest_handoff(server, message):
 
 def test_a_flood_from_one_session_gets_429_and_other_sessions_still_get_answers(server):
     codes = []
-    with httpx.Client(headers=server["headers"], timeout=60) as client:
+    sid, headers = _start(server)  # its first message counts for the client only
+    with httpx.Client(headers=headers, timeout=60) as client:
         for i in range(1000):
             r = client.post(f"{server['url']}/v1/chat",
-                            json={"message": f"Was kostet der Versand? ({i})",
-                                  "session_id": "flood-1"})
+                            json={"message": f"Was kostet der Versand? ({i})", "session_id": sid})
             codes.append(r.status_code)
             if r.status_code == 429:
                 retry_after = int(r.headers["retry-after"])
@@ -88,9 +106,9 @@ def test_a_flood_from_one_session_gets_429_and_other_sessions_still_get_answers(
     assert codes[:20] == [200] * 20
     assert codes[20:] == [429] * 980
     assert 1 <= retry_after <= 60 and "at most 20 per minute per session" in error
-    assert len(_stored_texts(server, "flood-1")) == 40  # 20 questions, 20 answers: no more
-    feedback = httpx.post(f"{server['url']}/v1/feedback", headers=server["headers"],
-                          json={"session_id": "flood-1", "rating": -1})
+    assert len(_stored_texts(server, sid)) == 42  # the first exchange and 20 more: no more
+    feedback = httpx.post(f"{server['url']}/v1/feedback", headers=headers,
+                          json={"session_id": sid, "rating": -1})
     assert feedback.status_code == 429  # ratings share the session's budget
     r = _chat(server, {"message": "Wie lange habe ich Zeit für eine Rücksendung?"})
     assert r.status_code == 200 and "30 Tagen" in r.json()["answer"]
@@ -98,9 +116,10 @@ def test_a_flood_from_one_session_gets_429_and_other_sessions_still_get_answers(
 
 
 def test_a_streamed_message_over_the_limit_is_an_http_error_not_an_event(server):
+    session = _start(server)
     for _ in range(20):
-        assert _chat(server, {"message": "Hallo", "session_id": "flood-2"}).status_code == 200
-    r = _chat(server, {"message": "Hallo", "session_id": "flood-2", "stream": True})
+        assert _chat_in(server, session, {"message": "Hallo"}).status_code == 200
+    r = _chat_in(server, session, {"message": "Hallo", "stream": True})
     assert r.status_code == 429 and "Retry-After" in r.headers
 
 

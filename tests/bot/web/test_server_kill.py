@@ -72,7 +72,9 @@ def test_kill_during_an_admin_ingest_keeps_the_published_generation_and_the_next
     customer = {"Authorization": f"Bearer {tokens['customer']}"}
     admin = {"Authorization": f"Bearer {tokens['admin']}"}
     acked = httpx.post(f"{url}/v1/chat", headers=customer, timeout=30, json={
-        "session_id": "before-kill", "message": "Was kostet der Expressversand?"}).json()
+        "message": "Was kostet der Expressversand?"}).json()
+    sid = acked["session_id"]
+    owner = {**customer, "X-Session-Secret": acked["session_secret"]}
     _extra_docs(home["corpus"] / "modelle", 150)
 
     ingest = threading.Thread(target=lambda: _quietly(httpx.post, f"{url}/v1/ingest",
@@ -93,8 +95,8 @@ def test_kill_during_an_admin_ingest_keeps_the_published_generation_and_the_next
     proc, url, banner = start_lotse_serve(home["env"])
     try:
         assert httpx.get(f"{url}/healthz").json()["generation"] == before
-        reply = httpx.post(f"{url}/v1/chat", headers=customer, timeout=30, json={
-            "session_id": "before-kill", "message": "Wie lange habe ich Zeit für eine Rücksendung?"})
+        reply = httpx.post(f"{url}/v1/chat", headers=owner, timeout=30, json={
+            "session_id": sid, "message": "Wie lange habe ich Zeit für eine Rücksendung?"})
         assert reply.status_code == 200 and "30 Tagen" in reply.json()["answer"]
         report = httpx.post(f"{url}/v1/ingest", headers=admin, timeout=600,
                             json={"paths": [str(home["corpus"])]}).json()
@@ -109,7 +111,7 @@ def test_kill_during_an_admin_ingest_keeps_the_published_generation_and_the_next
         proc.wait(timeout=20)
     with sqlite3.connect(home["home"] / "state.db") as db:
         texts = [r[0] for r in db.execute(
-            "SELECT text FROM messages WHERE session_id = 'before-kill' ORDER BY id")]
+            "SELECT text FROM messages WHERE session_id = ? ORDER BY id", (sid,))]
     assert texts[0] == "Was kostet der Expressversand?" and texts[1] == acked["answer"]
 
 
@@ -134,16 +136,16 @@ def test_kill_during_conversation_writes_loses_nothing_acknowledged(home):
             for turn in range(10_000):
                 if stop.is_set():
                     return
-                sid = f"crash-{worker}-{turn}"
                 try:
                     reply = client.post("/v1/chat", json={
-                        "session_id": sid,
                         "message": "Das ist eine Frechheit, ich will sofort einen Menschen "
                                    "sprechen! Meine Mail ist kunde@example.de"}).json()
+                    sid = reply["session_id"]
                     with lock:
                         acked["messages"].append(reply["message_id"])
                         acked["tickets"].append(reply["ticket"])
-                    fb = client.post("/v1/feedback", json={
+                    fb = client.post("/v1/feedback", headers={
+                        "X-Session-Secret": reply["session_secret"]}, json={
                         "session_id": sid, "rating": -1, "message_id": reply["message_id"],
                         "comment": f"Kommentar {worker}-{turn}"}).json()
                     with lock:
