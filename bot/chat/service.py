@@ -369,6 +369,15 @@ class ChatService:
         return ticket, self.state.transcript(ticket.session_id,
                                              unredacted=ticket.status != "closed")
 
+    def seen(self, ticket_id: int, transcript: list[Message]) -> None:
+        """An agent has had ``transcript`` of the ticket on screen: its messages are read."""
+        if transcript:
+            self.state.mark_read(ticket_id, transcript[-1].id)
+
+    def unread(self, ticket_id: int) -> int:
+        """Customer messages the agents have not had on screen yet."""
+        return self.state.unread(ticket_id)
+
     def queue_details(self, status: str | None = "open") -> list[tuple[Ticket, list[Message]]]:
         """``queue`` with each ticket's draft and transcript, for the REST handoff list."""
         return [self.ticket_detail(t.id) for t in self.queue(status)]

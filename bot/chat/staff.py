@@ -111,11 +111,13 @@ class LoginSessions:
         """A new session token, or ``LoginRefused`` with a reason fit to show."""
         now = time.time()
         if self.state.login_failures(name, since=now - self.lockout) >= self.max_failures:
-            raise LoginRefused("too many failed attempts; try again in a few minutes")
+            raise LoginRefused("Zu viele Fehlversuche; bitte in ein paar Minuten erneut. / "
+                               "too many failed attempts; try again in a few minutes")
         role = self.credentials.login(name, password)
         if role is None or not allows(role, "agent"):
             self.state.add_login_failure(name)
-            raise LoginRefused("unknown name or wrong password")
+            raise LoginRefused("Name unbekannt oder Passwort falsch. / "
+                               "unknown name or wrong password")
         self.state.clear_login_failures(name)
         token = secrets.token_urlsafe(32)
         self.state.add_login(content_hash(token), name, role, now + self.ttl)

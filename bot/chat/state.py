@@ -140,6 +140,14 @@ class _SessionSecret(_Base):
     secret_hash: Mapped[str] = mapped_column(String(64))
 
 
+class _TicketRead(_Base):
+    """The newest message of a ticket's conversation that an agent has had on screen."""
+    __tablename__ = "ticket_reads"
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    message_id: Mapped[int] = mapped_column(Integer)
+
+
 class _StaffLogin(_Base):
     """A staff UI login; the key is a hash of the cookie, so the table yields no cookie."""
     __tablename__ = "staff_logins"
@@ -374,6 +382,28 @@ class StateStore:
             if row is None:
                 raise NoSuchRecord(f"no ticket {ticket_number(ticket_id)}")
             return _ticket(row)
+
+    def mark_read(self, ticket_id: int, message_id: int) -> None:
+        with self._tx() as db:
+            row = db.get(_TicketRead, ticket_id)
+            if row is None:
+                db.add(_TicketRead(ticket_id=ticket_id, message_id=message_id))
+            elif message_id > row.message_id:
+                row.message_id = message_id
+
+    def unread(self, ticket_id: int) -> int:
+        """Customer messages of a ticket's conversation newer than what an agent has seen
+        (all of them while no agent has looked)."""
+        with self._tx() as db:
+            ticket = db.get(_Ticket, ticket_id)
+            if ticket is None:
+                raise NoSuchRecord(f"no ticket {ticket_number(ticket_id)}")
+            read = db.get(_TicketRead, ticket_id)
+            query = select(_Message.id).where(_Message.session_id == ticket.session_id,
+                                              _Message.role == "customer")
+            if read is not None:
+                query = query.where(_Message.id > read.message_id)
+            return len(db.scalars(query).all())
 
     def open_ticket_of(self, session_id: str) -> Ticket | None:
         with self._tx() as db:

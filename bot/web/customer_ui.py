@@ -18,7 +18,8 @@ from bot.chat.ratelimit import RateLimited
 from bot.chat.service import ChatService, Reply
 
 TEXTS = {
-    "de": {"placeholder": "Deine Frage, z.B. „Welches Zelt für Norwegen im Oktober?“",
+    "de": {"title": "## Lotse · {brand} Kundenservice",
+           "placeholder": "Deine Frage, z.B. „Welches Zelt für Norwegen im Oktober?“",
            "send": "Senden", "human": "Mit Mitarbeiter sprechen", "sources": "Quellen",
            "comment": "Optionaler Kommentar zur letzten Bewertung", "privacy":
            "Deine Sitzungsnummer für Auskunft oder Löschung (DSGVO): ",
@@ -27,7 +28,8 @@ TEXTS = {
            "empty": "In deiner Nachricht war kein lesbarer Text.",
            "too_fast": "Das waren sehr viele Nachrichten in kurzer Zeit. Bitte warte {n} Sekunden "
                        "und schreib dann weiter."},
-    "en": {"placeholder": "Your question, e.g. “Which tent for Norway in October?”",
+    "en": {"title": "## Lotse · {brand} customer service",
+           "placeholder": "Your question, e.g. “Which tent for Norway in October?”",
            "send": "Send", "human": "Talk to a person", "sources": "Sources",
            "comment": "Optional comment on your last rating", "privacy":
            "Your session number for data access or deletion (GDPR): ",
@@ -87,7 +89,8 @@ def build_customer_ui(chat: ChatService) -> gr.Blocks:
         bot_ids = gr.State({})  # chat position -> stored message id, for feedback
         seen = gr.State(0)  # transcript length already shown
         with gr.Row():
-            gr.Markdown(f"## Lotse · {html.escape(chat.brand)} Kundenservice")
+            title = gr.Markdown(TEXTS["de"]["title"].format(brand=html.escape(chat.brand)),
+                                elem_id="title")
             language = gr.Radio(["de", "en"], value="de", label="Sprache / Language", scale=0)
         chatbot = gr.Chatbot(label="Chat", height=480, elem_id="chat",
                              examples=[{"text": q} for q in EXAMPLES])
@@ -111,9 +114,11 @@ def build_customer_ui(chat: ChatService) -> gr.Blocks:
             t = TEXTS[lang]
             return (gr.update(placeholder=t["placeholder"]), gr.update(value=t["send"]),
                     gr.update(value=t["human"]), gr.update(label=t["comment"]),
-                    f"<small>{t['privacy']}<code>{sid}</code></small>")
+                    f"<small>{t['privacy']}<code>{sid}</code></small>",
+                    t["title"].format(brand=html.escape(chat.brand)))
 
-        language.change(switch, [language, session], [box, send, human, comment, privacy])
+        language.change(switch, [language, session],
+                        [box, send, human, comment, privacy, title])
 
         def respond(message: str, history: list, ids: dict, sid: str, lang: str,
                     request: gr.Request):

@@ -124,8 +124,13 @@ def tickets_tab(chat: ChatService, who: Access) -> tuple[gr.Radio, Callable[[], 
     Returns the queue and its choices, with which the page fills it on load."""
 
     def queue_choices() -> list[tuple[str, str]]:
-        return [(f"{t.number} · {REASONS.get(t.reason, t.reason)} · {STATUS[t.status]} · "
-                 f"{t.question[:50] or '(ohne Frage)'}", str(t.id)) for t in chat.queue()]
+        choices = []
+        for t in chat.queue():
+            unread = chat.unread(t.id)
+            new = f"● {unread} neu · " if unread else ""
+            choices.append((f"{new}{t.number} · {REASONS.get(t.reason, t.reason)} · "
+                            f"{STATUS[t.status]} · {t.question[:50] or '(ohne Frage)'}", str(t.id)))
+        return choices
 
     def refresh_queue(selected: str | None, request: gr.Request):
         who(request)
@@ -133,11 +138,15 @@ def tickets_tab(chat: ChatService, who: Access) -> tuple[gr.Radio, Callable[[], 
         keep = selected if selected in {v for _, v in choices} else None
         return gr.update(choices=choices, value=keep)
 
-    def show_ticket(selected: str | None, request: gr.Request):
+    def show_ticket(selected: str | None, request: gr.Request, acknowledge: bool = True):
+        """The ticket's head, transcript, sources and draft. Choosing the ticket (not the
+        timer's refresh) counts as having read its messages."""
         who(request)
         if not selected:
             return "Wähle links ein Ticket.", [], "", ""
         ticket, transcript = chat.ticket_detail(int(selected))
+        if acknowledge:
+            chat.seen(ticket.id, transcript)
         head = (f"### {ticket.number} · {STATUS[ticket.status]}\n"
                 f"**Grund:** {REASONS.get(ticket.reason, ticket.reason)}  \n"
                 f"**Frage:** {html.escape(ticket.question) or '–'}  \n"
@@ -168,13 +177,28 @@ def tickets_tab(chat: ChatService, who: Access) -> tuple[gr.Radio, Callable[[], 
         head, messages, sources, _ = show_ticket(selected, request)
         return head, messages, sources, "", "Antwort gesendet; der Kunde sieht sie im Chat."
 
+    def live(selected: str | None, request: gr.Request):
+        """The timer's look at the open ticket: new customer messages appear without a
+        reload (the draft being edited is left alone). They stay unread until the agent
+        chooses the ticket again, so closing still asks."""
+        who(request)
+        if not selected:
+            return gr.skip(), gr.skip(), gr.skip()
+        return show_ticket(selected, request, acknowledge=False)[:3]
+
     def closer(resolved: bool):
-        def close(selected: str | None, request: gr.Request):
+        def close(selected: str | None, confirmed: str | None, request: gr.Request):
             who(request)
-            ticket = chat.close_ticket(chosen(selected), resolved)
+            ticket_id = chosen(selected)
+            unread = chat.unread(ticket_id)
+            if unread and confirmed != selected:  # the second click closes
+                return (gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(),
+                        f"**{unread} neue Kundennachricht(en)**, seit du das Ticket geöffnet "
+                        "hast. Bitte lesen; ein zweiter Klick schließt es trotzdem.", selected)
+            ticket = chat.close_ticket(ticket_id, resolved)
             note = f"{ticket.number} geschlossen ({'gelöst' if resolved else 'nicht gelöst'})."
             return (gr.update(choices=queue_choices(), value=None), "Wähle links ein Ticket.", [],
-                    "", "", note)
+                    "", "", note, None)
         return close
 
     with gr.Tab("Tickets", id="tickets"):
@@ -197,15 +221,18 @@ def tickets_tab(chat: ChatService, who: Access) -> tuple[gr.Radio, Callable[[], 
                     solved_btn = gr.Button("Schließen: gelöst", elem_id="close-resolved")
                     unsolved_btn = gr.Button("Schließen: nicht gelöst", elem_id="close-unresolved")
                 status = gr.Markdown(elem_id="ticket-status")
+        # The ticket whose close was asked for once despite unread customer messages.
+        confirm = gr.State(None)
         poll = gr.Timer(5.0)
     refresh.click(refresh_queue, [queue], [queue])
     poll.tick(refresh_queue, [queue], [queue])
+    poll.tick(live, [queue], [head, transcript, sources])
     queue.input(show_ticket, [queue], [head, transcript, sources, draft])
     take_btn.click(take, [queue], [head, transcript, sources, status])
     send_btn.click(send, [queue, draft], [head, transcript, sources, draft, status])
-    closed = [queue, head, transcript, sources, draft, status]
-    solved_btn.click(closer(True), [queue], closed)
-    unsolved_btn.click(closer(False), [queue], closed)
+    closed = [queue, head, transcript, sources, draft, status, confirm]
+    solved_btn.click(closer(True), [queue, confirm], closed)
+    unsolved_btn.click(closer(False), [queue, confirm], closed)
     return queue, queue_choices
 
 

@@ -75,3 +75,36 @@ def test_admin_uploads_a_file_reingests_and_customers_get_it(lotse_server, brows
         headers={"Authorization": f"Bearer {lotse_server['tokens']['customer']}"}).json()
     assert "WINTER26" in answer["answer"], answer
     assert answer["citations"][0]["source"] == "winteraktion.md"
+
+
+def test_an_agent_sees_new_customer_messages_live_and_is_asked_before_closing(lotse_server,
+                                                                              browser):
+    url, tokens = lotse_server["url"], lotse_server["tokens"]
+    customer = {"Authorization": f"Bearer {tokens['customer']}"}
+    first = httpx.post(f"{url}/v1/chat", headers=customer, timeout=60,
+                       json={"message": "Ich möchte mit einem Mitarbeiter sprechen"}).json()
+    number, sid = first["ticket"], first["session_id"]
+    owner = {**customer, "X-Session-Secret": first["session_secret"]}
+    context, staff = staff_login(browser, url, "agent", lotse_server["logins"]["agent"])
+    staff.wait_for_function(f"document.querySelector('#queue').innerText.includes('{number}')",
+                            timeout=LONG)
+    assert "● 1 neu" in staff.locator("#queue label", has_text=number).inner_text()
+    staff.locator("#queue label", has_text=number).click()
+    staff.wait_for_function(f"document.querySelector('#ticket-head').innerText.includes('{number}')",
+                            timeout=LONG)
+    # The customer writes again while the agent looks: it appears without a reload.
+    httpx.post(f"{url}/v1/chat", headers=owner, timeout=60,
+               json={"session_id": sid, "message": "Meine Bestellnummer ist 4711"})
+    staff.wait_for_function("document.querySelector('#transcript').innerText.includes('4711')",
+                            timeout=LONG)
+    # A message that arrives after the last look makes closing ask first.
+    httpx.post(f"{url}/v1/chat", headers=owner, timeout=60,
+               json={"session_id": sid, "message": "Die Lieferadresse hat sich auch geändert"})
+    staff.click("#close-resolved")
+    staff.wait_for_function("document.querySelector('#ticket-status').innerText.includes('neue "
+                            "Kundennachricht')", timeout=LONG)
+    assert staff.locator("#queue label", has_text=number).count() == 1  # still open
+    staff.click("#close-resolved")
+    staff.wait_for_function("document.querySelector('#ticket-status').innerText.includes('geschlossen')",
+                            timeout=LONG)
+    context.close()

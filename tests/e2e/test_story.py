@@ -112,7 +112,9 @@ def test_customer_to_agent_and_back(lotse_server, page, browser):
     staff.wait_for_function("document.querySelector('#kpi-numbers').innerText.includes('%')",
                             timeout=LONG)
     numbers = staff.locator("#kpi-numbers").inner_text()
-    assert "100 % (1 geschlossen)" in numbers  # first-contact resolution: 1 of 1 closed
+    # First-contact resolution: every ticket closed so far was closed as resolved (other
+    # browser tests on this server close theirs as resolved too).
+    assert re.search(r"100 % \(\d+ geschlossen\)", numbers), numbers
     staff.wait_for_function(
         "document.querySelector('#plot-reasons').innerText.includes('verärgert') || "
         "document.querySelector('#plot-reasons svg, #plot-reasons canvas') !== null", timeout=LONG)

@@ -165,3 +165,15 @@ def test_talk_to_a_person_inside_an_open_ticket_sends_no_receipt(chat):
     again = chat.request_human(sid)
     assert again.ticket.id == ticket.id and "schon mit dem Serviceteam verbunden" in again.text
     assert "angekommen" not in again.text
+
+
+def test_agents_see_which_tickets_have_unread_customer_messages(chat):
+    sid = chat.state.new_session()
+    ticket = chat.request_human(sid).ticket
+    chat.send(sid, "Meine Bestellnummer ist 4711")
+    assert chat.unread(ticket.id) == 1
+    _, transcript = chat.ticket_detail(ticket.id)
+    chat.seen(ticket.id, transcript)
+    assert chat.unread(ticket.id) == 0
+    chat.send(sid, "Und die Lieferadresse hat sich geändert")
+    assert chat.unread(ticket.id) == 1
