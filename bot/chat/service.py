@@ -266,6 +266,15 @@ class ChatService:
         self.state.set_secret(session_id, content_hash(secret))
         return session_id, secret
 
+    def claim(self, session_id: str, secret: str) -> str:
+        """The conversation of a web-chat cookie: resumed when the secret matches, begun
+        under this id and secret when the id is new (the page chose both at random)."""
+        check_session_id(session_id)
+        if self.state.secret_hash(session_id) is None and self.state.session_status(session_id) is None:
+            self.state.ensure_session(session_id)
+            self.state.set_secret(session_id, content_hash(secret))
+        return self.authorize(session_id, secret)
+
     def authorize(self, session_id: str | None, secret: str | None) -> str:
         """``session_id`` if ``secret`` is its secret; ``NotYourConversation`` otherwise, the
         same for a wrong secret and an id that does not exist (no way to probe for ids)."""

@@ -10,22 +10,37 @@ pages and routes in front of them, prints the logins and tokens, and runs uvicor
 
 from __future__ import annotations
 
+import secrets
 import sys
 
 import gradio as gr
 import uvicorn
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 
 from bot.chat.service import ChatServices
 from bot.web.api import create_api
 from bot.web.auth import staff_user
-from bot.web.customer_ui import build_customer_ui
+from bot.web.customer_ui import CHAT_COOKIE, build_customer_ui, parse_chat_cookie
 from bot.web.staff_ui import build_staff_ui
 
 
 def create_app(services: ChatServices) -> FastAPI:
     """The REST API with the staff UI at /staff and the customer chat at / mounted on it."""
     app = create_api(services)
+
+    @app.middleware("http")
+    async def chat_cookie(request: Request, call_next):
+        """The customer page hands each browser its own conversation id and secret in an
+        HttpOnly cookie, so a reload resumes the chat (its ticket and the agent's replies)
+        and no two visitors ever share one. The conversation row is made on first use."""
+        response = await call_next(request)
+        if request.url.path == "/" and request.method == "GET" and \
+                parse_chat_cookie(request.cookies.get(CHAT_COOKIE)) is None:
+            value = f"{secrets.token_hex(16)}.{secrets.token_urlsafe(24)}"
+            response.set_cookie(CHAT_COOKIE, value, max_age=30 * 24 * 3600, httponly=True,
+                                samesite="lax", secure=request.url.scheme == "https", path="/")
+        return response
+
     app = gr.mount_gradio_app(app, build_staff_ui(services), path="/staff",
                               auth_dependency=staff_user(services.logins),
                               max_file_size=services.admin.max_bytes, footer_links=[])

@@ -16,6 +16,7 @@ import gradio as gr
 from bot.answer.question import MAX_QUESTION_CHARS, InvalidQuestion
 from bot.chat.ratelimit import RateLimited
 from bot.chat.service import ChatService, Reply
+from kb.errors import LotseError
 
 TEXTS = {
     "de": {"title": "## Lotse · {brand} Kundenservice",
@@ -45,6 +46,32 @@ EXAMPLES = [
     "Wie lange habe ich Zeit für eine Rücksendung?",
     "Which hiking poles are good for bad knees?",
 ]
+
+
+CHAT_COOKIE = "lotse_chat"
+
+
+def parse_chat_cookie(value: str | None) -> tuple[str, str] | None:
+    """(conversation id, secret) from the chat cookie, or None when it is absent or malformed."""
+    sid, _, secret = (value or "").partition(".")
+    if len(sid) == 32 and all(c in "0123456789abcdef" for c in sid) and len(secret) >= 22:
+        return sid, secret
+    return None
+
+
+def bubbles(messages: list) -> list[dict]:
+    """A stored conversation as chat bubbles: the team's replies and notices marked as such."""
+    out = []
+    for m in messages:
+        if m.role == "customer":
+            out.append({"role": "user", "content": m.text})
+        elif m.role == "agent":
+            out.append({"role": "assistant", "content": f"**Serviceteam:** {m.text}"})
+        elif m.role == "notice":
+            out.append({"role": "assistant", "content": f"_{m.text}_"})
+        else:
+            out.append({"role": "assistant", "content": m.text})
+    return out
 
 
 def cards_html(citations: list[dict], heading: str) -> str:
@@ -103,12 +130,22 @@ def build_customer_ui(chat: ChatService) -> gr.Blocks:
         privacy = gr.Markdown("", elem_id="privacy")
         poll = gr.Timer(2.0)
 
-        def start(sid: str, lang: str):
-            # The page's server-side state holds the conversation: whoever has the page has it.
+        def start(sid: str, lang: str, request: gr.Request):
+            """The browser's conversation from its cookie, with what was said so far (a
+            reload resumes it); without a cookie (an API client), a conversation of its own."""
+            history: list = []
+            owner = parse_chat_cookie(request.cookies.get(CHAT_COOKIE)) if request else None
+            if not sid and owner:
+                try:
+                    sid = chat.claim(*owner)
+                    history = bubbles(chat.transcript(sid))
+                except LotseError:
+                    sid = ""  # a stale or forged cookie: start afresh
             sid = sid or chat.start_conversation()[0]
-            return sid, f"<small>{TEXTS[lang]['privacy']}<code>{sid}</code></small>"
+            privacy_note = f"<small>{TEXTS[lang]['privacy']}<code>{sid}</code></small>"
+            return sid, privacy_note, history, len(history)
 
-        ui.load(start, [session, language], [session, privacy])
+        ui.load(start, [session, language], [session, privacy, chatbot, seen])
 
         def switch(lang: str, sid: str):
             t = TEXTS[lang]
@@ -200,9 +237,7 @@ def build_customer_ui(chat: ChatService) -> gr.Blocks:
             new = [m for m in transcript[shown:] if m.role in ("agent", "notice")]
             if not new:
                 return gr.skip(), gr.skip()
-            history = history + [{"role": "assistant", "content": f"**Serviceteam:** {m.text}"
-                                  if m.role == "agent" else f"_{m.text}_"} for m in new]
-            return history, len(transcript)
+            return history + bubbles(new), len(transcript)
 
         poll.tick(refresh, [chatbot, session, seen], [chatbot, seen])
     # Gradio's queue is unbounded by default: bound it so a flood cannot exhaust memory.
