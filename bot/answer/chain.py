@@ -298,8 +298,7 @@ class AnswerChain:
         # left out: they are found by retrieval anyway; what is asked *about* them decides.
         crosslingual = top_language != retrieval.language
         terms = names(question) if crosslingual else understood.focus
-        naming = {t for p in self.retriever.products("customer") for t in word_tokens(p)}
-        naming |= {fold(w) for p in self.retriever.products("customer") for w in p.split()}
+        naming = self._product_words()
         terms = tuple(t for t in terms if t not in naming)
         if crosslingual:  # "Norway" is found as "Norwegen"
             focus = sum(max(found_share((alt,), context) for alt in (t, *map(fold, german_terms(t))))
@@ -310,6 +309,13 @@ class AnswerChain:
                                 type_match(understood.answer_type, quoted), focus,
                                 retrieval.language, retrieval.unknown_share)
 
+    def _product_words(self) -> set[str]:
+        """The words of the product names, folded and as stems: what retrieval finds anyway,
+        so neither the focus signal nor a "not in our documents" answer turns on them."""
+        products = self.retriever.products("customer")
+        return ({fold(w) for p in products for w in p.split()}
+                | {t for p in products for t in word_tokens(p)})
+
     def _missing_name(self, question: str, retrieval: Retrieval) -> str | None:
         """The name a question asks about when no document mentions it at all ("PayPal",
         "American Express"), if the rest of the question found its topic. A yes/no or
@@ -317,7 +323,7 @@ class AnswerChain:
         knows counts (a colloquial noun, "Zeug", says nothing about the topic)."""
         understood = understand(question)
         strict = understood.answer_type not in ("yes_no", "list")
-        products = {fold(w) for p in self.retriever.products("customer") for w in p.split()}
+        products = self._product_words()
         for name in brand_names(understood.core, retrieval.language):
             if name.isdigit() or name in products or retrieval.known(name):
                 continue

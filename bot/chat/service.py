@@ -293,8 +293,7 @@ class ChatService:
             if m.role == "bot":
                 item["citations"] = m.answer.get("citations", [])
             messages.append(item)
-        tickets = [t for t in self.state.tickets() if t.session_id == session_id]
-        ticket = tickets[0] if tickets else None
+        ticket = self.state.latest_ticket_of(session_id)
         return {"session_id": session_id, "messages": messages, "ticket": None if ticket is None
                 else {"number": ticket.number, "status": ticket.status,
                       "reason": ticket.reason, "created_at": ticket.created_at}}

@@ -411,6 +411,13 @@ class StateStore:
                                                    _Ticket.status != "closed")).first()
             return _ticket(row) if row else None
 
+    def latest_ticket_of(self, session_id: str) -> Ticket | None:
+        """The session's newest ticket, open or closed."""
+        with self._tx() as db:
+            row = db.scalars(select(_Ticket).where(_Ticket.session_id == session_id)
+                             .order_by(_Ticket.id.desc())).first()
+            return _ticket(row) if row else None
+
     def take(self, ticket_id: int, agent: str) -> Ticket:
         return self._update(ticket_id, status="taken", assignee=agent)
 
