@@ -59,7 +59,8 @@ def build_chat(settings: LotseSettings | None = None, engine: Engine | None = No
     state = StateStore(state_url or settings.state_url())
     credentials = Credentials.load(settings)
     return ChatServices(
-        chat=ChatService(engine, state),
+        chat=ChatService(engine, state, mail=EmailChannel(settings.mail, settings.server.brand)
+                         if settings.mail.host else None),
         admin=AdminService(engine, Path(settings.home) / "uploads",
                            list(settings.server.ingest_roots)),
         credentials=credentials,

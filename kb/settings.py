@@ -19,7 +19,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from datetime import date
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -224,6 +226,84 @@ class ServerSettings(BaseModel):
                        "in the signature of drafted agent replies.")
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def parse_spans(day: str, spec: str) -> list[tuple[int, int]]:
+    """``"09:00-12:30, 13:30-18:00"`` as minutes since midnight; ``""`` is a closed day."""
+    spans = []
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        try:
+            start, end = (_minutes(t) for t in part.split("-"))
+        except ValueError:
+            raise ValueError(f"hours.weekly.{day}: {part!r} is not 'HH:MM-HH:MM'") from None
+        if not 0 <= start < end <= 24 * 60:
+            raise ValueError(f"hours.weekly.{day}: {part!r} must start before it ends, "
+                             "within 00:00-24:00")
+        spans.append((start, end))
+    return sorted(spans)
+
+
+def _minutes(clock: str) -> int:
+    hours, minutes = clock.strip().split(":")
+    if len(minutes) != 2 or not (hours.isdigit() and minutes.isdigit()) or int(minutes) > 59:
+        raise ValueError(clock)
+    return int(hours) * 60 + int(minutes)
+
+
+class HoursSettings(BaseModel):
+    """When people answer tickets. Outside these hours a handoff says when the team is back
+    and offers the answer by e-mail (when ``mail.host`` is set)."""
+
+    timezone: str = Field("Europe/Berlin", description="IANA time zone of the hours below.")
+    weekly: dict[str, str] = Field(
+        default_factory=lambda: {"mon": "09:00-18:00", "tue": "09:00-18:00",
+                                 "wed": "09:00-18:00", "thu": "09:00-18:00",
+                                 "fri": "09:00-18:00", "sat": "", "sun": ""},
+        description="Opening hours per weekday (mon … sun) as 'HH:MM-HH:MM', several spans "
+        "separated by commas, '' for closed, '00:00-24:00' for all day. A missing day is closed."
+    )
+    holidays: list[date] = Field(
+        default_factory=list, description="Dates (YYYY-MM-DD) on which nobody answers, e.g. "
+        "the public holidays of the shop's federal state."
+    )
+
+    @field_validator("weekly")
+    @classmethod
+    def _check_weekly(cls, weekly: dict[str, str]) -> dict[str, str]:
+        for day, spec in weekly.items():
+            if day not in WEEKDAYS:
+                raise ValueError(f"hours.weekly: {day!r} is not one of {', '.join(WEEKDAYS)}")
+            parse_spans(day, spec)
+        return weekly
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_zone(cls, zone: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        try:
+            ZoneInfo(zone)
+        except Exception:
+            raise ValueError(f"hours.timezone: {zone!r} is not a known IANA time zone") from None
+        return zone
+
+
+class MailSettings(BaseModel):
+    """Outgoing e-mail: agents' replies to customers who asked for the answer by e-mail."""
+
+    host: str = Field("", description="SMTP server; empty: no e-mail, and none is offered.")
+    port: int = Field(587, ge=1, le=65535, description="SMTP port (587 STARTTLS, 465 TLS).")
+    security: Literal["starttls", "tls", "none"] = Field(
+        "starttls", description="'starttls' upgrades the connection, 'tls' connects with TLS "
+        "(SMTPS), 'none' sends in the clear (only for a relay on the same host)."
+    )
+    username: str = Field("", description="SMTP login; empty: no login.")
+    password: SecretStr = Field(SecretStr(""), description="SMTP password.")
+    sender: str = Field("service@example.org", description="From address of the e-mails.")
+    timeout_s: float = Field(15.0, gt=0, description="Seconds to wait for the SMTP server.")
+
+
 class StateSettings(BaseModel):
     url: str = Field(
         "", description="SQLAlchemy URL of the conversation database; empty means SQLite at "
@@ -251,6 +331,8 @@ class LotseSettings(BaseSettings):
     grounding: GroundingSettings = GroundingSettings()
     auth: AuthSettings = AuthSettings()
     server: ServerSettings = ServerSettings()
+    hours: HoursSettings = HoursSettings()
+    mail: MailSettings = MailSettings()
     state: StateSettings = StateSettings()
 
     def state_url(self) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 from pathlib import Path
 
@@ -12,6 +14,11 @@ from kb.settings import LotseSettings
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "docs_corpus"
+# Tests must not depend on the hour they run at: the team is "always in" unless a test
+# sets business hours of its own (servers started by tests inherit this too).
+ALWAYS_OPEN = json.dumps({day: "00:00-24:00" for day in
+                          ("mon", "tue", "wed", "thu", "fri", "sat", "sun")})
+os.environ.setdefault("LOTSE_HOURS__WEEKLY", ALWAYS_OPEN)
 
 # The fast tier (`make test-fast`, marker "fast"): tests that need no ingested corpus, no
 # real embedder, no server and no browser. A fast test that asks for a heavy fixture is a
@@ -19,7 +26,8 @@ CORPUS = REPO / "docs_corpus"
 FAST = ("tests/unit", "tests/kb/test_text.py", "tests/ingest/test_loaders.py",
         "tests/ingest/test_progress.py", "tests/bot/answer/test_followup.py",
         "tests/bot/answer/test_handoff.py", "tests/bot/chat/test_pii.py",
-        "tests/bot/chat/test_analytics.py", "tests/bot/chat/test_admin.py")
+        "tests/bot/chat/test_analytics.py", "tests/bot/chat/test_admin.py",
+        "tests/bot/chat/test_hours.py")
 HEAVY_FIXTURES = {"default_engine", "use_embedder", "browser", "page", "lotse_server"}
 
 

@@ -76,3 +76,27 @@ def start_lotse_serve(env: dict, timeout: float = 120) -> tuple[subprocess.Popen
         except httpx.TransportError:
             assert time.monotonic() < deadline, "no healthy /healthz"
             time.sleep(0.2)
+
+
+@contextmanager
+def smtp_server() -> Iterator[dict]:
+    """A real SMTP server (aiosmtpd) on localhost; yields its port and the messages it got,
+    each as ``email.message.EmailMessage`` with the envelope's recipients."""
+    from email import message_from_bytes, policy
+
+    from aiosmtpd.controller import Controller
+
+    received: list = []
+
+    class Inbox:
+        async def handle_DATA(self, server, session, envelope):
+            message = message_from_bytes(envelope.original_content, policy=policy.default)
+            received.append((list(envelope.rcpt_tos), message))
+            return "250 OK"
+
+    controller = Controller(Inbox(), hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield {"port": controller.port, "received": received}
+    finally:
+        controller.stop()

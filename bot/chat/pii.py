@@ -56,3 +56,9 @@ def _looks_like_iban(candidate: str) -> bool:
         return False
     digits = "".join(str(int(c, 36)) for c in compact[4:] + compact[:4])
     return int(digits) % 97 == 1
+
+
+def find_email(text: str) -> str | None:
+    """The first e-mail address in ``text``, or None."""
+    match = _EMAIL.search(text or "")
+    return match.group().rstrip(".") if match else None

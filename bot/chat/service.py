@@ -27,7 +27,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from bot.answer.handoff import handoff_message
 from bot.answer.question import MAX_QUESTION_CHARS, Question
@@ -35,10 +35,12 @@ from bot.answer.understanding import understand
 from bot.chat.admin import AdminService
 from bot.chat.analytics import kpis
 from bot.chat.engine import Engine
+from bot.chat.hours import BusinessHours
+from bot.chat.pii import find_email
 from bot.chat.ratelimit import RateLimiter
 from bot.chat.staff import Credentials, LoginSessions
 from bot.chat.state import Message, StateStore, Ticket, check_session_id
-from kb.errors import Forbidden
+from kb.errors import Forbidden, InvalidInput
 from kb.text import content_hash, detect_language
 from kb.types import Answer
 
@@ -70,6 +72,34 @@ _STATUS = {
            "answered": "Our service team has already replied (see above).",
            "seen": "Our service team sees this question too (ticket {number})."},
 }
+# Outside business hours: when the team is back, and the offer to answer by e-mail.
+_AWAY = {
+    "de": {"away": "Unser Serviceteam ist gerade nicht erreichbar und meldet sich {when}.",
+           "away_unknown": "Unser Serviceteam ist gerade nicht erreichbar und meldet sich, "
+                           "sobald es wieder da ist.",
+           "offer": "Wenn du die Antwort per E-Mail möchtest, schreib mir hier deine "
+                    "E-Mail-Adresse: Wir nutzen sie nur für die Antwort auf dieses Ticket und "
+                    "löschen sie, sobald es abgeschlossen ist.",
+           "meanwhile": "Bis dahin beantworte ich gern weitere Fragen."},
+    "en": {"away": "Our service team is not available right now and will get back to you "
+                   "{when}.",
+           "away_unknown": "Our service team is not available right now and will get back to "
+                           "you as soon as it is.",
+           "offer": "If you would like the answer by e-mail, type your e-mail address here: we "
+                    "use it only to answer this ticket and delete it as soon as the ticket is "
+                    "closed.",
+           "meanwhile": "Until then I'm happy to answer other questions."},
+}
+_EMAIL_KEPT = {
+    "de": "Danke! Die Antwort des Serviceteams schicken wir auch an {email}. Die Adresse "
+          "nutzen wir nur für Ticket {number} und löschen sie, sobald es abgeschlossen ist.",
+    "en": "Thanks! We will also send the service team's reply to {email}. We use the address "
+          "only for ticket {number} and delete it as soon as the ticket is closed.",
+}
+_EMAIL_ON_FILE = {
+    "de": "Die Antwort bekommst du auch per E-Mail.",
+    "en": "You will also get the answer by e-mail.",
+}
 _CLOSED = {
     "de": "Das Serviceteam hat Ticket {number} abgeschlossen. Ab jetzt antwortet wieder Lotse; "
           "„Mit Mitarbeiter sprechen“ bringt dich jederzeit zurück zum Team.",
@@ -90,6 +120,21 @@ _DRAFT = {
 
 class NotYourConversation(Forbidden):
     """The conversation id and secret do not belong together (or the id does not exist)."""
+
+
+class ReplyChannel(Protocol):
+    """Delivers an agent's reply outside the chat (``bot.channels.email``); raises on failure."""
+
+    def deliver(self, to: str, ticket: Ticket, text: str, language: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class SentReply:
+    """An agent's reply as stored, and whether it also went out by e-mail."""
+
+    message_id: int
+    emailed_to: str | None = None  # masked, for the agent's view
+    mail_error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -121,9 +166,12 @@ class Reply:
 class ChatService:
     """Conversations over the answer chain, with state, follow-ups and tickets."""
 
-    def __init__(self, engine: Engine, state: StateStore) -> None:
+    def __init__(self, engine: Engine, state: StateStore,
+                 mail: ReplyChannel | None = None) -> None:
         self.engine = engine
         self.state = state
+        self.mail = mail  # None: no e-mail is offered or sent
+        self.hours = BusinessHours.of(engine.settings.hours)
         server = engine.settings.server
         self.limits = RateLimiter(server.messages_per_minute, server.client_messages_per_minute)
         # Agents' drafts are written here, after the customer has the reply.
@@ -183,6 +231,15 @@ class ChatService:
             # A person is on the way: the bot still answers what the documents answer, and
             # everything the customer writes lands in the ticket the agent sees.
             self.state.record("forwarded", session_id)
+            email = find_email(question.text) if self.mail else None
+            if email:
+                self.state.set_contact(open_ticket.id, email)
+                self.state.record("email_consent", session_id)
+                kept = _EMAIL_KEPT[question.language].format(email=mask_email(email),
+                                                             number=open_ticket.number)
+                status = self.ticket_status(open_ticket, question.language)
+                yield Reply(f"{kept} {status}", None, None, open_ticket, forwarded=True, **ids)
+                return
             status = self.ticket_status(open_ticket, question.language)
             # What the customer tells the team ("Meine Bestellnummer ist 4711") is for the
             # team; the bot answers questions and small talk.
@@ -227,18 +284,49 @@ class ChatService:
         return message_id
 
     def ticket_status(self, ticket: Ticket, language: str) -> str:
-        """Where an open ticket stands, for the customer: waiting (with the expected time),
-        taken by an agent, or answered by one since the customer last wrote."""
-        texts = _STATUS.get(language, _STATUS["de"])
+        """Where an open ticket stands, for the customer: waiting (with the expected time,
+        or outside business hours when the team is back and the offer of an e-mail), taken
+        by an agent, or answered by one since the customer last wrote."""
+        language = language if language in _STATUS else "de"
+        texts = _STATUS[language]
         transcript = self.state.transcript(ticket.session_id)
         roles = [m.role for m in transcript if m.role in ("customer", "agent")]
         if "agent" in roles and roles[-1] == "agent":
             return texts["answered"]
         if ticket.status == "taken":
             return texts["taken"]
+        mailed = self.mail is not None and self.state.contact_of(ticket.id) is not None
+        if not self.hours.is_open():
+            away = _AWAY[language]
+            when = self.hours.when_back(language=language)
+            parts = [away["away"].format(when=when) if when else away["away_unknown"]]
+            if mailed:
+                parts.append(_EMAIL_ON_FILE[language])
+            elif self.mail is not None:
+                parts.append(away["offer"])
+            parts.append(away["meanwhile"])
+            return " ".join(parts)
         minutes = self.engine.settings.server.expected_wait_minutes
         wait = texts["wait"].format(minutes=minutes) if minutes else ""
-        return texts["open"].format(wait=wait)
+        status = texts["open"].format(wait=wait)
+        return f"{status} {_EMAIL_ON_FILE[language]}" if mailed else status
+
+    def give_email(self, session_id: str, email: str, consent: bool) -> str:
+        """Keep ``email`` for the answer to the session's open ticket (REST and widgets that
+        ask in a form of their own); returns it masked. Needs consent, an open ticket and
+        e-mail delivery being set up."""
+        if not consent:
+            raise InvalidInput("the customer's consent is needed to keep an e-mail address")
+        if self.mail is None:
+            raise InvalidInput("answers by e-mail are not set up here (mail.host is empty)")
+        if find_email(email or "") != (email or "").strip() or not email:
+            raise InvalidInput(f"{str(email)[:80]!r} is not an e-mail address")
+        ticket = self.state.open_ticket_of(check_session_id(session_id))
+        if ticket is None:
+            raise InvalidInput("this conversation has no open ticket to answer by e-mail")
+        self.state.set_contact(ticket.id, email.strip())
+        self.state.record("email_consent", session_id)
+        return mask_email(email.strip())
 
     def draft_later(self, ticket_id: int, question: str) -> Future:
         """Write the agent's draft for a new ticket in the background; ``ticket`` writes it
@@ -395,10 +483,25 @@ class ChatService:
         self.state.record("ticket_taken", ticket.session_id)
         return ticket
 
-    def agent_reply(self, ticket_id: int, agent: str, text: str) -> int:
+    def agent_reply(self, ticket_id: int, agent: str, text: str) -> SentReply:
+        """Send an agent's reply into the customer's chat and, when the customer left an
+        address for this ticket, by e-mail too (a failed e-mail is reported, not raised:
+        the reply is in the chat either way)."""
         message_id = self.state.reply(ticket_id, agent, text)
-        self.state.record("agent_reply", self.state.ticket(ticket_id).session_id)
-        return message_id
+        ticket = self.state.ticket(ticket_id)
+        self.state.record("agent_reply", ticket.session_id)
+        email = self.state.contact_of(ticket_id) if self.mail else None
+        if not email:
+            return SentReply(message_id)
+        started = time.perf_counter()
+        try:
+            self.mail.deliver(email, ticket, text, detect_language(ticket.question or text))
+        except Exception as exc:  # the SMTP server's refusal, unreachable host, timeout …
+            log.warning("e-mail for ticket %s not sent: %s", ticket.number, exc)
+            self.state.record("mail_failed", ticket.session_id)
+            return SentReply(message_id, mask_email(email), f"{type(exc).__name__}: {exc}"[:300])
+        self.state.record("mail_sent", ticket.session_id, 1000 * (time.perf_counter() - started))
+        return SentReply(message_id, mask_email(email))
 
     def close_ticket(self, ticket_id: int, resolved: bool) -> Ticket:
         """Close with a resolution flag (first-contact resolution); the customer is told
@@ -448,6 +551,12 @@ class ChatService:
         gen = self.engine.store.current()
         return {"status": "ok", "generation": gen.id if gen else None,
                 "chunks": gen.info.get("chunks") if gen else 0}
+
+
+def mask_email(email: str) -> str:
+    """``anna.muster@example.de`` as ``a…@example.de``: enough to recognise, not to copy."""
+    name, _, domain = email.partition("@")
+    return f"{name[:1]}…@{domain}"
 
 
 @dataclass(frozen=True)

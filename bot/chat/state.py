@@ -148,6 +148,29 @@ class _TicketRead(_Base):
     message_id: Mapped[int] = mapped_column(Integer)
 
 
+class _TicketContact(_Base):
+    """The e-mail address a customer gave, with consent, for the answer to one open ticket.
+    Deleted when the ticket closes: it is kept for nothing else."""
+    __tablename__ = "ticket_contacts"
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    session_id: Mapped[str] = mapped_column(String(SESSION_ID_MAX), index=True)
+    email: Mapped[str] = mapped_column(String(320))
+    consented_at: Mapped[float] = mapped_column(Float)
+
+
+class _FaqProposal(_Base):
+    """An agent's reply proposed as an FAQ entry, until an admin approves or rejects it."""
+    __tablename__ = "faq_proposals"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_at: Mapped[float] = mapped_column(Float)
+    proposed_by: Mapped[str] = mapped_column(String(64))
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="proposed")  # proposed|approved|rejected
+    decided_by: Mapped[str] = mapped_column(String(64), default="")
+
+
 class _StaffLogin(_Base):
     """A staff UI login; the key is a hash of the cookie, so the table yields no cookie."""
     __tablename__ = "staff_logins"
@@ -190,6 +213,17 @@ class Ticket:
 
 
 @dataclass(frozen=True)
+class FaqProposal:
+    id: int
+    created_at: float
+    proposed_by: str
+    question: str
+    answer: str
+    status: str
+    decided_by: str
+
+
+@dataclass(frozen=True)
 class EventRecord:
     session_id: str
     created_at: float
@@ -206,6 +240,11 @@ def _ticket(row: _Ticket) -> Ticket:
     return Ticket(row.id, ticket_number(row.id), row.session_id, row.created_at, row.reason,
                   row.question, json.loads(row.sources or "[]"), row.draft, row.status,
                   row.assignee, row.resolved)
+
+
+def _proposal(row: _FaqProposal) -> FaqProposal:
+    return FaqProposal(row.id, row.created_at, row.proposed_by, row.question, row.answer,
+                       row.status, row.decided_by)
 
 
 def _message(row: _Message, text: str | None = None) -> Message:
@@ -432,10 +471,29 @@ class StateStore:
         ticket = self._update(ticket_id, status="taken", assignee=agent)
         return self.add_message(ticket.session_id, "agent", text)
 
+    def set_contact(self, ticket_id: int, email: str) -> None:
+        """Keep ``email`` (given with consent) for the answer to this open ticket."""
+        ticket = self.ticket(ticket_id)
+        if ticket.status == "closed":
+            raise StateError(f"ticket {ticket.number} is closed")
+        with self._tx() as db:
+            row = db.get(_TicketContact, ticket_id)
+            if row is None:
+                db.add(_TicketContact(ticket_id=ticket_id, session_id=ticket.session_id,
+                                      email=email, consented_at=time.time()))
+            else:
+                row.email, row.consented_at = email, time.time()
+
+    def contact_of(self, ticket_id: int) -> str | None:
+        with self._tx() as db:
+            row = db.get(_TicketContact, ticket_id)
+            return row.email if row else None
+
     def close(self, ticket_id: int, resolved: bool) -> Ticket:
         ticket = self._update(ticket_id, status="closed", resolved=resolved)
         with self._tx() as db:
             db.execute(delete(_RawText).where(_RawText.session_id == ticket.session_id))
+            db.execute(delete(_TicketContact).where(_TicketContact.ticket_id == ticket_id))
             session = db.get(_Session, ticket.session_id)
             if session is not None:
                 session.status = "bot"
@@ -457,6 +515,42 @@ class StateStore:
     def _has_open_ticket(db: Session, session_id: str) -> bool:
         return db.scalars(select(_Ticket.id).where(_Ticket.session_id == session_id,
                                                    _Ticket.status != "closed")).first() is not None
+
+    # -- FAQ proposals from agents' replies ----------------------------------------------
+    def propose_faq(self, agent: str, question: str, answer: str) -> FaqProposal:
+        if not (question.strip() and answer.strip()):
+            raise StateError("an FAQ proposal needs a question and an answer")
+        with self._tx() as db:
+            row = _FaqProposal(created_at=time.time(), proposed_by=agent,
+                               question=redact(question.strip()), answer=redact(answer.strip()))
+            db.add(row)
+            db.flush()
+            return _proposal(row)
+
+    def faq_proposals(self, status: str | None = "proposed") -> list[FaqProposal]:
+        with self._tx() as db:
+            query = select(_FaqProposal).order_by(_FaqProposal.id)
+            if status:
+                query = query.where(_FaqProposal.status == status)
+            return [_proposal(r) for r in db.scalars(query)]
+
+    def decide_faq(self, proposal_id: int, status: str, by: str, question: str | None = None,
+                   answer: str | None = None) -> FaqProposal:
+        """Approve or reject a proposal, with the admin's edits of question and answer."""
+        with self._tx() as db:
+            row = db.get(_FaqProposal, proposal_id)
+            if row is None:
+                raise NoSuchRecord(f"no FAQ proposal {proposal_id}")
+            if row.status != "proposed":
+                raise StateError(f"FAQ proposal {proposal_id} is already {row.status}")
+            if question is not None:
+                row.question = redact(question.strip())
+            if answer is not None:
+                row.answer = redact(answer.strip())
+            if not (row.question and row.answer):
+                raise StateError(f"FAQ proposal {proposal_id} needs a question and an answer")
+            row.status, row.decided_by = status, by
+            return _proposal(row)
 
     # -- events ---------------------------------------------------------------------------
     def record(self, event: str, session_id: str = "", value: float | None = None,
@@ -500,7 +594,8 @@ class StateStore:
                 raise NoSuchRecord(f"no session {session_id}")
             for name, model in (("raw_texts", _RawText), ("messages", _Message),
                                 ("feedback", _Feedback), ("tickets", _Ticket), ("events", _Event),
-                                ("session_secrets", _SessionSecret)):
+                                ("session_secrets", _SessionSecret),
+                                ("ticket_contacts", _TicketContact)):
                 result = db.execute(delete(model).where(model.session_id == session_id))
                 counts[name] = result.rowcount or 0
             db.execute(delete(_Session).where(_Session.id == session_id))

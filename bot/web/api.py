@@ -6,6 +6,7 @@ Routes and who may call them (bearer token; admin ⊇ agent ⊇ customer):
     POST /v1/chat                        customer (agents get the agent view)
     POST /v1/feedback                    customer, with the conversation's secret
     GET  /v1/conversations/{id}          customer, with the conversation's secret
+    PUT  /v1/conversations/{id}/email    customer, with the secret: the agent's answer by e-mail
     GET  /v1/handoffs                    agent
     POST /v1/handoffs/{id}/reply         agent
     GET  /v1/kpis                        agent
@@ -76,6 +77,12 @@ class FeedbackRequest(BaseModel):
     rating: int = Field(..., description="+1 thumbs up, -1 thumbs down")
     message_id: int | None = None
     comment: str = Field("", max_length=2000)
+
+
+class EmailRequest(BaseModel):
+    email: str = Field(..., min_length=3, max_length=320)
+    consent: bool = Field(..., description="The customer agreed that the address is kept, "
+                          "only for this ticket, until it is closed.")
 
 
 class ReplyRequest(BaseModel):
@@ -180,6 +187,12 @@ def create_api(services: ChatServices) -> FastAPI:
         """The messages (customer, bot, agent, system) and the ticket of one conversation."""
         return chat.conversation(owned(session_id, request))
 
+    @app.put("/v1/conversations/{session_id}/email")
+    def put_email(session_id: str, body: EmailRequest, request: Request,
+                  _: str = Depends(role("customer"))) -> dict:
+        """Send the agent's answer to the open ticket by e-mail too (needs ``consent``)."""
+        return {"email": chat.give_email(owned(session_id, request), body.email, body.consent)}
+
     @app.get("/v1/handoffs")
     def get_handoffs(status: str | None = "open", _: str = Depends(role("agent"))) -> list[dict]:
         """Tickets: ``open`` (not closed, the default), ``taken``, ``closed`` or empty for all."""
@@ -191,9 +204,10 @@ def create_api(services: ChatServices) -> FastAPI:
 
     @app.post("/v1/handoffs/{ticket_id}/reply")
     def post_reply(ticket_id: int, body: ReplyRequest, who: str = Depends(role("agent"))) -> dict:
-        message_id = chat.agent_reply(ticket_id, who, body.text)
+        sent = chat.agent_reply(ticket_id, who, body.text)
         ticket = chat.close_ticket(ticket_id, body.resolved) if body.close else chat.ticket(ticket_id)
-        return {"message_id": message_id, "ticket": ticket.number, "status": ticket.status}
+        return {"message_id": sent.message_id, "ticket": ticket.number, "status": ticket.status,
+                "emailed_to": sent.emailed_to, "mail_error": sent.mail_error}
 
     @app.get("/v1/kpis")
     def get_kpis(_: str = Depends(role("agent"))) -> dict:

@@ -173,9 +173,15 @@ def tickets_tab(chat: ChatService, who: Access) -> tuple[gr.Radio, Callable[[], 
         ticket_id = chosen(selected)
         if not (text or "").strip():
             raise gr.Error("Die Antwort ist leer.")
-        chat.agent_reply(ticket_id, name, text.strip())
+        sent = chat.agent_reply(ticket_id, name, text.strip())
         head, messages, sources, _ = show_ticket(selected, request)
-        return head, messages, sources, "", "Antwort gesendet; der Kunde sieht sie im Chat."
+        note = "Antwort gesendet; der Kunde sieht sie im Chat."
+        if sent.mail_error:
+            note += (f" **Die E-Mail an {sent.emailed_to} ging nicht raus** ({sent.mail_error}); "
+                     "bitte später erneut senden oder anders Kontakt aufnehmen.")
+        elif sent.emailed_to:
+            note += f" Per E-Mail an {sent.emailed_to} geschickt."
+        return head, messages, sources, "", note
 
     def live(selected: str | None, request: gr.Request):
         """The timer's look at the open ticket: new customer messages appear without a

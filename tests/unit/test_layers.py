@@ -25,8 +25,9 @@ ALLOWED = {
     "ingest": ("kb", "ingest"),
     "bot.answer": ("kb", "bot.answer"),
     "bot.chat": ("kb", "ingest", "bot.answer", "bot.chat"),
+    "bot.channels": ("kb", "bot.chat", "bot.channels"),
     # Types the services hand up: errors, answers, the question's limits, the ingest report.
-    "bot.web": ("bot.chat", "bot.web", "kb.errors", "kb.types", "bot.answer.question",
+    "bot.web": ("bot.chat", "bot.channels", "bot.web", "kb.errors", "kb.types", "bot.answer.question",
                 "ingest.sync"),
 }
 OURS = ("kb", "ingest", "bot", "bench", "tests")
