@@ -20,7 +20,9 @@ from bot.answer.extractive import ExtractiveAnswerer
 from bot.answer.generative import GenerativeAnswerer
 from bot.answer.llm import make_chat_model
 from bot.chat.admin import AdminService
+from bot.channels.email import EmailChannel
 from bot.chat.engine import Engine
+from bot.chat.faq import FaqLoop
 from bot.chat.service import ChatService, ChatServices
 from bot.chat.staff import Credentials, LoginSessions
 from bot.chat.state import StateStore
@@ -58,11 +60,12 @@ def build_chat(settings: LotseSettings | None = None, engine: Engine | None = No
     engine = engine or build_engine(settings)
     state = StateStore(state_url or settings.state_url())
     credentials = Credentials.load(settings)
+    admin = AdminService(engine, Path(settings.home) / "uploads", list(settings.server.ingest_roots))
     return ChatServices(
         chat=ChatService(engine, state, mail=EmailChannel(settings.mail, settings.server.brand)
                          if settings.mail.host else None),
-        admin=AdminService(engine, Path(settings.home) / "uploads",
-                           list(settings.server.ingest_roots)),
+        admin=admin,
+        faq=FaqLoop(state, admin),
         credentials=credentials,
         logins=LoginSessions(credentials, state),
     )

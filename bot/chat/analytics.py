@@ -8,11 +8,13 @@ staff see which article is missing.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 
+from bot.chat.faq import TEAM_FAQ_FILE
 from bot.chat.state import StateStore
 from kb.embedders import Embedder
 
@@ -75,8 +77,12 @@ def kpis(state: StateStore, embedder: Embedder | None = None, since: float = 0.0
         day["conversations"].add(e.session_id)
         if e.data.get("handoff"):
             day["handoffs"].add(e.session_id)
+    team_faq = [e for e in answers if not e.data.get("handoff") and any(
+        Path(str(source)).name == TEAM_FAQ_FILE for source in e.data.get("sources", []))]
     return {
         "conversations": len(conversations),
+        # Customer questions answered from FAQ entries that agents' replies became.
+        "answered_from_team_faq": len(team_faq),
         "answers": len(answers),
         "smalltalk": len(smalltalk),
         "deflection_rate": (len(conversations - handed_off) / len(conversations)

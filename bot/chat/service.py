@@ -35,6 +35,7 @@ from bot.answer.understanding import understand
 from bot.chat.admin import AdminService
 from bot.chat.analytics import kpis
 from bot.chat.engine import Engine
+from bot.chat.faq import FaqLoop
 from bot.chat.hours import BusinessHours
 from bot.chat.pii import find_email
 from bot.chat.ratelimit import RateLimiter
@@ -280,6 +281,7 @@ class ChatService:
                           handoff=answer.handoff, reason=answer.handoff_reason,
                           confidence=answer.confidence, question=question,
                           generated=bool(answer.grounding.get("backend")),
+                          sources=sorted({c.source for c in answer.citations}),
                           blocked=len(answer.grounding.get("dropped", [])))
         return message_id
 
@@ -565,5 +567,6 @@ class ChatServices:
 
     chat: ChatService
     admin: AdminService
+    faq: FaqLoop
     credentials: Credentials
     logins: LoginSessions

@@ -9,6 +9,9 @@ Routes and who may call them (bearer token; admin ⊇ agent ⊇ customer):
     PUT  /v1/conversations/{id}/email    customer, with the secret: the agent's answer by e-mail
     GET  /v1/handoffs                    agent
     POST /v1/handoffs/{id}/reply         agent
+    POST /v1/handoffs/{id}/faq           agent: propose the ticket's latest reply as an FAQ entry
+    GET  /v1/faq-proposals               admin
+    POST /v1/faq-proposals/{id}          admin: approve (with edits; written and ingested) or reject
     GET  /v1/kpis                        agent
     POST /v1/uploads                     admin (multipart files)
     POST /v1/ingest                      admin
@@ -26,6 +29,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import asdict
+from typing import Literal
 
 from fastapi import Depends, FastAPI, Form, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
@@ -89,6 +94,12 @@ class ReplyRequest(BaseModel):
     text: str = Field(..., min_length=1, max_length=8000)
     close: bool = Field(False, description="Close the ticket after sending.")
     resolved: bool = Field(True, description="With close: was the customer's issue resolved?")
+
+
+class FaqDecision(BaseModel):
+    action: Literal["approve", "reject"]
+    question: str | None = Field(None, max_length=2000, description="The admin's edit.")
+    answer: str | None = Field(None, max_length=8000, description="The admin's edit.")
 
 
 class IngestRequest(BaseModel):
@@ -208,6 +219,22 @@ def create_api(services: ChatServices) -> FastAPI:
         ticket = chat.close_ticket(ticket_id, body.resolved) if body.close else chat.ticket(ticket_id)
         return {"message_id": sent.message_id, "ticket": ticket.number, "status": ticket.status,
                 "emailed_to": sent.emailed_to, "mail_error": sent.mail_error}
+
+    @app.post("/v1/handoffs/{ticket_id}/faq")
+    def post_faq_proposal(ticket_id: int, who: str = Depends(role("agent"))) -> dict:
+        return asdict(services.faq.propose(ticket_id, who))
+
+    @app.get("/v1/faq-proposals")
+    def get_faq_proposals(_: str = Depends(role("admin"))) -> list[dict]:
+        return [asdict(p) for p in services.faq.pending()]
+
+    @app.post("/v1/faq-proposals/{proposal_id}")
+    def decide_faq_proposal(proposal_id: int, body: FaqDecision,
+                            who: str = Depends(role("admin"))) -> dict:
+        if body.action == "reject":
+            return {"proposal": asdict(services.faq.reject(proposal_id, who))}
+        approved = services.faq.approve(proposal_id, who, body.question, body.answer)
+        return {"proposal": asdict(approved.proposal), "ingest": approved.report.to_dict()}
 
     @app.get("/v1/kpis")
     def get_kpis(_: str = Depends(role("agent"))) -> dict:

@@ -17,6 +17,7 @@ import gradio as gr
 import pandas as pd
 
 from bot.chat.admin import AdminService
+from bot.chat.faq import FaqLoop
 from bot.chat.service import ChatService, ChatServices
 from bot.chat.staff import Credentials, allows
 from bot.web.customer_ui import cards_html
@@ -90,14 +91,14 @@ def kpi_views(k: dict) -> tuple:
     """The KPI numbers as a Markdown table and the three plots' data frames."""
     numbers = (
         "| Gespräche | Deflection | Übergaben | CSAT | Erstlösung | Latenz p50 / p95 |"
-        " Halluzinationen geblockt |\n"
-        "|---|---|---|---|---|---|---|\n"
+        " Halluzinationen geblockt | aus Team-FAQ beantwortet |\n"
+        "|---|---|---|---|---|---|---|---|\n"
         f"| {k['conversations']} | {_pct(k['deflection_rate'] if k['conversations'] else None)}"
         f" | {_pct(k['handoff_rate'] if k['conversations'] else None)} | {_pct(k['csat'])}"
         f" ({k['ratings']} Bewertungen) | {_pct(k['first_contact_resolution'])}"
         f" ({k['tickets_closed']} geschlossen) | {k['latency_p50_ms']:.0f} / "
         f"{k['latency_p95_ms']:.0f} ms | {k['hallucinations_blocked']} "
-        f"(in {k['generated_answers']} erzeugten Antworten) |")
+        f"(in {k['generated_answers']} erzeugten Antworten) | {k['answered_from_team_faq']} |")
     reasons = pd.DataFrame([{"Grund": REASONS.get(r, str(r)), "Übergaben": n}
                             for r, n in k["handoffs_by_reason"].items()],
                            columns=["Grund", "Übergaben"])
@@ -119,7 +120,7 @@ def kpi_views(k: dict) -> tuple:
             gaps)
 
 
-def tickets_tab(chat: ChatService, who: Access) -> tuple[gr.Radio, Callable[[], list]]:
+def tickets_tab(chat: ChatService, faq: FaqLoop, who: Access) -> tuple[gr.Radio, Callable[[], list]]:
     """The agent's queue, a ticket's transcript, sources and draft, and the ticket actions.
     Returns the queue and its choices, with which the page fills it on load."""
 
@@ -183,6 +184,15 @@ def tickets_tab(chat: ChatService, who: Access) -> tuple[gr.Radio, Callable[[], 
             note += f" Per E-Mail an {sent.emailed_to} geschickt."
         return head, messages, sources, "", note
 
+    def propose(selected: str | None, request: gr.Request) -> str:
+        name = who(request)
+        try:
+            proposal = faq.propose(chosen(selected), name)
+        except LotseError as exc:
+            raise gr.Error(str(exc)) from exc
+        return (f"Als FAQ vorgeschlagen (Nr. {proposal.id}): „{html.escape(proposal.question)}“. "
+                "Eine Admin prüft und gibt frei.")
+
     def live(selected: str | None, request: gr.Request):
         """The timer's look at the open ticket: new customer messages appear without a
         reload (the draft being edited is left alone). They stay unread until the agent
@@ -223,6 +233,7 @@ def tickets_tab(chat: ChatService, who: Access) -> tuple[gr.Radio, Callable[[], 
                 with gr.Row():
                     take_btn = gr.Button("Übernehmen", elem_id="take")
                     send_btn = gr.Button("Antwort senden", variant="primary", elem_id="send-reply")
+                    faq_btn = gr.Button("Als FAQ vorschlagen", elem_id="propose-faq")
                 with gr.Row():
                     solved_btn = gr.Button("Schließen: gelöst", elem_id="close-resolved")
                     unsolved_btn = gr.Button("Schließen: nicht gelöst", elem_id="close-unresolved")
@@ -236,6 +247,7 @@ def tickets_tab(chat: ChatService, who: Access) -> tuple[gr.Radio, Callable[[], 
     queue.input(show_ticket, [queue], [head, transcript, sources, draft])
     take_btn.click(take, [queue], [head, transcript, sources, status])
     send_btn.click(send, [queue, draft], [head, transcript, sources, draft, status])
+    faq_btn.click(propose, [queue], [status])
     closed = [queue, head, transcript, sources, draft, status, confirm]
     solved_btn.click(closer(True), [queue, confirm], closed)
     unsolved_btn.click(closer(False), [queue, confirm], closed)
@@ -293,7 +305,63 @@ def kpis_tab(chat: ChatService, who: Access) -> None:
     kpi_refresh.click(show_kpis, None, outputs)
 
 
-def admin_tab(admin: AdminService, who: Access) -> tuple[gr.Tab, gr.Markdown, Callable[[], str]]:
+def faq_section(faq: FaqLoop, who: Access, stats_markdown: Callable[[], str],
+                stats: gr.Markdown) -> tuple[gr.Radio, Callable[[], list]]:
+    """FAQ proposals from agents' replies: pick one, edit question and answer, approve (the
+    FAQ file is written and ingested) or reject. Inside the admin tab."""
+
+    def choices() -> list[tuple[str, str]]:
+        return [(f"Nr. {p.id} · {p.proposed_by} · {p.question[:60]}", str(p.id))
+                for p in faq.pending()]
+
+    def listing(request: gr.Request):
+        who(request, "admin")
+        return gr.update(choices=choices(), value=None), "", "", ""
+
+    def pick(selected: str | None, request: gr.Request):
+        who(request, "admin")
+        found = [p for p in faq.pending() if str(p.id) == selected]
+        if not found:
+            return "", ""
+        return found[0].question, found[0].answer
+
+    def decide(approve: bool):
+        def run(selected: str | None, question: str, answer: str, request: gr.Request):
+            name = who(request, "admin")
+            if not selected:
+                raise gr.Error("Erst einen Vorschlag wählen.")
+            try:
+                if approve:
+                    done = faq.approve(int(selected), name, question, answer)
+                    note = (f"Nr. {selected} freigegeben und eingelesen: "
+                            + report_markdown(done.report))
+                else:
+                    faq.reject(int(selected), name)
+                    note = f"Nr. {selected} abgelehnt."
+            except LotseError as exc:
+                raise gr.Error(str(exc)) from exc
+            return gr.update(choices=choices(), value=None), "", "", note, stats_markdown()
+        return run
+
+    gr.Markdown("### FAQ-Vorschläge aus Antworten des Teams")
+    with gr.Row():
+        proposals = gr.Radio(label="Offene Vorschläge", choices=[], elem_id="faq-proposals")
+        refresh = gr.Button("Aktualisieren", size="sm", scale=0)
+    question = gr.Textbox(label="Frage (bearbeitbar)", elem_id="faq-question")
+    answer = gr.Textbox(label="Antwort (bearbeitbar)", lines=4, elem_id="faq-answer")
+    with gr.Row():
+        approve_btn = gr.Button("Freigeben und einlesen", variant="primary", elem_id="faq-approve")
+        reject_btn = gr.Button("Ablehnen", elem_id="faq-reject")
+    result = gr.Markdown(elem_id="faq-result")
+    refresh.click(listing, None, [proposals, question, answer, result])
+    proposals.input(pick, [proposals], [question, answer])
+    outputs = [proposals, question, answer, result, stats]
+    approve_btn.click(decide(True), [proposals, question, answer], outputs)
+    reject_btn.click(decide(False), [proposals, question, answer], outputs)
+    return proposals, choices
+
+
+def admin_tab(admin: AdminService, faq: FaqLoop, who: Access) -> tuple[gr.Tab, gr.Markdown, Callable[[], str]]:
     """Uploads, re-ingest with progress, store statistics. Hidden unless the user is an admin.
     Returns the tab, the statistics view and the function that renders it."""
 
@@ -362,7 +430,9 @@ def admin_tab(admin: AdminService, who: Access) -> tuple[gr.Tab, gr.Markdown, Ca
                 ingest_btn = gr.Button("Neu einlesen", variant="primary", elem_id="ingest")
         report = gr.Markdown(elem_id="ingest-report")
         stats_poll = gr.Timer(15.0)
+        proposals, proposal_choices = faq_section(faq, who, stats_markdown, stats)
     tab.select(show_stats, None, [stats])
+    tab.select(lambda: gr.update(choices=proposal_choices()), None, [proposals])
     stats_poll.tick(tick_stats, None, [stats])
     files.upload(upload, [files, audience], [uploaded, files, stats])
     ingest_btn.click(run_ingest, [folders, extra], [report, stats])
@@ -378,10 +448,10 @@ def build_staff_ui(services: ChatServices) -> gr.Blocks:
             whoami = gr.Markdown(elem_id="whoami")
             gr.Button("Abmelden", link="/logout", elem_id="logout", scale=0, size="sm")
         with gr.Tabs():
-            queue, queue_choices = tickets_tab(services.chat, who)
+            queue, queue_choices = tickets_tab(services.chat, services.faq, who)
             copilot_tab(services.chat, who)
             kpis_tab(services.chat, who)
-            admin, stats, stats_markdown = admin_tab(services.admin, who)
+            admin, stats, stats_markdown = admin_tab(services.admin, services.faq, who)
 
         def on_load(request: gr.Request):
             name = who(request)

@@ -252,3 +252,42 @@ def test_strangers_can_neither_write_into_nor_read_another_conversation(server):
     assert server["chat"].state.transcript(victim) == before
     # Two clients that never send an id never share a conversation.
     assert _start(server)[0] != _start(server)[0]
+
+
+def test_faq_proposals_over_http_agents_propose_admins_decide(server):
+    url, cust = server["url"], _auth(server, "customer")
+    agent, admin = _auth(server, "agent"), _auth(server, "admin")
+    start = httpx.post(f"{url}/v1/chat", headers=cust, timeout=30,
+                       json={"message": "Ich möchte mit einem Mitarbeiter sprechen"}).json()
+    ticket = next(t for t in httpx.get(f"{url}/v1/handoffs", headers=agent).json()
+                  if t["session_id"] == start["session_id"])
+    early = httpx.post(f"{url}/v1/handoffs/{ticket['id']}/faq", headers=agent)
+    assert early.status_code == 400 and "no agent reply" in early.json()["error"]
+    httpx.post(f"{url}/v1/handoffs/{ticket['id']}/reply", headers=agent,
+               json={"text": "Hallo,\nwir versenden auch nach Liechtenstein.\nViele Grüße"})
+    proposed = httpx.post(f"{url}/v1/handoffs/{ticket['id']}/faq", headers=agent).json()
+    assert proposed["answer"] == "wir versenden auch nach Liechtenstein."
+    assert httpx.get(f"{url}/v1/faq-proposals", headers=agent).status_code == 403
+    listed = httpx.get(f"{url}/v1/faq-proposals", headers=admin).json()
+    assert proposed["id"] in [p["id"] for p in listed]
+    bad = httpx.post(f"{url}/v1/faq-proposals/{proposed['id']}", headers=admin,
+                     json={"action": "publish"})
+    assert bad.status_code == 422 and "action" in bad.text
+    done = httpx.post(f"{url}/v1/faq-proposals/{proposed['id']}", headers=admin,
+                      json={"action": "reject"}).json()
+    assert done["proposal"]["status"] == "rejected"
+    missing = httpx.post(f"{url}/v1/faq-proposals/999999", headers=admin, json={"action": "reject"})
+    assert missing.status_code == 404
+
+
+def test_the_email_route_needs_the_secret_and_says_when_mail_is_not_set_up(server):
+    url, cust = server["url"], _auth(server, "customer")
+    start = httpx.post(f"{url}/v1/chat", headers=cust, timeout=30,
+                       json={"message": "Ich möchte mit einem Mitarbeiter sprechen"}).json()
+    body = {"email": "anna@example.de", "consent": True}
+    stranger = httpx.put(f"{url}/v1/conversations/{start['session_id']}/email", headers=cust,
+                         json=body)
+    assert stranger.status_code == 403
+    mine = {**cust, "X-Session-Secret": start["session_secret"]}
+    r = httpx.put(f"{url}/v1/conversations/{start['session_id']}/email", headers=mine, json=body)
+    assert r.status_code == 400 and "not set up" in r.json()["error"]
