@@ -69,15 +69,21 @@ _ACTS: list[tuple[str, re.Pattern[str]]] = [
         r"election|horoskop|horoscope|lotto|kochrezept|recipe)\b")),
 ]
 # A message made only of these words (and stop words) is courtesy, not a question.
-_THANKS_WORDS = set("danke dankeschon dank vielen besten herzlichen merci thx thanks thank "
-                    "super toll prima perfekt klasse great perfect awesome cool top spitze "
-                    "hilfreich helpful nice gut good lieb nett kind".split())
-_GOODBYE_WORDS = set("tschuss tschau ciao bye goodbye wiedersehen bald dann spater later see "
-                     "ya schonen tag abend wochenende nice day wars alles all that erledigt".split())
+_THANKS_WORDS = set("danke dankeschon dank vielen besten herzlichen lieben tausend vielmals merci "
+                    "thx thanks thank cheers super toll prima perfekt klasse mega top spitze "
+                    "wunderbar great perfect awesome cool brilliant hilfreich helpful nice gut "
+                    "good lieb nett kind geholfen weitergeholfen helped passt verstanden".split())
+_GOODBYE_WORDS = set("tschuss tschau ciao bye goodbye wiedersehen bis bald dann spater later see "
+                     "ya schonen abend wochenende evening weekend alles wars war's ware all "
+                     "erledigt".split())
 _COURTESY_WORDS = _THANKS_WORDS | _GOODBYE_WORDS | set(
-    "hallo hi hey moin servus ok okay alles klar ja yes jep yep alright fine gern gerne sehr "
-    "so much lot a you the das es ist war was wars s that's thats noch fur die der schnelle "
-    "antwort antworten hilfe help answer quick your for info infos information".split())
+    "hallo hi hey moin servus ok okay ja yes jep yep nein no alright fine gern gerne sehr so "
+    "much lot a you the das es ist war was s that's thats that it noch fur die der schnelle "
+    "antwort antworten hilfe help answer quick your for info infos information dir dich euch "
+    "ihnen mir hat hast habt has have und and auch too schon tag day einen ein eine mate "
+    "exactly genau what i needed wollte wanted wirklich really echt very".split())
+# Phrases whose words mean something else alone ("alles" closes a chat, "alles klar" does not).
+_COURTESY_PHRASES = re.compile(r"\balles klar\b|\ball good\b")
 
 # -- what kind of answer is wanted -------------------------------------------------------
 _TYPES: list[tuple[str, re.Pattern[str]]] = [
@@ -160,7 +166,7 @@ def dialogue_act(text: str, core: str) -> str | None:
     for act, pattern in _ACTS:
         if pattern.search(folded_core or folded):
             return act
-    said = set(re.findall(r"[a-z']+", folded))
+    said = set(re.findall(r"[a-z']+", _COURTESY_PHRASES.sub("ok", folded)))
     if not word_tokens(core) or (said and said <= _COURTESY_WORDS):  # nothing but courtesy
         if said & _GOODBYE_WORDS and not said & {"hallo", "hi", "hey", "moin", "servus"}:
             return "goodbye"

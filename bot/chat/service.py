@@ -411,7 +411,7 @@ class ChatService:
                 f"{_TICKET_NOTE[language].format(number=ticket.number)} "
                 f"{self.ticket_status(ticket, language)}")
         message_id = self.state.add_message(session_id, "bot", text,
-                                            answer={"kind": "handoff", "handoff": True,
+                                            answer={"kind": "ticket_notice", "handoff": True,
                                                     "handoff_reason": "asked_for_human"})
         self.state.record("answer", session_id, None, kind="handoff", handoff=True,
                           reason="asked_for_human", question=question, button=True)

@@ -20,7 +20,7 @@ from fastapi import FastAPI, Request
 from bot.chat.service import ChatServices
 from bot.web.api import create_api
 from bot.web.auth import staff_user
-from bot.web.customer_ui import CHAT_COOKIE, build_customer_ui, parse_chat_cookie
+from bot.web.customer_ui import CHAT_COOKIE, CSS, build_customer_ui, parse_chat_cookie
 from bot.web.staff_ui import build_staff_ui
 
 
@@ -47,7 +47,7 @@ def create_app(services: ChatServices) -> FastAPI:
     # Mounted last, so the routes above keep precedence over the catch-all customer UI.
     # The customer chat takes no files at all.
     return gr.mount_gradio_app(app, build_customer_ui(services.chat), path="/", max_file_size=1,
-                               footer_links=[])
+                               footer_links=[], css=CSS)
 
 
 def serve(services: ChatServices, host: str = "127.0.0.1", port: int = 7860) -> int:

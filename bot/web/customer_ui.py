@@ -4,6 +4,10 @@ German by default with an English switch; answers stream in; every answer shows
 its sources as expandable cards; thumbs up/down with an optional comment; a
 visible "Mit Mitarbeiter sprechen" button; example questions on first open;
 agent replies appear in the chat while a ticket is open.
+
+The bot's answers are the only bubbles with thumbs. The team's replies and the
+notices (receipts, ticket state, closing) get a bubble of their own with a role
+label; the label's class hides the rating buttons next to it (``CSS``).
 """
 
 from __future__ import annotations
@@ -28,7 +32,8 @@ TEXTS = {
                        "Magst du sie kürzen?",
            "empty": "In deiner Nachricht war kein lesbarer Text.",
            "too_fast": "Das waren sehr viele Nachrichten in kurzer Zeit. Bitte warte {n} Sekunden "
-                       "und schreib dann weiter."},
+                       "und schreib dann weiter.",
+           "agent": "Serviceteam", "notice": "Hinweis"},
     "en": {"title": "## Lotse · {brand} customer service",
            "placeholder": "Your question, e.g. “Which tent for Norway in October?”",
            "send": "Send", "human": "Talk to a person", "sources": "Sources",
@@ -38,7 +43,8 @@ TEXTS = {
                        "Could you shorten it?",
            "empty": "Your message had no readable text in it.",
            "too_fast": "That was a lot of messages in a short time. Please wait {n} seconds "
-                       "and then carry on."},
+                       "and then carry on.",
+           "agent": "Service team", "notice": "Notice"},
 }
 EXAMPLES = [
     "Welches Zelt empfehlt ihr für Norwegen im Oktober?",
@@ -49,6 +55,10 @@ EXAMPLES = [
 
 
 CHAT_COOKIE = "lotse_chat"
+# Rating buttons follow each bubble; a bubble with a role label (team reply, notice) has none.
+CSS = (".message-row:has(.lotse-role) + .message-buttons { display: none !important; }\n"
+       ".lotse-role { display: inline-block; font-size: 0.8em; font-weight: 600; "
+       "text-transform: uppercase; letter-spacing: 0.04em; opacity: 0.75; }")
 
 
 def parse_chat_cookie(value: str | None) -> tuple[str, str] | None:
@@ -59,16 +69,23 @@ def parse_chat_cookie(value: str | None) -> tuple[str, str] | None:
     return None
 
 
-def bubbles(messages: list) -> list[dict]:
-    """A stored conversation as chat bubbles: the team's replies and notices marked as such."""
+def labelled(kind: str, text: str, language: str) -> dict:
+    """A bubble of the team ("agent") or a notice, with its role label and no thumbs."""
+    label = TEXTS.get(language, TEXTS["de"])[kind]
+    return {"role": "assistant",
+            "content": f'<span class="lotse-role lotse-{kind}">{label}</span>\n\n{text}'}
+
+
+def bubbles(messages: list, language: str = "de") -> list[dict]:
+    """A stored conversation as chat bubbles: the team's replies and notices labelled."""
     out = []
     for m in messages:
         if m.role == "customer":
             out.append({"role": "user", "content": m.text})
-        elif m.role == "agent":
-            out.append({"role": "assistant", "content": f"**Serviceteam:** {m.text}"})
-        elif m.role == "notice":
-            out.append({"role": "assistant", "content": f"_{m.text}_"})
+        elif m.role in ("agent", "notice"):
+            out.append(labelled(m.role, m.text, language))
+        elif m.answer.get("kind") == "ticket_notice":  # the "talk to a person" button's
+            out.append(labelled("notice", m.text, language))
         else:
             out.append({"role": "assistant", "content": m.text})
     return out
@@ -120,7 +137,8 @@ def build_customer_ui(chat: ChatService) -> gr.Blocks:
                                 elem_id="title")
             language = gr.Radio(["de", "en"], value="de", label="Sprache / Language", scale=0)
         chatbot = gr.Chatbot(label="Chat", height=480, elem_id="chat",
-                             examples=[{"text": q} for q in EXAMPLES])
+                             examples=[{"text": q} for q in EXAMPLES],
+                             group_consecutive_messages=False)
         with gr.Row():
             box = gr.Textbox(placeholder=TEXTS["de"]["placeholder"], show_label=False, scale=5,
                              elem_id="question")
@@ -138,7 +156,7 @@ def build_customer_ui(chat: ChatService) -> gr.Blocks:
             if not sid and owner:
                 try:
                     sid = chat.claim(*owner)
-                    history = bubbles(chat.transcript(sid))
+                    history = bubbles(chat.transcript(sid), lang)
                 except LotseError:
                     sid = ""  # a stale or forged cookie: start afresh
             sid = sid or chat.start_conversation()[0]
@@ -187,8 +205,12 @@ def build_customer_ui(chat: ChatService) -> gr.Blocks:
                 for partial in reveal(reply.text):
                     history[-1] = {"role": "assistant", "content": partial}
                     yield history, ids, "", len(history), sid
-            history[-1] = {"role": "assistant", "content": reply.text + source_cards(reply, lang)}
-            ids = {**ids, len(history) - 1: reply.message_id}
+            if reply.forwarded:  # a receipt for the team, not an answer to rate
+                history[-1] = labelled("notice", reply.text, lang)
+            else:
+                history[-1] = {"role": "assistant",
+                               "content": reply.text + source_cards(reply, lang)}
+                ids = {**ids, len(history) - 1: reply.message_id}
             yield history, ids, "", len(chat.transcript(sid)), sid
 
         for trigger in (send.click, box.submit):
@@ -205,8 +227,7 @@ def build_customer_ui(chat: ChatService) -> gr.Blocks:
         def ask_human(history: list, ids: dict, sid: str, lang: str):
             sid = sid or chat.start_conversation()[0]
             reply = chat.request_human(sid, lang)
-            history = history + [{"role": "assistant", "content": reply.text}]
-            ids = {**ids, len(history) - 1: reply.message_id}
+            history = history + [labelled("notice", reply.text, lang)]
             return history, ids, len(chat.transcript(sid)), sid
 
         human.click(ask_human, [chatbot, bot_ids, session, language],
@@ -226,7 +247,7 @@ def build_customer_ui(chat: ChatService) -> gr.Blocks:
 
         chatbot.like(rate, [bot_ids, session, comment], [comment])
 
-        def refresh(history: list, sid: str, shown: int):
+        def refresh(history: list, sid: str, shown: int, lang: str):
             """Show agent replies (and the notice that a ticket closed) since the last look.
 
             With nothing new the chat is left alone: the tick may carry a history from
@@ -237,9 +258,9 @@ def build_customer_ui(chat: ChatService) -> gr.Blocks:
             new = [m for m in transcript[shown:] if m.role in ("agent", "notice")]
             if not new:
                 return gr.skip(), gr.skip()
-            return history + bubbles(new), len(transcript)
+            return history + bubbles(new, lang), len(transcript)
 
-        poll.tick(refresh, [chatbot, session, seen], [chatbot, seen])
+        poll.tick(refresh, [chatbot, session, seen, language], [chatbot, seen])
     # Gradio's queue is unbounded by default: bound it so a flood cannot exhaust memory.
     ui.queue(max_size=64, default_concurrency_limit=4)
     return ui

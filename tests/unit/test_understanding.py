@@ -43,6 +43,29 @@ def test_small_talk_is_recognised_in_both_languages(message, act):
     assert understand(message).act == act
 
 
+# Written before widening the courtesy words: how people close a chat, in both languages.
+@pytest.mark.parametrize("message, act", [
+    ("Danke dir!", "thanks"), ("Danke dir, das hat geholfen!", "thanks"),
+    ("Vielen lieben Dank, hat mir sehr geholfen", "thanks"), ("Mega, danke euch!", "thanks"),
+    ("Danke Ihnen vielmals", "thanks"), ("Tausend Dank!", "thanks"), ("Top, passt so.", "thanks"),
+    ("Alles klar, verstanden, danke", "thanks"), ("That helped, thanks a lot!", "thanks"),
+    ("Thanks, that's exactly what I needed", "thanks"), ("Cheers mate", "thanks"),
+    ("Tschüss und schönen Abend noch!", "goodbye"), ("Bis dann, ciao", "goodbye"),
+    ("Einen schönen Tag dir noch", "goodbye"), ("Have a nice evening, bye", "goodbye"),
+    ("Ok danke, das wäre alles", "goodbye"), ("Nein danke, das war's schon", "goodbye"),
+])
+def test_thanks_and_goodbyes_as_people_write_them(message, act):
+    assert understand(message).act == act
+
+
+@pytest.mark.parametrize("message", [
+    "Danke, und wie lange dauert der Versand nach Wien?", "Thanks! Do you ship to Norway?",
+    "Danke dir, hat der AlpinPro 35 ein Regencover?", "Tschüss, ach nein: was kostet Express?",
+])
+def test_thanks_with_a_question_is_a_question(message):
+    assert understand(message).act is None
+
+
 def test_a_greeting_with_a_question_is_a_question():
     assert understand("Hallo, wie lange dauert die Lieferung nach Wien?").act is None
 
