@@ -180,7 +180,7 @@ def build_customer_ui(chat: ChatService) -> gr.Blocks:
             """Yields (chat, message ids, box, transcript length, session)."""
             message = (message or "").strip()
             if not message:
-                yield history, ids, gr.update(), len(history), sid
+                yield history, ids, gr.update(), gr.update(), sid
                 return
             # A client that skipped the page load gets a conversation of its own, never a
             # shared one.
@@ -189,6 +189,13 @@ def build_customer_ui(chat: ChatService) -> gr.Blocks:
                                  {"role": "assistant", "content": ""}]
             client = request.client.host if request and request.client else None
             streamed = ""
+            # The box is emptied once, when the message is taken: what the customer types
+            # while the answer is still coming in must stay in it.
+            box_states = iter([""])
+
+            def box_update():
+                return next(box_states, gr.update())
+
             try:
                 for item in chat.stream(sid, message, client=client):
                     if isinstance(item, Reply):
@@ -196,26 +203,31 @@ def build_customer_ui(chat: ChatService) -> gr.Blocks:
                         break
                     streamed += item
                     history[-1] = {"role": "assistant", "content": streamed}
-                    yield history, ids, "", len(history), sid
+                    yield history, ids, box_update(), gr.update(), sid
             except (InvalidQuestion, RateLimited) as exc:
                 history[-1] = {"role": "assistant", "content": refusal(exc, lang)}
                 yield history, ids, gr.update(), len(chat.transcript(sid)), sid
                 return
+            # Counted now, not after the reveal: a team reply that arrives while the answer is
+            # still being revealed must be left for the next poll to show.
+            shown = len(chat.transcript(sid))
             if not streamed:
                 for partial in reveal(reply.text):
                     history[-1] = {"role": "assistant", "content": partial}
-                    yield history, ids, "", len(history), sid
+                    yield history, ids, box_update(), gr.update(), sid
             if reply.forwarded:  # a receipt for the team, not an answer to rate
                 history[-1] = labelled("notice", reply.text, lang)
             else:
                 history[-1] = {"role": "assistant",
                                "content": reply.text + source_cards(reply, lang)}
                 ids = {**ids, len(history) - 1: reply.message_id}
-            yield history, ids, "", len(chat.transcript(sid)), sid
+            yield history, ids, box_update(), shown, sid
 
+        # A message sent while an answer is still coming in runs right after it (Gradio's
+        # default drops it).
         for trigger in (send.click, box.submit):
             trigger(respond, [box, chatbot, bot_ids, session, language],
-                    [chatbot, bot_ids, box, seen, session])
+                    [chatbot, bot_ids, box, seen, session], trigger_mode="always_last")
 
         def pick_example(data: gr.SelectData, history: list, ids: dict, sid: str, lang: str,
                          request: gr.Request):

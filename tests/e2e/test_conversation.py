@@ -63,8 +63,13 @@ def test_small_talk_opens_no_ticket_and_the_bot_stays_during_a_ticket(lotse_serv
     page = context.new_page()
     page.goto(url + "/")
     page.wait_for_selector("#question textarea", timeout=LONG)
-    _say(page, "Hallo!", "KI-Assistent")
+    # The second message is sent while the first answer is still being revealed: it is
+    # answered after it, not lost.
+    _ask(page, "Hallo!")
+    page.wait_for_function("document.querySelector('#chat').innerText.includes('Lotse')",
+                           timeout=LONG)
     _say(page, "Wer bist du?", "kein Mensch")
+    assert "KI-Assistent von" in page.locator("#chat").inner_text()
     chat = _say(page, "Danke dir!", "Gern geschehen")
     assert "LT-0" not in chat and _conversation(context, url, token)["ticket"] is None
 
