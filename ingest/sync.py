@@ -40,6 +40,7 @@ from kb.settings import LotseSettings
 from kb.store import ChunkStore, Generation, Sentence
 from kb.text import content_hash
 from kb.types import AUDIENCES, Chunk
+from kb.vocabulary import VOCABULARY_FILE, Vocabulary, VocabularyError
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +115,8 @@ def scan(root: Path) -> tuple[list[tuple[Path, str]], list[tuple[str, str]]]:
         rel = path.relative_to(root)
         if any(part.startswith(".") for part in rel.parts) or not path.is_file():
             continue
+        if rel.as_posix() == VOCABULARY_FILE:  # read by the syncer, not a document
+            continue
         if path.is_symlink():
             skipped.append((rel.as_posix(), "symbolic link not followed"))
         elif path.suffix.lower() in SUPPORTED:
@@ -170,6 +173,7 @@ class Syncer:
             listing += [(root_key, path, source) for path, source in files]
         synced_roots = {r for r, _, _ in listing} | {
             str(r.resolve()) for r in roots if r.is_dir()}
+        vocabulary = self._vocabulary(roots, live, report)
 
         limits = self.settings.ingest
         with IsolatedLoader(limits.file_timeout_seconds, limits.file_memory_mb) as loader:
@@ -217,7 +221,7 @@ class Syncer:
                 keep_docs |= state.doc_ids
 
         if report.changed or live is None and new_chunks:
-            self._publish(live, keep_docs, new_chunks, report, progress)
+            self._publish(live, keep_docs, new_chunks, report, progress, vocabulary)
         else:
             report.generation = live.id if live else None
             report.chunks_total = sum(live.count(a) for a in AUDIENCES) if live else 0
@@ -233,8 +237,32 @@ class Syncer:
                 state.doc_ids.add(str(meta.get("doc_id", "")))
         return files
 
+    @staticmethod
+    def _vocabulary(roots: list[Path], live: Generation | None,
+                    report: SyncReport) -> dict[str, dict[str, dict[str, str]]]:
+        """The vocabulary files of the next generation, by ingest root: the synced folders'
+        files as they are now, the other roots' as published. A broken file is reported
+        and its published version kept."""
+        parts = dict((live.info.get("vocabulary") or {}) if live else {})
+        for root in (r for r in roots if r.is_dir()):
+            key, path = str(root.resolve()), root / VOCABULARY_FILE
+            if not path.is_file():
+                if parts.pop(key, None) is not None:
+                    report.removed.append(VOCABULARY_FILE)
+                continue
+            try:
+                entries = Vocabulary.parse(path.read_text(encoding="utf-8"), VOCABULARY_FILE)
+            except (VocabularyError, OSError, UnicodeDecodeError) as exc:
+                report.failed.append((VOCABULARY_FILE, str(exc)))
+                continue
+            if parts.get(key) != entries:
+                (report.updated if key in parts else report.added).append(VOCABULARY_FILE)
+                parts[key] = entries
+        return parts
+
     def _publish(self, live: Generation | None, keep_docs: set[str], new_chunks: list[Chunk],
-                 report: SyncReport, progress: Progress | None) -> None:
+                 report: SyncReport, progress: Progress | None,
+                 vocabulary: dict[str, dict[str, dict[str, str]]]) -> None:
         writer = self.store.begin()
         try:
             copied = writer.copy_from(live, keep_docs) if live and keep_docs else 0
@@ -257,7 +285,7 @@ class Syncer:
             if got_chunks != expected_chunks:
                 raise StoreError(f"new generation holds {got_chunks} chunks, expected {expected_chunks}")
             published = writer.publish({"embedder": self.embedder.name, "dim": self.embedder.dim,
-                                        "chunks": got_chunks,
+                                        "chunks": got_chunks, "vocabulary": vocabulary,
                                         "documents": len({c.doc_id for c in new_chunks} | keep_docs)})
         except BaseException:
             writer.abort()

@@ -7,7 +7,10 @@ German words of common customer-service and outdoor terms gives the lexical
 signals something to match, and lets the answerer and the confidence see which
 German sentence covers the question.
 
-The list holds general shop vocabulary, not answers; extend it for other domains.
+The list holds general customer-service vocabulary (returns, shipping, payment, sizes,
+countries, months), not answers. What belongs to one shop's range ("tent" → "Zelt",
+"Taschenlampe" → "Stirnlampe") is in that corpus's ``lotse-vocabulary.yaml``
+(``kb.vocabulary``), which staff edit without touching code.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import re
 
 from kb.places import countries_of
+from kb.vocabulary import EMPTY, Vocabulary
 
 _GLOSSARY = """
 return returns returned returning: Rücksendung Rückgabe zurücksenden Retoure
@@ -53,19 +57,7 @@ wide width broad: breit breite Weite weit
 feet foot: Füße Fuß
 knee knees: Knie Knien
 back: Rücken Rückenlänge
-backpack rucksack pack: Rucksack Rucksäcke
-tent tents: Zelt Zelte
-sleeping bag: Schlafsack
-pole poles trekking hiking: Stöcke Trekkingstöcke Wanderstöcke Wandern Wanderung
-shoe shoes boot boots running: Schuh Schuhe Wanderschuh Laufschuh Laufschuhe
-jacket rain: Jacke Regenjacke Regen
-waterproof water: wasserdicht Wassersäule
 wash washing clean care: waschen Pflege reinigen
-headlamp lamp light: Stirnlampe Lampe leuchtet
-battery charge charging: Akku laden Ladezeit
-drill drilling hammer concrete: Bohrhammer Bohrmaschine bohren Beton
-monitor screen cable: Monitor Kabel Anschlüsse
-temperature comfort cold warm: Temperatur Komforttemperatur kalt warm
 recommend recommendation best good: empfehlen Empfehlung geeignet
 norway: Norwegen
 sweden: Schweden
@@ -132,29 +124,33 @@ _GERMAN_SYNONYMS = {
     "schwer": "wiegt Gewicht", "wiegen": "wiegt Gewicht", "wiegt": "Gewicht",
     "teuer": "kostet Preis", "kosten": "kostet Preis", "kostet": "Preis", "preis": "kostet",
     "groß": "Größe", "gross": "Größe", "lang": "Länge", "breit": "Breite Weite",
-    "warm": "Temperatur Komforttemperatur", "kalt": "Temperatur",
     "geld": "Erstattung erstatten", "zurückgeben": "Rücksendung zurücksenden",
     "umtauschen": "Umtausch", "bezahlen": "Zahlungsarten Zahlung", "zahlen": "Zahlungsarten",
 }
 
 
-def lexical_forms(text: str, language: str) -> tuple[str, str]:
+def lexical_forms(text: str, language: str, vocabulary: Vocabulary = EMPTY) -> tuple[str, str]:
     """What the lexical signals should match, as (for chunks in the question's language,
     for German chunks under an English question). German questions gain the words their
     answers use; English questions gain German words, but only against German text. A
-    city brings its country ("Graz" -> "Österreich Austria"), which documents name."""
+    city brings its country ("Graz" -> "Österreich Austria"), which documents name; the
+    shop's vocabulary file (``kb.vocabulary``) brings the documents' own terms."""
     places = " ".join(countries_of(text))
     text = f"{text} {places}" if places else text
+    shop = vocabulary.words_for(text, language)
     if language == "en":
-        return text, expand_english(text)
+        cross = expand_english(text)
+        return text, f"{cross} {shop}" if shop else cross
     extra = [_GERMAN_SYNONYMS[w] for w in re.findall(r"\w+", text.lower()) if w in _GERMAN_SYNONYMS]
+    extra += [shop] if shop else []
     same = f"{text} {' '.join(extra)}" if extra else text
     return same, same
 
 
-def lexical_form(text: str, language: str, chunk_language: str) -> str:
+def lexical_form(text: str, language: str, chunk_language: str,
+                 vocabulary: Vocabulary = EMPTY) -> str:
     """The form of ``text`` to match against a chunk written in ``chunk_language``."""
-    same, cross = lexical_forms(text, language)
+    same, cross = lexical_forms(text, language, vocabulary)
     return same if chunk_language in (language, "") else cross
 
 

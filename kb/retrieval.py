@@ -34,6 +34,7 @@ import numpy as np
 from kb.embedders import Embedder
 from kb.errors import ConfigError, EmptyStoreError
 from kb.glossary import lexical_forms
+from kb.vocabulary import EMPTY, Vocabulary
 from kb.lexical import LexicalIndex
 from kb.settings import RetrievalSettings
 from kb.store import ChunkStore, Generation, Sentence
@@ -83,6 +84,7 @@ class Retrieval:
     unknown_share: float = 0.0
     # Is the word (or, for a compound, a part of it) in any chunk of the view?
     known: Callable[[str], bool] = lambda word: True
+    vocabulary: Vocabulary = EMPTY  # the shop's vocabulary file of this generation
 
 
 class HybridRetriever:
@@ -94,7 +96,14 @@ class HybridRetriever:
         self.settings = settings
         self._lexical: dict[tuple[str, str], LexicalIndex] = {}
         self._products: dict[tuple[str, str], list[str]] = {}
+        self._vocabulary: tuple[str, Vocabulary] = ("", EMPTY)
         self._lock = threading.Lock()
+
+    def vocabulary(self, gen: Generation) -> Vocabulary:
+        """The vocabulary files published with ``gen``, merged (empty without any)."""
+        if self._vocabulary[0] != gen.id:
+            self._vocabulary = (gen.id, Vocabulary.merged(gen.info.get("vocabulary") or {}))
+        return self._vocabulary[1]
 
     def lexical(self, gen: Generation, view: str) -> LexicalIndex:
         key = (gen.id, view)
@@ -178,8 +187,10 @@ class HybridRetriever:
             for i in order
         ]
         sentences = {h.chunk.id: cands.sentences[h.chunk.id] for h in hits}
+        vocabulary = self.vocabulary(gen)
         return Retrieval(query, language, hits, vector, sentences, gen.id, lex.coverage,
-                         lex.unknown_share(lexical_forms(query, language)[1]), lex.known_part)
+                         lex.unknown_share(lexical_forms(query, language, vocabulary)[1]),
+                         lex.known_part, vocabulary)
 
     def candidates(self, gen: Generation, lex: LexicalIndex, query: str, language: str,
                    vector: np.ndarray, view: str, where: dict[str, str] | None) -> "Candidates":
@@ -189,7 +200,7 @@ class HybridRetriever:
         each candidate is scored with the form that fits its language."""
         audiences = audiences_for(view)
         n_cand = self.settings.candidates
-        same_q, cross_q = lexical_forms(query, language)
+        same_q, cross_q = lexical_forms(query, language, self.vocabulary(gen))
         forms = {same_q: (lex.word_scores(same_q), lex.gram_scores(same_q))}
         if cross_q != same_q:
             forms[cross_q] = (lex.word_scores(cross_q), lex.gram_scores(cross_q))

@@ -300,11 +300,18 @@ class AnswerChain:
         terms = names(question) if crosslingual else understood.focus
         naming = self._product_words()
         terms = tuple(t for t in terms if t not in naming)
-        if crosslingual:  # "Norway" is found as "Norwegen"
-            focus = sum(max(found_share((alt,), context) for alt in (t, *map(fold, german_terms(t))))
-                        for t in terms) / len(terms) if terms else 1.0
-        else:
-            focus = found_share(terms, context)
+        vocabulary = retrieval.vocabulary
+
+        def alternatives(t: str) -> tuple[str, ...]:
+            """The term and what stands for it in the documents: its German words across
+            languages ("Norway" is found as "Norwegen"), the shop's vocabulary in German
+            ("Taschenlampe" as "Stirnlampe")."""
+            if crosslingual:
+                return (t, *map(fold, german_terms(t) + vocabulary.german_terms(t)))
+            return (t, *map(fold, vocabulary.alternatives(t, retrieval.language)))
+
+        focus = sum(max(found_share((alt,), context) for alt in alternatives(t))
+                    for t in terms) / len(terms) if terms else 1.0
         return extract, signals(retrieval.hits, extract.similarity, extract.coverage,
                                 type_match(understood.answer_type, quoted), focus,
                                 retrieval.language, retrieval.unknown_share)

@@ -241,7 +241,8 @@ def _citation(n: int, hit: Hit, focus: str) -> Citation:
 def _form(question: str, retrieval: Retrieval, hit: Hit) -> str:
     """The question as matched against this hit's language (English gains German words
     only against German text)."""
-    return lexical_form(question, retrieval.language, hit.chunk.metadata.get("language", ""))
+    return lexical_form(question, retrieval.language, hit.chunk.metadata.get("language", ""),
+                        retrieval.vocabulary)
 
 
 def _language(hit: Hit) -> str:

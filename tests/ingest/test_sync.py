@@ -25,7 +25,8 @@ def _chunks_by_source(engine) -> dict[str, set[str]]:
 def test_first_ingest_of_the_corpus(engine, corpus_copy):
     report = engine.syncer.sync([corpus_copy])
     assert report.published and not report.failed
-    assert len(report.added) == 34  # 21 Markdown + 3 generated + 2 FAQ tables + 8 notes
+    # 21 Markdown + 3 generated + 2 FAQ tables + 8 notes, and the vocabulary file
+    assert len(report.added) == 35 and "lotse-vocabulary.yaml" in report.added
     gen = engine.store.current()
     assert gen.count("internal") > 0 and gen.count("public") > 100
 
@@ -116,3 +117,34 @@ def test_missing_path_is_an_error(engine, tmp_path):
 
     with pytest.raises(LotseError, match="no such file"):
         engine.syncer.sync([tmp_path / "gibt-es-nicht"])
+
+
+def test_the_vocabulary_file_is_published_with_its_generation_and_follows_edits(engine,
+                                                                               corpus_copy):
+    vocab = corpus_copy / "lotse-vocabulary.yaml"
+    engine.syncer.sync([corpus_copy])
+    first = engine.store.current(force=True)
+    assert "stirnlampe" in first.info["vocabulary"][str(corpus_copy.resolve())]["de"]["taschenlampe"].lower()
+    assert engine.retriever.vocabulary(first).words_for("Welche Taschenlampe?", "de") == "Stirnlampe"
+
+    # An edit alone publishes a new generation; no document is embedded again.
+    vocab.write_text("de:\n  Funzel: Stirnlampe\n", encoding="utf-8")
+    report = engine.syncer.sync([corpus_copy])
+    assert report.updated == ["lotse-vocabulary.yaml"] and report.published
+    assert report.chunks_embedded == 0
+    second = engine.store.current(force=True)
+    assert engine.retriever.vocabulary(second).words_for("eine Funzel", "de") == "Stirnlampe"
+    assert engine.retriever.vocabulary(second).words_for("Taschenlampe", "de") == ""
+
+    # A broken file is reported; what was published stays in force.
+    vocab.write_text("de: [kaputt", encoding="utf-8")
+    report = engine.syncer.sync([corpus_copy])
+    assert report.failed and report.failed[0][0] == "lotse-vocabulary.yaml"
+    assert "not valid YAML" in report.failed[0][1] and not report.published
+    assert engine.retriever.vocabulary(engine.store.current(force=True)).words_for(
+        "eine Funzel", "de") == "Stirnlampe"
+
+    vocab.unlink()
+    report = engine.syncer.sync([corpus_copy])
+    assert report.removed == ["lotse-vocabulary.yaml"]
+    assert engine.store.current(force=True).info["vocabulary"] == {}
