@@ -35,6 +35,7 @@ _NUMBER_QUESTION = re.compile(
 _HAS_NUMBER = re.compile(r"\d")
 
 GERMAN_SOURCES_NOTE = "From our documents (in German):"
+_VERDICT = re.compile(r"(Ja|Nein)\b\s*[,.!]", re.I)
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,7 @@ class ExtractiveAnswerer:
                 numbers[cand.hit_rank] = len(numbers) + 1
                 citations.append(_citation(numbers[cand.hit_rank], hits[cand.hit_rank], cand.text))
             lines.append(f"{cand.text} [{numbers[cand.hit_rank]}]")
-        text = self._wrap(lines, retrieval.language, [hits[c.hit_rank] for c in chosen])
+        text = self._wrap(lines, question, retrieval.language, [hits[c.hit_rank] for c in chosen])
         context = " ".join(f"{hits[c.hit_rank].chunk.title} {hits[c.hit_rank].chunk.section or ''} {c.text}"
                            for c in chosen)
         covered = float(retrieval.coverage(_form(question, retrieval, best_hit), [context])[0])
@@ -208,15 +209,21 @@ class ExtractiveAnswerer:
     def _whole_faq(self, question: str, hit: Hit, retrieval: Retrieval,
                    similarity: float) -> "Extract":
         answer = hit.chunk.metadata["faq_answer"]
-        text = self._wrap([f"{answer} [1]"], retrieval.language, [hit])
+        text = self._wrap([f"{answer} [1]"], question, retrieval.language, [hit])
         covered = float(retrieval.coverage(_form(question, retrieval, hit), [hit.chunk.text])[0])
         return Extract(text, (_citation(1, hit, answer),), [answer], similarity, covered, True)
 
     @staticmethod
-    def _wrap(lines: list[str], language: str, hits: Sequence[Hit]) -> str:
+    def _wrap(lines: list[str], question: str, language: str, hits: Sequence[Hit]) -> str:
+        """The quoted lines, for an English question over German text after a short note;
+        a yes/no question gets "Yes."/"No." first only when the German sentence that leads
+        says "Ja"/"Nein" itself: the verdict is read off the source, never guessed."""
         body = " ".join(lines)
         if language == "en" and any(h.chunk.metadata.get("language") == "de" for h in hits):
-            return f"{GERMAN_SOURCES_NOTE}\n{body}"
+            lead = _VERDICT.match(lines[0]) if understand(question).answer_type == "yes_no" \
+                else None
+            verdict = {"ja": "Yes. ", "nein": "No. "}[lead.group(1).lower()] if lead else ""
+            return f"{verdict}{GERMAN_SOURCES_NOTE}\n{body}"
         return body
 
 

@@ -141,3 +141,20 @@ def test_typos_and_greetings_do_not_hide_the_answer(chain):
 def test_a_city_finds_the_country_the_documents_name(chain):
     answer = chain.ask("Was kostet der Versand nach Graz?")
     assert not answer.handoff and "Österreich" in answer.text
+
+
+@pytest.mark.parametrize("question, verdict", [
+    ("Do I need the original packaging to send something back?", "No. "),
+    ("Can I pick up my order in the store?", "Yes. "),
+    ("Is the return free within Germany?", ""),  # the source says so without "Ja"
+    ("How long do I have to return something?", ""),  # not a yes/no question
+])
+def test_english_yes_no_answers_say_yes_or_no_only_when_the_source_does(default_engine,
+                                                                        question, verdict):
+    answer = default_engine.chain.ask(question)
+    assert not answer.handoff
+    lead = answer.text.split("From our documents")[0]
+    assert lead == verdict, answer.text
+    if verdict:
+        german = answer.text.split("\n", 1)[1]
+        assert german.startswith("Ja" if verdict == "Yes. " else "Nein")
