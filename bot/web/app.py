@@ -21,6 +21,7 @@ from bot.chat.service import ChatServices
 from bot.web.api import create_api
 from bot.web.auth import staff_user
 from bot.web.customer_ui import CHAT_COOKIE, CSS, build_customer_ui, parse_chat_cookie
+from bot.web.staff_texts import I18N as STAFF_I18N
 from bot.web.staff_ui import build_staff_ui
 
 
@@ -43,7 +44,8 @@ def create_app(services: ChatServices) -> FastAPI:
 
     app = gr.mount_gradio_app(app, build_staff_ui(services), path="/staff",
                               auth_dependency=staff_user(services.logins),
-                              max_file_size=services.admin.max_bytes, footer_links=[])
+                              max_file_size=services.admin.max_bytes, footer_links=[],
+                              i18n=STAFF_I18N)
     # Mounted last, so the routes above keep precedence over the catch-all customer UI.
     # The customer chat takes no files at all.
     return gr.mount_gradio_app(app, build_customer_ui(services.chat), path="/", max_file_size=1,

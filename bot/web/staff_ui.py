@@ -1,5 +1,6 @@
-"""The staff web UI (Gradio, German) behind the cookie login: tickets, copilot, KPIs, admin.
+"""The staff web UI (Gradio) behind the cookie login: tickets, copilot, KPIs, admin.
 
+German by default, English for staff whose browser asks for it (``bot.web.staff_texts``).
 Mounted at /staff by ``bot.web.app`` with an auth dependency, so Gradio refuses
 every page load and every event without a valid login session. Who is acting
 comes from that session on the server (``gr.Request.username``), never from the
@@ -21,17 +22,12 @@ from bot.chat.faq import FaqLoop
 from bot.chat.service import ChatService, ChatServices
 from bot.chat.staff import Credentials, allows
 from bot.web.customer_ui import cards_html
+from bot.web.staff_texts import TEXTS, label, language_of, say
 from ingest.sync import SyncReport
 from kb.errors import LotseError
 
-REASONS = {
-    "asked_for_human": "möchte einen Menschen",
-    "negative_sentiment": "verärgert",
-    "low_confidence": "unsichere Antwort",
-    "no_sources": "keine Quelle",
-    "policy": "nicht beantwortbar",
-}
-STATUS = {"open": "offen", "taken": "in Bearbeitung", "closed": "geschlossen"}
+AUDIENCES = [("Kunden · customers (öffentlich · public)", "public"),
+             ("Nur Team · team only (intern · internal)", "internal")]
 SPEAKERS = {"customer": "user", "bot": "assistant", "agent": "assistant", "notice": "assistant"}
 
 
@@ -43,30 +39,34 @@ def _pct(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.0f} %"
 
 
-def blocked_note(grounding: dict) -> str:
+def _reason(language: str, reason: str) -> str:
+    return TEXTS[language].get(f"reason.{reason}", reason)
+
+
+def blocked_note(grounding: dict, language: str = "de") -> str:
     """For agents: which generated sentences the citation check held back, and why."""
     dropped = grounding.get("dropped") or []
     if not dropped:
         return ""
     lines = [f"- „{html.escape(d['sentence'])}“: {d['reason']} {html.escape(d.get('detail', ''))}"
              for d in dropped]
-    fallback = {"extractive": " Antwort aus den Quellen zitiert.",
-                "handoff": " An das Team übergeben."}.get(grounding.get("fallback", ""), "")
-    return (f"\n\n<small>**Zitatprüfung:** {len(dropped)} erzeugte(r) Satz/Sätze verworfen."
-            f"{fallback}</small>\n" + "\n".join(lines))
+    fallback = grounding.get("fallback", "")
+    after = say(language, f"blocked_{fallback}") if fallback in ("extractive", "handoff") else ""
+    return (f"\n\n<small>{say(language, 'blocked', n=len(dropped))}{after}</small>\n"
+            + "\n".join(lines))
 
 
-def report_markdown(report: SyncReport) -> str:
+def report_markdown(report: SyncReport, language: str = "de") -> str:
     """The end-of-ingest summary for the admin: counts, then every failure with its reason."""
-    c = report.counts()
-    lines = [f"**Neu** {c['added']} · **Aktualisiert** {c['updated']} · **Entfernt** {c['removed']}"
-             f" · **Unverändert** {c['unchanged']} · **Fehlgeschlagen** {c['failed']}",
-             f"{report.chunks_embedded} Abschnitte eingebettet, {report.chunks_total} im Index, "
-             + (f"Generation `{report.generation}` veröffentlicht" if report.published
-                else "nichts zu veröffentlichen") + f" ({report.seconds:.1f} s)."]
-    lines += [f"- **fehlgeschlagen** `{html.escape(f)}`: {html.escape(r)}" for f, r in report.failed]
-    lines += [f"- übersprungen `{html.escape(f)}`: {html.escape(r)}" for f, r in report.skipped]
-    lines += [f"- Hinweis `{html.escape(f)}`: {html.escape(m)}" for f, m in report.warnings]
+    numbers = {"embedded": report.chunks_embedded, "total": report.chunks_total,
+               "generation": report.generation, "seconds": report.seconds}
+    lines = [say(language, "report", **report.counts()),
+             say(language, "report_published" if report.published else "report_nothing",
+                 **numbers)]
+    for key, items in (("report_failed", report.failed), ("report_skipped", report.skipped),
+                       ("report_warning", report.warnings)):
+        lines += [say(language, key, file=html.escape(f), reason=html.escape(r))
+                  for f, r in items]
     return "\n".join(lines)
 
 
@@ -83,59 +83,65 @@ class Access:
         """The staff member's name, or a ``gr.Error`` when the role is too low."""
         role = self.role(request)
         if not allows(role, needed):
-            raise gr.Error("Dafür fehlt die Berechtigung." if role else "Bitte neu anmelden.")
+            raise gr.Error(say(language_of(request), "no_right" if role else "login_again"))
         return request.username or ""
 
 
-def kpi_views(k: dict) -> tuple:
+def kpi_views(k: dict, language: str = "de") -> tuple:
     """The KPI numbers as a Markdown table and the three plots' data frames."""
+    t = lambda key, **v: say(language, key, **v)  # noqa: E731
     numbers = (
-        "| Gespräche | Deflection | Übergaben | CSAT | Erstlösung | Latenz p50 / p95 |"
-        " Halluzinationen geblockt | aus Team-FAQ beantwortet |\n"
-        "|---|---|---|---|---|---|---|---|\n"
+        f"{t('kpi_head')}\n|---|---|---|---|---|---|---|---|\n"
         f"| {k['conversations']} | {_pct(k['deflection_rate'] if k['conversations'] else None)}"
         f" | {_pct(k['handoff_rate'] if k['conversations'] else None)} | {_pct(k['csat'])}"
-        f" ({k['ratings']} Bewertungen) | {_pct(k['first_contact_resolution'])}"
-        f" ({k['tickets_closed']} geschlossen) | {k['latency_p50_ms']:.0f} / "
+        f" ({k['ratings']} {t('ratings')}) | {_pct(k['first_contact_resolution'])}"
+        f" ({k['tickets_closed']} {t('closed_count')}) | {k['latency_p50_ms']:.0f} / "
         f"{k['latency_p95_ms']:.0f} ms | {k['hallucinations_blocked']} "
-        f"(in {k['generated_answers']} erzeugten Antworten) | {k['answered_from_team_faq']} |")
-    reasons = pd.DataFrame([{"Grund": REASONS.get(r, str(r)), "Übergaben": n}
+        f"({t('in_generated', n=k['generated_answers'])}) | {k['answered_from_team_faq']} |")
+    reason, handoffs = t("col_reason"), t("col_handoffs")
+    day, series, count = t("col_day"), t("col_series"), t("col_count")
+    question, examples = t("col_question"), t("col_examples")
+    reasons = pd.DataFrame([{reason: _reason(language, str(r)), handoffs: n}
                             for r, n in k["handoffs_by_reason"].items()],
-                           columns=["Grund", "Übergaben"])
+                           columns=[reason, handoffs])
     # Stacked: the bar's full height is the day's conversations.
-    daily = pd.DataFrame([{"Tag": d["day"], "Reihe": series, "Anzahl": n}
-                          for d in k["daily"] for series, n in
-                          (("vom Bot gelöst", d["conversations"] - d["handoffs"]),
-                           ("an Menschen übergeben", d["handoffs"]))],
-                         columns=["Tag", "Reihe", "Anzahl"])
-    gaps = pd.DataFrame([{"Frage": g["question"][:60], "Anzahl": g["count"],
-                          "Beispiele": " | ".join(g["examples"])} for g in k["content_gaps"]],
-                        columns=["Frage", "Anzahl", "Beispiele"])
+    daily = pd.DataFrame([{day: d["day"], series: name, count: n}
+                          for d in k["daily"] for name, n in
+                          ((t("series_bot"), d["conversations"] - d["handoffs"]),
+                           (t("series_human"), d["handoffs"]))],
+                         columns=[day, series, count])
+    gaps = pd.DataFrame([{question: g["question"][:60], count: g["count"],
+                          examples: " | ".join(g["examples"])} for g in k["content_gaps"]],
+                        columns=[question, count, examples])
     # Explicit zero-based axes: with one bar, an automatic axis collapses onto its height.
     return (numbers,
-            gr.update(value=reasons, y_lim=[0, max([1, *k["handoffs_by_reason"].values()])]),
-            gr.update(value=daily,
+            gr.update(value=reasons, x=reason, y=handoffs,
+                      y_lim=[0, max([1, *k["handoffs_by_reason"].values()])]),
+            gr.update(value=daily, x=day, y=count, color=series,
                       y_lim=[0, max([1, *(d["conversations"] for d in k["daily"])])]),
-            gr.update(value=gaps[["Frage", "Anzahl"]], y_lim=[0, max([1, *gaps["Anzahl"]])]),
+            gr.update(value=gaps[[question, count]], x=question, y=count,
+                      y_lim=[0, max([1, *gaps[count]])]),
             gaps)
 
 
-def tickets_tab(chat: ChatService, faq: FaqLoop, who: Access) -> tuple[gr.Radio, Callable[[], list]]:
+def tickets_tab(chat: ChatService, faq: FaqLoop,
+                who: Access) -> tuple[gr.Radio, Callable[[str], list]]:
     """The agent's queue, a ticket's transcript, sources and draft, and the ticket actions.
     Returns the queue and its choices, with which the page fills it on load."""
 
-    def queue_choices() -> list[tuple[str, str]]:
+    def queue_choices(language: str) -> list[tuple[str, str]]:
         choices = []
         for t in chat.queue():
             unread = chat.unread(t.id)
-            new = f"● {unread} neu · " if unread else ""
-            choices.append((f"{new}{t.number} · {REASONS.get(t.reason, t.reason)} · "
-                            f"{STATUS[t.status]} · {t.question[:50] or '(ohne Frage)'}", str(t.id)))
+            new = say(language, "new", n=unread) if unread else ""
+            question = t.question[:50] or say(language, "no_question")
+            choices.append((f"{new}{t.number} · {_reason(language, t.reason)} · "
+                            f"{say(language, 'status.' + t.status)} · {question}", str(t.id)))
         return choices
 
     def refresh_queue(selected: str | None, request: gr.Request):
         who(request)
-        choices = queue_choices()
+        choices = queue_choices(language_of(request))
         keep = selected if selected in {v for _, v in choices} else None
         return gr.update(choices=choices, value=keep)
 
@@ -143,55 +149,60 @@ def tickets_tab(chat: ChatService, faq: FaqLoop, who: Access) -> tuple[gr.Radio,
         """The ticket's head, transcript, sources and draft. Choosing the ticket (not the
         timer's refresh) counts as having read its messages."""
         who(request)
+        language = language_of(request)
         if not selected:
-            return "Wähle links ein Ticket.", [], "", ""
+            return say(language, "pick_ticket"), [], "", ""
         ticket, transcript = chat.ticket_detail(int(selected))
         if acknowledge:
             chat.seen(ticket.id, transcript)
-        head = (f"### {ticket.number} · {STATUS[ticket.status]}\n"
-                f"**Grund:** {REASONS.get(ticket.reason, ticket.reason)}  \n"
-                f"**Frage:** {html.escape(ticket.question) or '–'}  \n"
-                f"**Bearbeitet von:** {ticket.assignee or '–'} · **eröffnet** {_when(ticket.created_at)}")
+        head = say(language, "head", number=ticket.number,
+                   status=say(language, "status." + ticket.status),
+                   reason=_reason(language, ticket.reason),
+                   question=html.escape(ticket.question) or "–",
+                   assignee=ticket.assignee or "–", opened=_when(ticket.created_at))
+        team = say(language, "team")
         messages = [{"role": SPEAKERS.get(m.role, "assistant"),
-                     "content": f"**Serviceteam:** {m.text}" if m.role == "agent"
-                     else m.text + blocked_note(m.answer.get("grounding", {}))}
+                     "content": f"**{team}:** {m.text}" if m.role == "agent"
+                     else m.text + blocked_note(m.answer.get("grounding", {}), language)}
                     for m in transcript]
-        sources = cards_html(ticket.sources, "Gefundene Quellen") or "_Keine Quellen gefunden._"
+        sources = (cards_html(ticket.sources, say(language, "found_sources"))
+                   or say(language, "no_sources"))
         return head, messages, sources, ticket.draft
 
-    def chosen(selected: str | None) -> int:
+    def chosen(selected: str | None, request: gr.Request) -> int:
         if not selected:
-            raise gr.Error("Erst ein Ticket wählen.")
+            raise gr.Error(say(language_of(request), "choose_first"))
         return int(selected)
 
     def take(selected: str | None, request: gr.Request):
         name = who(request)
-        ticket = chat.take(chosen(selected), name)
-        return (*show_ticket(selected, request)[:3], f"{ticket.number} gehört jetzt {name}.")
+        ticket = chat.take(chosen(selected, request), name)
+        return (*show_ticket(selected, request)[:3],
+                say(language_of(request), "taken_by", number=ticket.number, name=name))
 
     def send(selected: str | None, text: str, request: gr.Request):
         name = who(request)
-        ticket_id = chosen(selected)
+        language = language_of(request)
+        ticket_id = chosen(selected, request)
         if not (text or "").strip():
-            raise gr.Error("Die Antwort ist leer.")
+            raise gr.Error(say(language, "empty_reply"))
         sent = chat.agent_reply(ticket_id, name, text.strip())
         head, messages, sources, _ = show_ticket(selected, request)
-        note = "Antwort gesendet; der Kunde sieht sie im Chat."
+        note = say(language, "sent")
         if sent.mail_error:
-            note += (f" **Die E-Mail an {sent.emailed_to} ging nicht raus** ({sent.mail_error}); "
-                     "bitte später erneut senden oder anders Kontakt aufnehmen.")
+            note += say(language, "mail_failed", to=sent.emailed_to, error=sent.mail_error)
         elif sent.emailed_to:
-            note += f" Per E-Mail an {sent.emailed_to} geschickt."
+            note += say(language, "mailed", to=sent.emailed_to)
         return head, messages, sources, "", note
 
     def propose(selected: str | None, request: gr.Request) -> str:
         name = who(request)
         try:
-            proposal = faq.propose(chosen(selected), name)
+            proposal = faq.propose(chosen(selected, request), name)
         except LotseError as exc:
             raise gr.Error(str(exc)) from exc
-        return (f"Als FAQ vorgeschlagen (Nr. {proposal.id}): „{html.escape(proposal.question)}“. "
-                "Eine Admin prüft und gibt frei.")
+        return say(language_of(request), "proposed", id=proposal.id,
+                   question=html.escape(proposal.question))
 
     def live(selected: str | None, request: gr.Request):
         """The timer's look at the open ticket: new customer messages appear without a
@@ -205,38 +216,39 @@ def tickets_tab(chat: ChatService, faq: FaqLoop, who: Access) -> tuple[gr.Radio,
     def closer(resolved: bool):
         def close(selected: str | None, confirmed: str | None, request: gr.Request):
             who(request)
-            ticket_id = chosen(selected)
+            language = language_of(request)
+            ticket_id = chosen(selected, request)
             unread = chat.unread(ticket_id)
             if unread and confirmed != selected:  # the second click closes
                 return (gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(),
-                        f"**{unread} neue Kundennachricht(en)**, seit du das Ticket geöffnet "
-                        "hast. Bitte lesen; ein zweiter Klick schließt es trotzdem.", selected)
+                        say(language, "unread_close", n=unread), selected)
             ticket = chat.close_ticket(ticket_id, resolved)
-            note = f"{ticket.number} geschlossen ({'gelöst' if resolved else 'nicht gelöst'})."
-            return (gr.update(choices=queue_choices(), value=None), "Wähle links ein Ticket.", [],
-                    "", "", note, None)
+            note = say(language, "closed", number=ticket.number,
+                       how=say(language, "resolved" if resolved else "unresolved"))
+            return (gr.update(choices=queue_choices(language), value=None),
+                    say(language, "pick_ticket"), [], "", "", note, None)
         return close
 
-    with gr.Tab("Tickets", id="tickets"):
+    with gr.Tab(label("tab_tickets"), id="tickets"):
         with gr.Row():
             with gr.Column(scale=1):
-                queue = gr.Radio(label="Warteschlange (offen und in Bearbeitung)", choices=[],
-                                 elem_id="queue")
-                refresh = gr.Button("Aktualisieren", size="sm")
+                queue = gr.Radio(label=label("queue"), choices=[], elem_id="queue")
+                refresh = gr.Button(label("refresh"), size="sm")
             with gr.Column(scale=2):
-                head = gr.Markdown("Wähle links ein Ticket.", elem_id="ticket-head")
-                transcript = gr.Chatbot(label="Gesprächsverlauf (ungeschwärzt, solange offen)",
-                                        height=320, elem_id="transcript")
+                head = gr.Markdown(label("pick_ticket"), elem_id="ticket-head")
+                transcript = gr.Chatbot(label=label("transcript"), height=320,
+                                        elem_id="transcript")
                 sources = gr.Markdown(elem_id="ticket-sources")
-                draft = gr.Textbox(label="Antwort an den Kunden (Entwurf mit Quellen, "
-                                   "bearbeitbar)", lines=5, elem_id="draft")
+                draft = gr.Textbox(label=label("draft"), lines=5, elem_id="draft")
                 with gr.Row():
-                    take_btn = gr.Button("Übernehmen", elem_id="take")
-                    send_btn = gr.Button("Antwort senden", variant="primary", elem_id="send-reply")
-                    faq_btn = gr.Button("Als FAQ vorschlagen", elem_id="propose-faq")
+                    take_btn = gr.Button(label("take"), elem_id="take")
+                    send_btn = gr.Button(label("send_reply"), variant="primary",
+                                         elem_id="send-reply")
+                    faq_btn = gr.Button(label("propose_faq"), elem_id="propose-faq")
                 with gr.Row():
-                    solved_btn = gr.Button("Schließen: gelöst", elem_id="close-resolved")
-                    unsolved_btn = gr.Button("Schließen: nicht gelöst", elem_id="close-unresolved")
+                    solved_btn = gr.Button(label("close_resolved"), elem_id="close-resolved")
+                    unsolved_btn = gr.Button(label("close_unresolved"),
+                                             elem_id="close-unresolved")
                 status = gr.Markdown(elem_id="ticket-status")
         # The ticket whose close was asked for once despite unread customer messages.
         confirm = gr.State(None)
@@ -259,23 +271,22 @@ def copilot_tab(chat: ChatService, who: Access) -> None:
 
     def copilot(question: str, request: gr.Request) -> str:
         who(request)
+        language = language_of(request)
         try:
             answer = chat.copilot(question or "")
         except LotseError as exc:
             raise gr.Error(str(exc)) from exc
         if not answer.citations:
-            return "_Dazu steht nichts in den Unterlagen._" + blocked_note(answer.grounding)
+            return say(language, "nothing_found") + blocked_note(answer.grounding, language)
         cards = cards_html([{**c.to_dict(), "audience": c.audience} for c in answer.citations],
-                           "Quellen")
-        flag = " · **unsicher, bitte die Quellen prüfen**" \
-            if answer.confidence < chat.handoff_below else ""
-        return (f"{answer.text}{cards}\n\n<small>Sicherheit {answer.confidence:.2f}{flag}</small>"
-                + blocked_note(answer.grounding))
+                           say(language, "sources"))
+        flag = say(language, "unsure") if answer.confidence < chat.handoff_below else ""
+        return (f"{answer.text}{cards}\n\n<small>{say(language, 'certainty')} "
+                f"{answer.confidence:.2f}{flag}</small>" + blocked_note(answer.grounding, language))
 
-    with gr.Tab("Copilot", id="copilot"):
-        question = gr.Textbox(label="Eigene Frage (Antworten nutzen auch interne Notizen)",
-                              elem_id="copilot-question")
-        ask = gr.Button("Fragen", variant="primary", elem_id="copilot-ask")
+    with gr.Tab(label("tab_copilot"), id="copilot"):
+        question = gr.Textbox(label=label("copilot_question"), elem_id="copilot-question")
+        ask = gr.Button(label("ask"), variant="primary", elem_id="copilot-ask")
         answer = gr.Markdown(elem_id="copilot-answer")
     for trigger in (ask.click, question.submit):
         trigger(copilot, [question], [answer])
@@ -286,72 +297,70 @@ def kpis_tab(chat: ChatService, who: Access) -> None:
 
     def show_kpis(request: gr.Request):
         who(request)
-        return kpi_views(chat.kpis())
+        return kpi_views(chat.kpis(), language_of(request))
 
-    with gr.Tab("KPIs", id="kpis") as tab:
-        kpi_refresh = gr.Button("Aktualisieren", size="sm", elem_id="kpi-refresh")
+    with gr.Tab(label("tab_kpis"), id="kpis") as tab:
+        kpi_refresh = gr.Button(label("refresh"), size="sm", elem_id="kpi-refresh")
         numbers = gr.Markdown(elem_id="kpi-numbers")
         with gr.Row():
-            reasons_plot = gr.BarPlot(x="Grund", y="Übergaben", title="Übergaben nach Grund",
+            reasons_plot = gr.BarPlot(x="x", y="y", title=label("plot_reasons"),
                                       elem_id="plot-reasons")
-            daily_plot = gr.BarPlot(x="Tag", y="Anzahl", color="Reihe", title="Gespräche pro Tag",
-                                    elem_id="plot-daily")
-        gaps_plot = gr.BarPlot(x="Frage", y="Anzahl", title="Inhaltslücken: häufigste "
-                               "übergebene oder schlecht bewertete Fragen", elem_id="plot-gaps")
-        gaps_table = gr.Dataframe(label="Inhaltslücken mit Beispielen", elem_id="gaps",
+            daily_plot = gr.BarPlot(x="x", y="y", title=label("plot_daily"), elem_id="plot-daily")
+        gaps_plot = gr.BarPlot(x="x", y="y", title=label("plot_gaps"), elem_id="plot-gaps")
+        gaps_table = gr.Dataframe(label=label("gaps_table"), elem_id="gaps",
                                   interactive=False, wrap=True)
     outputs = [numbers, reasons_plot, daily_plot, gaps_plot, gaps_table]
     tab.select(show_kpis, None, outputs)
     kpi_refresh.click(show_kpis, None, outputs)
 
 
-def faq_section(faq: FaqLoop, who: Access, stats_markdown: Callable[[], str],
-                stats: gr.Markdown) -> tuple[gr.Radio, Callable[[], list]]:
+def faq_section(faq: FaqLoop, who: Access, stats_markdown: Callable[[str], str],
+                stats: gr.Markdown) -> tuple[gr.Radio, Callable[[str], list]]:
     """FAQ proposals from agents' replies: pick one, edit question and answer, approve (the
     FAQ file is written and ingested) or reject. Inside the admin tab."""
 
-    def choices() -> list[tuple[str, str]]:
-        return [(f"Nr. {p.id} · {p.proposed_by} · {p.question[:60]}", str(p.id))
-                for p in faq.pending()]
+    def choices(language: str) -> list[tuple[str, str]]:
+        return [(say(language, "faq_item", id=p.id, by=p.proposed_by, question=p.question[:60]),
+                 str(p.id)) for p in faq.pending()]
 
     def listing(request: gr.Request):
         who(request, "admin")
-        return gr.update(choices=choices(), value=None), "", "", ""
+        return gr.update(choices=choices(language_of(request)), value=None), "", "", ""
 
     def pick(selected: str | None, request: gr.Request):
         who(request, "admin")
         found = [p for p in faq.pending() if str(p.id) == selected]
-        if not found:
-            return "", ""
-        return found[0].question, found[0].answer
+        return (found[0].question, found[0].answer) if found else ("", "")
 
     def decide(approve: bool):
         def run(selected: str | None, question: str, answer: str, request: gr.Request):
             name = who(request, "admin")
+            language = language_of(request)
             if not selected:
-                raise gr.Error("Erst einen Vorschlag wählen.")
+                raise gr.Error(say(language, "faq_pick"))
             try:
                 if approve:
                     done = faq.approve(int(selected), name, question, answer)
-                    note = (f"Nr. {selected} freigegeben und eingelesen: "
-                            + report_markdown(done.report))
+                    note = (say(language, "faq_approved", id=selected)
+                            + report_markdown(done.report, language))
                 else:
                     faq.reject(int(selected), name)
-                    note = f"Nr. {selected} abgelehnt."
+                    note = say(language, "faq_rejected", id=selected)
             except LotseError as exc:
                 raise gr.Error(str(exc)) from exc
-            return gr.update(choices=choices(), value=None), "", "", note, stats_markdown()
+            return (gr.update(choices=choices(language), value=None), "", "", note,
+                    stats_markdown(language))
         return run
 
-    gr.Markdown("### FAQ-Vorschläge aus Antworten des Teams")
+    gr.Markdown(label("faq_heading"))
     with gr.Row():
-        proposals = gr.Radio(label="Offene Vorschläge", choices=[], elem_id="faq-proposals")
-        refresh = gr.Button("Aktualisieren", size="sm", scale=0)
-    question = gr.Textbox(label="Frage (bearbeitbar)", elem_id="faq-question")
-    answer = gr.Textbox(label="Antwort (bearbeitbar)", lines=4, elem_id="faq-answer")
+        proposals = gr.Radio(label=label("faq_open"), choices=[], elem_id="faq-proposals")
+        refresh = gr.Button(label("refresh"), size="sm", scale=0)
+    question = gr.Textbox(label=label("faq_question"), elem_id="faq-question")
+    answer = gr.Textbox(label=label("faq_answer"), lines=4, elem_id="faq-answer")
     with gr.Row():
-        approve_btn = gr.Button("Freigeben und einlesen", variant="primary", elem_id="faq-approve")
-        reject_btn = gr.Button("Ablehnen", elem_id="faq-reject")
+        approve_btn = gr.Button(label("faq_approve"), variant="primary", elem_id="faq-approve")
+        reject_btn = gr.Button(label("faq_reject"), elem_id="faq-reject")
     result = gr.Markdown(elem_id="faq-result")
     refresh.click(listing, None, [proposals, question, answer, result])
     proposals.input(pick, [proposals], [question, answer])
@@ -361,78 +370,84 @@ def faq_section(faq: FaqLoop, who: Access, stats_markdown: Callable[[], str],
     return proposals, choices
 
 
-def admin_tab(admin: AdminService, faq: FaqLoop, who: Access) -> tuple[gr.Tab, gr.Markdown, Callable[[], str]]:
-    """Uploads, re-ingest with progress, store statistics. Hidden unless the user is an admin.
-    Returns the tab, the statistics view and the function that renders it."""
+def admin_tab(admin: AdminService, faq: FaqLoop,
+              who: Access) -> tuple[gr.Tab, gr.Markdown, Callable[[str], str]]:
+    """Uploads, re-ingest with progress, store statistics, FAQ proposals. Hidden unless the
+    user is an admin. Returns the tab, the statistics view and the function that renders it."""
 
-    def stats_markdown() -> str:
+    def stats_markdown(language: str) -> str:
         s = admin.stats()
         uploads = admin.uploads()
-        return (f"**Dokumente** {s.documents} · **Abschnitte** {s.chunks} · **Generation** "
-                f"`{s.generation or '–'}` · **letzter Ingest** {_when(s.published_at)} · "
-                f"**Embedder** `{s.embedder}`  \n**Hochgeladene Dateien** ({len(uploads)}): "
-                + (", ".join(f"`{html.escape(u)}`" for u in uploads) or "–"))
+        return say(language, "stats", documents=s.documents, chunks=s.chunks,
+                   generation=s.generation or "–", when=_when(s.published_at),
+                   embedder=s.embedder, n=len(uploads),
+                   uploads=", ".join(f"`{html.escape(u)}`" for u in uploads) or "–")
 
-    def show_stats(request: gr.Request) -> str:
+    def show_stats(request: gr.Request):
         who(request, "admin")
-        return stats_markdown()
+        language = language_of(request)
+        return stats_markdown(language), gr.update(choices=proposal_choices(language))
 
     def tick_stats(request: gr.Request):
         """The timer runs on every staff page; only an admin's page gets the numbers."""
         who(request)
-        return stats_markdown() if allows(who.role(request), "admin") else gr.update()
+        if not allows(who.role(request), "admin"):
+            return gr.update()
+        return stats_markdown(language_of(request))
 
     def upload(files: list[str] | None, audience: str, request: gr.Request):
         who(request, "admin")
+        language = language_of(request)
         lines = []
         for upload in files or []:
             path = Path(upload if isinstance(upload, str) else upload.name)
             try:
                 saved = admin.save_upload(path.name, path, audience)
-                lines.append(f"- gespeichert: `{html.escape(saved.name)}`")
+                lines.append(say(language, "saved", name=html.escape(saved.name)))
             except LotseError as exc:
-                lines.append(f"- **abgelehnt**: {html.escape(str(exc))}")
-        return "\n".join(lines), None, stats_markdown()
+                lines.append(say(language, "refused", reason=html.escape(str(exc))))
+        return "\n".join(lines), None, stats_markdown(language)
 
     def run_ingest(folders: list[str], extra: str, request: gr.Request,
                    progress=gr.Progress()):
         who(request, "admin")
+        language = language_of(request)
         paths = list(folders or []) + ([extra.strip()] if (extra or "").strip() else [])
         if not paths:
-            raise gr.Error("Bitte mindestens einen Ordner wählen.")
-        stages = {"load": "Dateien lesen", "embed": "Einbetten"}
+            raise gr.Error(say(language, "pick_folder"))
 
         def step(stage: str, done: int, total: int) -> None:
-            progress((done, total), desc=stages.get(stage, stage))
+            key = f"stage.{stage}"
+            progress((done, total), desc=say(language, key) if stage in ("load", "embed")
+                     else stage)
 
         try:
             report = admin.ingest(paths, progress=step)
         except LotseError as exc:
             raise gr.Error(str(exc)) from exc
-        return report_markdown(report), stats_markdown()
+        return report_markdown(report, language), stats_markdown(language)
 
-    with gr.Tab("Admin", id="admin", visible=False) as tab:
+    with gr.Tab(label("tab_admin"), id="admin", visible=False) as tab:
         stats = gr.Markdown(elem_id="store-stats")
         with gr.Row():
             with gr.Column():
-                audience = gr.Radio([("Kunden (öffentlich)", "public"),
-                                     ("Nur Team (intern)", "internal")], value="public",
-                                    label="Sichtbarkeit der hochgeladenen Dateien")
-                files = gr.File(label="Dateien hochladen", file_count="multiple",
+                # Choice labels stay as written (Gradio would send a translated label back
+                # as the value), so they carry both languages.
+                audience = gr.Radio(AUDIENCES, value="public", label=label("audience"))
+                files = gr.File(label=label("upload"), file_count="multiple",
                                 file_types=admin.accepted_suffixes, elem_id="upload")
                 uploaded = gr.Markdown(elem_id="upload-result")
             with gr.Column():
-                roots = [(f"Upload-Ordner ({admin.upload_dir})", str(admin.upload_dir))]
+                roots = [(str(admin.upload_dir), str(admin.upload_dir))]
                 roots += [(str(r), str(r)) for r in admin.ingest_roots]
                 folders = gr.CheckboxGroup(roots, value=[v for _, v in roots],
-                                           label="Neu einlesen", elem_id="folders")
-                extra = gr.Textbox(label="Oder ein Unterordner davon", elem_id="folder")
-                ingest_btn = gr.Button("Neu einlesen", variant="primary", elem_id="ingest")
+                                           label=label("reingest"), elem_id="folders")
+                extra = gr.Textbox(label=label("subfolder"), elem_id="folder")
+                ingest_btn = gr.Button(label("reingest"), variant="primary", elem_id="ingest")
         report = gr.Markdown(elem_id="ingest-report")
         stats_poll = gr.Timer(15.0)
         proposals, proposal_choices = faq_section(faq, who, stats_markdown, stats)
-    tab.select(show_stats, None, [stats])
-    tab.select(lambda: gr.update(choices=proposal_choices()), None, [proposals])
+    tab.select(show_stats, None, [stats, proposals])
     stats_poll.tick(tick_stats, None, [stats])
     files.upload(upload, [files, audience], [uploaded, files, stats])
     ingest_btn.click(run_ingest, [folders, extra], [report, stats])
@@ -444,9 +459,9 @@ def build_staff_ui(services: ChatServices) -> gr.Blocks:
     who = Access(services.credentials)
     with gr.Blocks(title="Lotse – Team") as ui:
         with gr.Row(equal_height=True):
-            gr.Markdown("## Lotse · Team")
+            gr.Markdown(label("title"))
             whoami = gr.Markdown(elem_id="whoami")
-            gr.Button("Abmelden", link="/logout", elem_id="logout", scale=0, size="sm")
+            gr.Button(label("logout"), link="/logout", elem_id="logout", scale=0, size="sm")
         with gr.Tabs():
             queue, queue_choices = tickets_tab(services.chat, services.faq, who)
             copilot_tab(services.chat, who)
@@ -456,10 +471,11 @@ def build_staff_ui(services: ChatServices) -> gr.Blocks:
         def on_load(request: gr.Request):
             name = who(request)
             role = who.role(request)
+            language = language_of(request)
             is_admin = allows(role, "admin")
-            return (f"Angemeldet als **{html.escape(name)}** ({role})",
-                    gr.update(visible=is_admin), gr.update(choices=queue_choices()),
-                    stats_markdown() if is_admin else "")
+            return (say(language, "whoami", name=html.escape(name), role=role),
+                    gr.update(visible=is_admin), gr.update(choices=queue_choices(language)),
+                    stats_markdown(language) if is_admin else "")
 
         ui.load(on_load, None, [whoami, admin, queue, stats])
     ui.queue(max_size=32, default_concurrency_limit=2)

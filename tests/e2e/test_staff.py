@@ -108,3 +108,23 @@ def test_an_agent_sees_new_customer_messages_live_and_is_asked_before_closing(lo
     staff.wait_for_function("document.querySelector('#ticket-status').innerText.includes('geschlossen')",
                             timeout=LONG)
     context.close()
+
+
+def test_the_staff_ui_speaks_english_to_an_english_browser(lotse_server, browser):
+    url = lotse_server["url"]
+    context = browser.new_context(viewport={"width": 1300, "height": 1000}, locale="en-US")
+    page = context.new_page()
+    page.goto(url + "/staff/")
+    page.fill("#name", "agent")
+    page.fill("#password", lotse_server["logins"]["agent"])
+    page.click("#login")
+    page.wait_for_function("document.querySelector('#whoami')?.innerText.includes('Logged in as')",
+                           timeout=LONG)
+    text = page.locator("body").inner_text()
+    assert "Queue (open and in progress)" in text and "Send reply" in text
+    assert "Warteschlange" not in text and "Antwort senden" not in text
+    page.get_by_role("tab", name="KPIs").click()
+    page.wait_for_function("document.querySelector('#kpi-numbers').innerText.includes("
+                           "'Conversations')", timeout=LONG)
+    assert "Gespräche" not in page.locator("#kpi-numbers").inner_text()
+    context.close()

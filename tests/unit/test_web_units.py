@@ -38,3 +38,19 @@ def test_reveal_grows_word_by_word_to_the_whole_text():
     steps = list(reveal("Der Versand kostet 4,95 €. [1]"))
     assert steps[0] == "Der" and steps[-1] == "Der Versand kostet 4,95 €. [1]"
     assert len(steps) == 6 and all(b.startswith(a) for a, b in zip(steps, steps[1:]))
+
+
+def test_every_staff_text_exists_in_german_and_english():
+    from bot.web.staff_texts import TEXTS, language_of
+
+    assert set(TEXTS["de"]) == set(TEXTS["en"])
+    assert all(TEXTS["de"][k] and TEXTS["en"][k] for k in TEXTS["de"])
+
+    class Asked:
+        def __init__(self, header):
+            self.headers = {"accept-language": header} if header is not None else {}
+
+    assert language_of(Asked("de-DE,de;q=0.9,en;q=0.8")) == "de"
+    assert language_of(Asked("en-GB,en;q=0.9")) == "en"
+    assert language_of(Asked("fr-FR")) == "en"  # as Gradio falls back for its own texts
+    assert language_of(None) == "en"

@@ -1,0 +1,174 @@
+"""Every text of the staff UI, in German (the default) and English.
+
+Labels, buttons and tab names are translated in the browser (Gradio's ``I18n``, by the
+browser's language); what the server writes into the page (ticket heads, notes, errors)
+follows the same choice through ``language_of``. A German browser gets German, any other
+English, as Gradio does for its own texts.
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+
+TEXTS: dict[str, dict[str, str]] = {
+    "de": {
+        # tabs, labels, buttons
+        "tab_tickets": "Tickets", "tab_copilot": "Copilot", "tab_kpis": "KPIs", "tab_admin": "Admin",
+        "title": "## Lotse · Team", "logout": "Abmelden",
+        "queue": "Warteschlange (offen und in Bearbeitung)", "refresh": "Aktualisieren",
+        "transcript": "Gesprächsverlauf (ungeschwärzt, solange offen)",
+        "draft": "Antwort an den Kunden (Entwurf mit Quellen, bearbeitbar)",
+        "take": "Übernehmen", "send_reply": "Antwort senden", "propose_faq": "Als FAQ vorschlagen",
+        "close_resolved": "Schließen: gelöst", "close_unresolved": "Schließen: nicht gelöst",
+        "copilot_question": "Eigene Frage (Antworten nutzen auch interne Notizen)",
+        "ask": "Fragen", "plot_reasons": "Übergaben nach Grund", "plot_daily": "Gespräche pro Tag",
+        "plot_gaps": "Inhaltslücken: häufigste übergebene oder schlecht bewertete Fragen",
+        "gaps_table": "Inhaltslücken mit Beispielen",
+        "audience": "Sichtbarkeit der hochgeladenen Dateien", "upload": "Dateien hochladen", "reingest": "Neu einlesen",
+        "subfolder": "Oder ein Unterordner davon", "faq_heading": "### FAQ-Vorschläge aus "
+        "Antworten des Teams", "faq_open": "Offene Vorschläge", "faq_question": "Frage "
+        "(bearbeitbar)", "faq_answer": "Antwort (bearbeitbar)", "faq_approve": "Freigeben und "
+        "einlesen", "faq_reject": "Ablehnen", "pick_ticket": "Wähle links ein Ticket.",
+        # what the server writes
+        "reason.asked_for_human": "möchte einen Menschen", "reason.negative_sentiment": "verärgert",
+        "reason.low_confidence": "unsichere Antwort", "reason.no_sources": "keine Quelle",
+        "reason.policy": "nicht beantwortbar",
+        "status.open": "offen", "status.taken": "in Bearbeitung", "status.closed": "geschlossen",
+        "new": "● {n} neu · ", "no_question": "(ohne Frage)",
+        "head": "### {number} · {status}\n**Grund:** {reason}  \n**Frage:** {question}  \n"
+                "**Bearbeitet von:** {assignee} · **eröffnet** {opened}",
+        "team": "Serviceteam", "found_sources": "Gefundene Quellen",
+        "no_sources": "_Keine Quellen gefunden._", "choose_first": "Erst ein Ticket wählen.",
+        "taken_by": "{number} gehört jetzt {name}.", "empty_reply": "Die Antwort ist leer.",
+        "sent": "Antwort gesendet; der Kunde sieht sie im Chat.",
+        "mail_failed": " **Die E-Mail an {to} ging nicht raus** ({error}); bitte später erneut "
+                       "senden oder anders Kontakt aufnehmen.",
+        "mailed": " Per E-Mail an {to} geschickt.",
+        "proposed": "Als FAQ vorgeschlagen (Nr. {id}): „{question}“. Eine Admin prüft und gibt "
+                    "frei.",
+        "unread_close": "**{n} neue Kundennachricht(en)**, seit du das Ticket geöffnet hast. "
+                        "Bitte lesen; ein zweiter Klick schließt es trotzdem.",
+        "closed": "{number} geschlossen ({how}).", "resolved": "gelöst",
+        "unresolved": "nicht gelöst",
+        "nothing_found": "_Dazu steht nichts in den Unterlagen._",
+        "sources": "Quellen", "unsure": " · **unsicher, bitte die Quellen prüfen**",
+        "certainty": "Sicherheit", "internal_mark": "intern",
+        "blocked": "**Zitatprüfung:** {n} erzeugte(r) Satz/Sätze verworfen.",
+        "blocked_extractive": " Antwort aus den Quellen zitiert.",
+        "blocked_handoff": " An das Team übergeben.",
+        "kpi_head": "| Gespräche | Deflection | Übergaben | CSAT | Erstlösung | Latenz p50 / p95 |"
+                    " Halluzinationen geblockt | aus Team-FAQ beantwortet |",
+        "ratings": "Bewertungen", "closed_count": "geschlossen", "in_generated":
+        "in {n} erzeugten Antworten", "col_reason": "Grund", "col_handoffs": "Übergaben",
+        "col_day": "Tag", "col_series": "Reihe", "col_count": "Anzahl",
+        "col_question": "Frage", "col_examples": "Beispiele", "series_bot": "vom Bot gelöst",
+        "series_human": "an Menschen übergeben",
+        "stats": "**Dokumente** {documents} · **Abschnitte** {chunks} · **Generation** "
+                 "`{generation}` · **letzter Ingest** {when} · **Embedder** `{embedder}`  \n"
+                 "**Hochgeladene Dateien** ({n}): {uploads}",
+        "saved": "- gespeichert: `{name}`", "refused": "- **abgelehnt**: {reason}",
+        "pick_folder": "Bitte mindestens einen Ordner wählen.",
+        "stage.load": "Dateien lesen", "stage.embed": "Einbetten",
+        "report": "**Neu** {added} · **Aktualisiert** {updated} · **Entfernt** {removed} · "
+                  "**Unverändert** {unchanged} · **Fehlgeschlagen** {failed}",
+        "report_published": "{embedded} Abschnitte eingebettet, {total} im Index, Generation "
+                            "`{generation}` veröffentlicht ({seconds:.1f} s).",
+        "report_nothing": "{embedded} Abschnitte eingebettet, {total} im Index, nichts zu "
+                          "veröffentlichen ({seconds:.1f} s).",
+        "report_failed": "- **fehlgeschlagen** `{file}`: {reason}",
+        "report_skipped": "- übersprungen `{file}`: {reason}",
+        "report_warning": "- Hinweis `{file}`: {reason}",
+        "upload_folder": "Upload-Ordner ({path})",
+        "faq_item": "Nr. {id} · {by} · {question}", "faq_pick": "Erst einen Vorschlag wählen.",
+        "faq_approved": "Nr. {id} freigegeben und eingelesen: ", "faq_rejected": "Nr. {id} "
+        "abgelehnt.", "whoami": "Angemeldet als **{name}** ({role})",
+        "no_right": "Dafür fehlt die Berechtigung.", "login_again": "Bitte neu anmelden.",
+    },
+    "en": {
+        "tab_tickets": "Tickets", "tab_copilot": "Copilot", "tab_kpis": "KPIs", "tab_admin": "Admin",
+        "title": "## Lotse · Team", "logout": "Log out",
+        "queue": "Queue (open and in progress)", "refresh": "Refresh",
+        "transcript": "Conversation (unredacted while open)",
+        "draft": "Reply to the customer (draft with sources, editable)",
+        "take": "Take", "send_reply": "Send reply", "propose_faq": "Propose as FAQ",
+        "close_resolved": "Close: resolved", "close_unresolved": "Close: not resolved",
+        "copilot_question": "Your own question (answers use internal notes too)",
+        "ask": "Ask", "plot_reasons": "Handoffs by reason", "plot_daily": "Conversations per day",
+        "plot_gaps": "Content gaps: most frequent handed-off or badly rated questions",
+        "gaps_table": "Content gaps with examples",
+        "audience": "Who may see the uploaded files", "upload": "Upload files", "reingest": "Re-ingest",
+        "subfolder": "Or a subfolder of one", "faq_heading": "### FAQ proposals from the team's "
+        "replies", "faq_open": "Open proposals", "faq_question": "Question (editable)",
+        "faq_answer": "Answer (editable)", "faq_approve": "Approve and ingest",
+        "faq_reject": "Reject", "pick_ticket": "Choose a ticket on the left.",
+        "reason.asked_for_human": "wants a person", "reason.negative_sentiment": "upset",
+        "reason.low_confidence": "unsure answer", "reason.no_sources": "no source",
+        "reason.policy": "cannot be answered",
+        "status.open": "open", "status.taken": "in progress", "status.closed": "closed",
+        "new": "● {n} new · ", "no_question": "(no question)",
+        "head": "### {number} · {status}\n**Reason:** {reason}  \n**Question:** {question}  \n"
+                "**Handled by:** {assignee} · **opened** {opened}",
+        "team": "Service team", "found_sources": "Sources found",
+        "no_sources": "_No sources found._", "choose_first": "Choose a ticket first.",
+        "taken_by": "{number} now belongs to {name}.", "empty_reply": "The reply is empty.",
+        "sent": "Reply sent; the customer sees it in the chat.",
+        "mail_failed": " **The e-mail to {to} was not sent** ({error}); please try again later "
+                       "or reach the customer another way.",
+        "mailed": " Sent by e-mail to {to}.",
+        "proposed": "Proposed as FAQ (no. {id}): “{question}”. An admin reviews and approves it.",
+        "unread_close": "**{n} new customer message(s)** since you opened the ticket. Please "
+                        "read them; a second click closes it anyway.",
+        "closed": "{number} closed ({how}).", "resolved": "resolved",
+        "unresolved": "not resolved",
+        "nothing_found": "_Nothing about this in the documents._",
+        "sources": "Sources", "unsure": " · **unsure, please check the sources**",
+        "certainty": "Confidence", "internal_mark": "internal",
+        "blocked": "**Citation check:** {n} generated sentence(s) dropped.",
+        "blocked_extractive": " Answer quoted from the sources.",
+        "blocked_handoff": " Handed to the team.",
+        "kpi_head": "| Conversations | Deflection | Handoffs | CSAT | First-contact resolution |"
+                    " Latency p50 / p95 | Hallucinations blocked | Answered from team FAQ |",
+        "ratings": "ratings", "closed_count": "closed", "in_generated": "in {n} generated answers",
+        "col_reason": "Reason", "col_handoffs": "Handoffs", "col_day": "Day",
+        "col_series": "Series", "col_count": "Count", "col_question": "Question",
+        "col_examples": "Examples", "series_bot": "solved by the bot",
+        "series_human": "handed to a person",
+        "stats": "**Documents** {documents} · **Chunks** {chunks} · **Generation** "
+                 "`{generation}` · **last ingest** {when} · **Embedder** `{embedder}`  \n"
+                 "**Uploaded files** ({n}): {uploads}",
+        "saved": "- saved: `{name}`", "refused": "- **refused**: {reason}",
+        "pick_folder": "Please choose at least one folder.",
+        "stage.load": "Reading files", "stage.embed": "Embedding",
+        "report": "**Added** {added} · **Updated** {updated} · **Removed** {removed} · "
+                  "**Unchanged** {unchanged} · **Failed** {failed}",
+        "report_published": "{embedded} chunks embedded, {total} in the index, generation "
+                            "`{generation}` published ({seconds:.1f} s).",
+        "report_nothing": "{embedded} chunks embedded, {total} in the index, nothing to "
+                          "publish ({seconds:.1f} s).",
+        "report_failed": "- **failed** `{file}`: {reason}",
+        "report_skipped": "- skipped `{file}`: {reason}",
+        "report_warning": "- note `{file}`: {reason}",
+        "upload_folder": "Upload folder ({path})",
+        "faq_item": "No. {id} · {by} · {question}", "faq_pick": "Choose a proposal first.",
+        "faq_approved": "No. {id} approved and ingested: ", "faq_rejected": "No. {id} rejected.",
+        "whoami": "Logged in as **{name}** ({role})",
+        "no_right": "You are not allowed to do this.", "login_again": "Please log in again.",
+    },
+}
+I18N = gr.I18n(**TEXTS)
+
+
+def label(key: str):
+    """A label translated in the browser."""
+    return I18N(key)
+
+
+def language_of(request: gr.Request | None) -> str:
+    """German when the browser's first language is German, English otherwise."""
+    header = (request.headers.get("accept-language", "") if request is not None else "") or ""
+    return "de" if header.strip().lower().startswith("de") else "en"
+
+
+def say(language: str, key: str, **values) -> str:
+    """A server-written text in ``language``, filled with ``values``."""
+    return TEXTS[language][key].format(**values)
