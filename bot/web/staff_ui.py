@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import gradio as gr
@@ -89,7 +90,7 @@ class Access:
 
 def kpi_views(k: dict, language: str = "de") -> tuple:
     """The KPI numbers as a Markdown table and the three plots' data frames."""
-    t = lambda key, **v: say(language, key, **v)  # noqa: E731
+    t = partial(say, language)
     numbers = (
         f"{t('kpi_head')}\n|---|---|---|---|---|---|---|---|\n"
         f"| {k['conversations']} | {_pct(k['deflection_rate'] if k['conversations'] else None)}"
