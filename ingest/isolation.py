@@ -43,9 +43,13 @@ def _send(stream: BinaryIO, value: Any) -> None:
 def _read_exactly(fd: int, n: int, deadline: float | None) -> bytes:
     """``n`` bytes from ``fd``; TimeoutError past ``deadline``, EOFError when the worker died."""
     chunks, left = [], n
+    # poll, not select: select() fails for descriptors above 1023, which a long-running
+    # server with many connections reaches.
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
     while left:
         wait = None if deadline is None else max(0.0, deadline - time.monotonic())
-        if not select.select([fd], [], [], wait)[0]:
+        if not poller.poll(None if wait is None else int(wait * 1000)):
             raise TimeoutError
         chunk = os.read(fd, min(left, 1 << 20))
         if not chunk:

@@ -255,7 +255,9 @@ class Syncer:
             except (VocabularyError, OSError, UnicodeDecodeError) as exc:
                 report.failed.append((VOCABULARY_FILE, str(exc)))
                 continue
-            if parts.get(key) != entries:
+            if parts.get(key) == entries:
+                report.unchanged.append(VOCABULARY_FILE)
+            else:
                 (report.updated if key in parts else report.added).append(VOCABULARY_FILE)
                 parts[key] = entries
         return parts

@@ -81,3 +81,19 @@ def test_ingest_while_asking_never_fails(tmp_path, corpus_copy):
     assert asker.wait(timeout=30) == 0
     assert published == 4 and len(answers) >= 4
     assert all(a.get("citations") and "error" not in a for a in answers)
+
+
+def test_isolated_loading_works_when_the_process_holds_many_descriptors(tmp_path):
+    """A server with many open connections has descriptors above 1023, where select() fails."""
+    from ingest.isolation import IsolatedLoader
+
+    doc = tmp_path / "a.md"
+    doc.write_text("# Versand\n\nDer Versand dauert zwei Tage.\n", encoding="utf-8")
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        with IsolatedLoader(timeout=30, memory_mb=1024) as loader:
+            loaded = loader.load(doc, "a.md", "public", False, 10**6)
+        assert "zwei Tage" in loaded.documents[0].text
+    finally:
+        for fd in held:
+            os.close(fd)

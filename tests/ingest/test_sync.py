@@ -37,7 +37,7 @@ def test_unchanged_tree_embeds_nothing(engine, corpus_copy, fake_embedder):
     gen_before = engine.store.current(force=True).id
     report = engine.syncer.sync([corpus_copy])
     assert fake_embedder.calls == before  # counted embedder calls: zero texts embedded
-    assert report.counts() == {"added": 0, "updated": 0, "removed": 0, "unchanged": 34, "failed": 0}
+    assert report.counts() == {"added": 0, "updated": 0, "removed": 0, "unchanged": 35, "failed": 0}
     assert not report.published and engine.store.current(force=True).id == gen_before
 
 
@@ -50,7 +50,7 @@ def test_changed_file_replaces_exactly_its_chunks(engine, corpus_copy, fake_embe
     calls = fake_embedder.calls
     report = engine.syncer.sync([corpus_copy])
     after = _chunks_by_source(engine)
-    assert report.updated == ["produkte/stirnlampe-lumen-400.md"] and len(report.unchanged) == 33
+    assert report.updated == ["produkte/stirnlampe-lumen-400.md"] and len(report.unchanged) == 34
     changed = {s for s in before if before[s] != after.get(s)}
     assert changed == {"produkte/stirnlampe-lumen-400.md"}
     new_chunk_count = len(after["produkte/stirnlampe-lumen-400.md"])
