@@ -70,9 +70,9 @@ def main(argv: list[str] | None = None) -> int:
         settings = LotseSettings(home=Path(home))
         engine = build_engine(settings)
         engine.syncer.sync([REPO / "docs_corpus"])
-        checker = CitationChecker(engine.embedder, engine.retriever.products("agent"),
-                                  settings.grounding)
         gen = engine.store.current()
+        checker = CitationChecker(engine.embedder, engine.retriever.products("agent"),
+                                  settings.grounding, engine.retriever.vocabulary(gen))
         chunks = [c for audience in AUDIENCES for c, _ in gen.chunks(audience)]
         rows = []
         for case in load_cases():

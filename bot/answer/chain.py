@@ -231,7 +231,7 @@ class AnswerChain:
         assert self.writer is not None
         hits = list(retrieval.hits[: self.writer.settings.sources])
         checker = CitationChecker(self.retriever.embedder, self.retriever.products(view),
-                                  self.grounding)
+                                  self.grounding, retrieval.vocabulary)
         gate = SentenceGate(checker, [source_text(h.chunk) for h in hits])
         info: dict = {"backend": self.writer.backend}
         shown = ""

@@ -28,6 +28,7 @@ from text_to_num import alpha2digit
 
 from kb.embedders import Embedder
 from kb.glossary import german_terms
+from kb.vocabulary import EMPTY, Vocabulary
 from kb.settings import GroundingSettings
 from kb.text import (
     detect_language,
@@ -174,8 +175,10 @@ class _Facts:
 class CitationChecker:
     """Checks generated sentences against the numbered source texts they cite."""
 
-    def __init__(self, embedder: Embedder, products: Sequence[str], settings: GroundingSettings) -> None:
+    def __init__(self, embedder: Embedder, products: Sequence[str], settings: GroundingSettings,
+                 vocabulary: Vocabulary = EMPTY) -> None:
         self.embedder = embedder
+        self.vocabulary = vocabulary  # the shop's words, for English sentences over German text
         self.products = sorted({p for p in products if p}, key=len, reverse=True)
         self.families = {fold(p.split()[0]) for p in self.products if len(p.split()) > 1}
         self.settings = settings
@@ -295,7 +298,7 @@ class CitationChecker:
         for row, i in enumerate(pending):
             v = verdicts[i]
             cited_text = " ".join(sources[n - 1] for n in v.cited)
-            lexical = _lexical_support(plains[row], cited_text)
+            lexical = _lexical_support(plains[row], cited_text, self.vocabulary)
             rows = [j for n in v.cited for j in range(*offsets[n])]
             semantic = float(np.max(unit_vecs[rows] @ said_vecs[row])) if rows else 0.0
             s = self.settings
@@ -306,11 +309,12 @@ class CitationChecker:
                                   lexical, semantic)
 
 
-def _lexical_support(sentence: str, cited: str) -> float:
+def _lexical_support(sentence: str, cited: str, vocabulary: Vocabulary = EMPTY) -> float:
     """Share of the sentence's content words found in the cited text (compounds by prefix).
 
-    An English sentence over German sources is compared through the shop glossary:
-    an English word counts when one of its German words is in the cited text."""
+    An English sentence over German sources is compared through the glossary and the
+    shop's vocabulary: an English word counts when one of its German words is in the
+    cited text."""
     sentence, cited = _spell_units(sentence), _spell_units(cited)
     source = set(word_tokens(cited))
     joined = " ".join(source)
@@ -322,11 +326,14 @@ def _lexical_support(sentence: str, cited: str) -> float:
     if detect_language(sentence) == "en" and detect_language(cited) == "de":
         folded_cited = fold(cited)
         english = [w for w in content if w not in _ENGLISH_STOP and len(w) > 2]
-        known = [w for w in english if german_terms(w) or fold(w) in folded_cited]
+        def german(w: str) -> list[str]:
+            return german_terms(w) + vocabulary.german_terms(w)
+
+        known = [w for w in english if german(w) or fold(w) in folded_cited]
         if len(known) < 2:
             return 0.0
         hits = sum(1 for w in known if fold(w) in folded_cited or any(
-            found(t) for g in german_terms(w) for t in word_tokens(g)))
+            found(t) for g in german(w) for t in word_tokens(g)))
         return hits / len(english)
     said = word_tokens(" ".join(content))
     if not said:

@@ -1,0 +1,135 @@
+"""The outermost layer of every request: who may send a body, how large, from which origin.
+
+FastAPI reads a request's body before any dependency runs, so a token check in a
+route comes after a 400 MB upload has been buffered. ``RequestGuard`` is plain ASGI
+in front of everything (REST, the staff UI and the customer chat mounted on it):
+
+- a REST call (``/v1/…``) without a known bearer token, and a staff UI call that
+  sends a body without a login cookie, is refused with 401 before a byte is read;
+- a body over its route's limit is refused with 413: at once when ``Content-Length``
+  says so, while it streams in otherwise (chunked bodies included), so memory never
+  holds more than the limit;
+- a cookie-authenticated request that changes something (``POST`` and friends to the
+  staff UI, the login form, the customer chat) from another site's page is refused
+  with 403: its ``Origin`` must be this server or one of ``server.allowed_origins``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from bot.chat.staff import Credentials, LoginSessions
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+JSON_LIMIT = 256 * 1024  # REST bodies: a chat message is at most 4,000 characters
+PAGE_LIMIT = 1024 * 1024  # the Gradio pages' event payloads
+_SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+_OPEN_PATHS = {"/healthz", "/login", "/logout", "/docs", "/openapi.json", "/docs/oauth2-redirect"}
+
+
+class BodyTooLarge(Exception):
+    """Raised inside ``receive`` when a streamed body passes its limit."""
+
+
+class RequestGuard:
+    """ASGI middleware; ``upload_limit`` is the largest body the upload routes take."""
+
+    def __init__(self, app: Callable, credentials: Credentials, logins: LoginSessions,
+                 upload_limit: int, allowed_origins: list[str]) -> None:
+        self.app = app
+        self.credentials = credentials
+        self.logins = logins
+        self.upload_limit = upload_limit
+        self.allowed_origins = {o.rstrip("/").lower() for o in allowed_origins}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path, method = scope["path"], scope["method"]
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        refusal = self._refusal(path, method, headers)
+        if refusal:
+            await _respond(send, *refusal)
+            return
+        limit = self._limit(path)
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            await _respond(send, 413, f"request body of {int(declared)} bytes is over the "
+                                      f"limit of {limit} bytes for {path}")
+            return
+        received = 0
+        started = False
+
+        async def bounded_receive() -> dict[str, Any]:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge
+            return message
+
+        async def tracking_send(message: dict[str, Any]) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, bounded_receive, tracking_send)
+        except BodyTooLarge:
+            if not started:
+                await _respond(send, 413, f"request body is over the limit of {limit} bytes "
+                                          f"for {path}")
+
+    def _refusal(self, path: str, method: str, headers: dict[str, str]) -> tuple[int, str] | None:
+        """Why the request is refused before its body is read, or None."""
+        if path.startswith("/v1/") and path not in _OPEN_PATHS and method != "OPTIONS":
+            auth = headers.get("authorization", "")
+            token = auth[7:] if auth.lower().startswith("bearer ") else None
+            if self.credentials.role_of_token(token) is None:
+                return 401, "missing or unknown bearer token"
+            return None  # a bearer token is not sent by browsers on their own: no CSRF
+        if method in _SAFE_METHODS:
+            return None
+        if not self._same_origin(headers):
+            return 403, "cross-site request refused (Origin does not match this server)"
+        if path.startswith("/staff") and self.logins.user(_cookie(headers, self.logins.COOKIE)) is None:
+            return 401, "log in first (/login)"
+        return None
+
+    def _same_origin(self, headers: dict[str, str]) -> bool:
+        origin = headers.get("origin")
+        if origin is None:
+            return True  # browsers send Origin with every cross-site POST; other clients may not
+        origin = origin.rstrip("/").lower()
+        host = headers.get("host", "").lower()
+        return origin in self.allowed_origins or origin.split("://", 1)[-1] == host
+
+    def _limit(self, path: str) -> int:
+        if path == "/v1/uploads" or path.startswith("/staff/") and path.endswith("/upload"):
+            return self.upload_limit
+        return JSON_LIMIT if path.startswith("/v1/") else PAGE_LIMIT
+
+
+def _cookie(headers: dict[str, str], name: str) -> str | None:
+    for part in headers.get("cookie", "").split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == name:
+            return value
+    return None
+
+
+async def _respond(send: Send, status: int, error: str) -> None:
+    body = json.dumps({"error": error}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+               (b"connection", b"close")]
+    if status == 401:
+        headers.append((b"www-authenticate", b"Bearer"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
