@@ -314,7 +314,9 @@ class Syncer:
             return
         probe = chunks[len(chunks) // 2]
         found = gen.query(vectors[len(chunks) // 2], (probe.audience,), 3)
-        if probe.id not in {m.id for m, _ in found}:
+        # Identical texts (the same file uploaded several times) share one vector and tie:
+        # any of them at the probe's own similarity proves the write.
+        if not any(m.id == probe.id or m.similarity >= 1 - 1e-4 for m, _ in found):
             raise StoreError("validation failed: a freshly written chunk is not retrievable")
 
 

@@ -224,6 +224,16 @@ class ServerSettings(BaseModel):
     )
     brand: str = Field("Bergpfad Outdoor", description="The shop's name in the chat title and "
                        "in the signature of drafted agent replies.")
+    allowed_origins: list[str] = Field(
+        default_factory=list, description="Other sites (e.g. 'https://shop.example') whose pages "
+        "may send cookie-authenticated requests (chat page, staff UI, login); the server's own "
+        "origin always may. Everything else is refused with 403."
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list, description="Addresses of reverse proxies whose X-Forwarded-For "
+        "and X-Forwarded-Proto are believed. Empty (default): the connecting address counts, "
+        "so no client can choose its own address for the rate limits."
+    )
 
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

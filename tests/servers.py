@@ -100,3 +100,13 @@ def smtp_server() -> Iterator[dict]:
         yield {"port": controller.port, "received": received}
     finally:
         controller.stop()
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Stop a server started by a test: SIGTERM, and SIGKILL if it has not ended in 30 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)

@@ -112,6 +112,8 @@ class AdminService:
 
     def allowed_path(self, raw: str | Path) -> Path:
         """``raw`` resolved, if it lies in the upload folder or an ingest root."""
+        if any(ord(c) < 32 or ord(c) == 127 for c in str(raw)):
+            raise InvalidInput(f"{str(raw)[:80]!r}: a path must not contain control characters")
         path = Path(raw).resolve()
         for root in [self.upload_dir, *self.ingest_roots]:
             if path == root or root in path.parents:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.chat.state import StateStore
-from kb.errors import LotseError
+from kb.errors import LotseError, Throttled
 from kb.settings import LotseSettings
 from kb.text import content_hash
 
@@ -92,36 +92,60 @@ class LoginSessions:
 
     Kept in the state database, so every Lotse process on it knows every login
     and a restart logs nobody out. The table holds a SHA-256 of each cookie, not
-    the cookie. Failed logins are counted per name there too, so a password
-    cannot be guessed at speed by spreading attempts over processes.
+    the cookie. Login attempts are recorded there too (by name and client address), so
+    the throttling holds across processes.
     """
 
     COOKIE = "lotse_session"
 
     def __init__(self, credentials: Credentials, state: StateStore,
-                 ttl_seconds: float = 8 * 3600, max_failures: int = 5,
-                 lockout_seconds: float = 300) -> None:
+                 ttl_seconds: float = 8 * 3600, free_failures: int = 3,
+                 max_delay_seconds: float = 300, per_client_per_minute: int = 20) -> None:
         self.credentials = credentials
         self.state = state
         self.ttl = ttl_seconds
-        self.max_failures = max_failures
-        self.lockout = lockout_seconds
+        self.free_failures = free_failures
+        self.max_delay = max_delay_seconds
+        self.per_client_per_minute = per_client_per_minute
 
-    def login(self, name: str, password: str) -> str:
-        """A new session token, or ``LoginRefused`` with a reason fit to show."""
+    def login(self, name: str, password: str, client: str = "") -> str:
+        """A new session token, or ``LoginRefused`` with a reason fit to show.
+
+        Throttled by name *and* client address: after a few wrong passwords for one name
+        from one address, that pair waits 1, 2, 4 … up to 300 seconds between attempts.
+        Nobody else is locked out by it (the right password from another address still
+        works), and no address may try more than ``per_client_per_minute`` logins a
+        minute, whatever the names."""
         now = time.time()
-        if self.state.login_failures(name, since=now - self.lockout) >= self.max_failures:
-            raise LoginRefused("Zu viele Fehlversuche; bitte in ein paar Minuten erneut. / "
-                               "too many failed attempts; try again in a few minutes")
+        recent = self.state.login_attempts(now - 60, client)
+        if len(recent) >= self.per_client_per_minute:
+            raise LoginThrottled("Zu viele Anmeldeversuche von dieser Adresse; bitte warten. / "
+                                 "too many login attempts from this address; please wait",
+                                 retry_after=max(1.0, 60 - (now - recent[0][0])))
+        failures = 0
+        last = 0.0
+        for at, ok in self.state.login_attempts(now - 3600, client, name):
+            failures, last = (0, at) if ok else (failures + 1, at)
+        if failures >= self.free_failures:
+            wait = min(self.max_delay, 2.0 ** (failures - self.free_failures)) - (now - last)
+            if wait > 0:
+                raise LoginThrottled("Zu viele Fehlversuche; bitte kurz warten. / too many "
+                                     "failed attempts; please wait a moment", retry_after=wait)
         role = self.credentials.login(name, password)
-        if role is None or not allows(role, "agent"):
-            self.state.add_login_failure(name)
+        ok = role is not None and allows(role, "agent")
+        self.state.add_login_attempt(name, client, ok)
+        if not ok:
             raise LoginRefused("Name unbekannt oder Passwort falsch. / "
                                "unknown name or wrong password")
-        self.state.clear_login_failures(name)
         token = secrets.token_urlsafe(32)
         self.state.add_login(content_hash(token), name, role, now + self.ttl)
         return token
+
+    @staticmethod
+    def logout_token(cookie: str | None) -> str:
+        """The logout form's CSRF token: derived from the login cookie, which another
+        site's page can neither read nor guess."""
+        return content_hash(f"logout:{cookie or ''}")[:32]
 
     def user(self, token: str | None) -> Login | None:
         found = self.state.login_of(content_hash(token)) if token else None
@@ -134,3 +158,10 @@ class LoginSessions:
 
 class LoginRefused(LotseError):
     """A staff login was refused (wrong password, unknown name, or throttled)."""
+
+
+class LoginThrottled(LoginRefused, Throttled):
+    """Too many attempts: for this name from this address, or from this address at all."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        Throttled.__init__(self, message, retry_after)

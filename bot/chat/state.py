@@ -180,11 +180,15 @@ class _StaffLogin(_Base):
     expires: Mapped[float] = mapped_column(Float, index=True)
 
 
-class _LoginFailure(_Base):
-    __tablename__ = "login_failures"
+class _LoginAttempt(_Base):
+    """One login attempt: by name and client address, so throttling one pair locks nobody
+    else out, and the per-address rate holds across every Lotse process."""
+    __tablename__ = "login_attempts"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(64), index=True)
-    at: Mapped[float] = mapped_column(Float)
+    client: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[float] = mapped_column(Float, index=True)
+    ok: Mapped[bool] = mapped_column(Boolean)
 
 
 @dataclass(frozen=True)
@@ -355,19 +359,21 @@ class StateStore:
         with self._tx() as db:
             db.execute(delete(_StaffLogin).where(_StaffLogin.token_hash == token_hash))
 
-    def login_failures(self, name: str, since: float) -> int:
+    def add_login_attempt(self, name: str, client: str, ok: bool) -> None:
         with self._tx() as db:
-            db.execute(delete(_LoginFailure).where(_LoginFailure.at < since))
-            return len(db.scalars(select(_LoginFailure.id)
-                                  .where(_LoginFailure.name == name[:64])).all())
+            db.add(_LoginAttempt(name=name[:64], client=client[:64], at=time.time(), ok=ok))
 
-    def add_login_failure(self, name: str) -> None:
+    def login_attempts(self, since: float, client: str,
+                       name: str | None = None) -> list[tuple[float, bool]]:
+        """(time, succeeded) of the attempts from ``client`` (for ``name``) since ``since``,
+        oldest first; older ones are dropped on the way."""
         with self._tx() as db:
-            db.add(_LoginFailure(name=name[:64], at=time.time()))
-
-    def clear_login_failures(self, name: str) -> None:
-        with self._tx() as db:
-            db.execute(delete(_LoginFailure).where(_LoginFailure.name == name[:64]))
+            db.execute(delete(_LoginAttempt).where(_LoginAttempt.at < time.time() - 86400))
+            query = select(_LoginAttempt).where(_LoginAttempt.at >= since,
+                                                _LoginAttempt.client == client[:64])
+            if name is not None:
+                query = query.where(_LoginAttempt.name == name[:64])
+            return [(r.at, r.ok) for r in db.scalars(query.order_by(_LoginAttempt.id))]
 
     # -- feedback ---------------------------------------------------------------------
     def add_feedback(self, session_id: str, rating: int, message_id: int | None = None,

@@ -30,18 +30,21 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import asdict
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import Depends, FastAPI, Form, Request, UploadFile
+from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt, field_validator
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.chat.admin import UploadRejected
 from bot.chat.service import ChatServices, Reply
 from bot.chat.staff import allows
 from bot.chat.state import SESSION_ID_PATTERN
 from bot.web.auth import COOKIE, login_routes, require_role
+from bot.web.guard import RequestGuard
 from kb.errors import (
     Forbidden,
     InvalidInput,
@@ -52,7 +55,7 @@ from kb.errors import (
     UnsupportedType,
 )
 
-MAX_JSON_BYTES = 256 * 1024
+MAX_ID = 2**63 - 1  # ids are 64-bit integers in every database
 SECRET_HEADER = "X-Session-Secret"
 
 # Most specific first: an error may be of several kinds (a missing ticket is NotFound
@@ -68,6 +71,9 @@ def status_of(exc: LotseError) -> int:
     return next((code for kind, code in _STATUS if isinstance(exc, kind)), 400)
 
 
+RecordId = Annotated[int, PathParam(ge=1, le=MAX_ID)]
+
+
 class ChatRequest(BaseModel):
     message: str = Field(..., description="The customer's message.")
     session_id: str | None = Field(None, pattern=SESSION_ID_PATTERN,
@@ -79,8 +85,17 @@ class ChatRequest(BaseModel):
 
 class FeedbackRequest(BaseModel):
     session_id: str = Field(..., pattern=SESSION_ID_PATTERN)
-    rating: int = Field(..., description="+1 thumbs up, -1 thumbs down")
-    message_id: int | None = None
+    # Strict: JSON true is not a thumbs up.
+    rating: Annotated[StrictInt, Field(ge=-1, le=1)] = Field(
+        ..., description="+1 thumbs up, -1 thumbs down")
+    message_id: int | None = Field(None, ge=1, le=MAX_ID)
+
+    @field_validator("rating")
+    @classmethod
+    def _thumbs(cls, rating: int) -> int:
+        if rating == 0:
+            raise ValueError("must be 1 or -1")
+        return rating
     comment: str = Field("", max_length=2000)
 
 
@@ -106,6 +121,15 @@ class IngestRequest(BaseModel):
     paths: list[str] = Field(..., min_length=1)
 
 
+def _guarded(app: FastAPI, services: ChatServices) -> None:
+    """``RequestGuard`` outermost: tokens, logins, body limits and origins checked before any
+    body is read (``bot.web.guard``)."""
+    server = services.admin.engine.settings.server
+    app.add_middleware(RequestGuard, credentials=services.credentials, logins=services.logins,
+                       upload_limit=services.admin.max_bytes + 1024 * 1024,
+                       allowed_origins=list(server.allowed_origins))
+
+
 def _sse(data: dict) -> str:
     return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
 
@@ -129,16 +153,11 @@ def create_api(services: ChatServices) -> FastAPI:
         headers = {"Retry-After": str(int(exc.retry_after))} if isinstance(exc, Throttled) else None
         return JSONResponse({"error": str(exc)}, status_code=status_of(exc), headers=headers)
 
-    @app.middleware("http")
-    async def bounded_body(request: Request, call_next):
-        """JSON bodies are small; a huge one is refused before it is read. Uploads and
-        the staff UI have their own limit (server.max_upload_mb)."""
-        size = request.headers.get("content-length", "")
-        if (size.isdigit() and int(size) > MAX_JSON_BYTES and request.url.path != "/v1/uploads"
-                and not request.url.path.startswith("/staff")):
-            return JSONResponse({"error": f"request body of {int(size)} bytes is over the limit "
-                                 f"of {MAX_JSON_BYTES} bytes"}, status_code=413)
-        return await call_next(request)
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        """One error shape for every 4xx: ``{"error": …}``."""
+        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
 
     @app.middleware("http")
     async def staff_needs_login(request: Request, call_next):
@@ -214,14 +233,14 @@ def create_api(services: ChatServices) -> FastAPI:
                 for t, transcript in chat.queue_details(status or None)]
 
     @app.post("/v1/handoffs/{ticket_id}/reply")
-    def post_reply(ticket_id: int, body: ReplyRequest, who: str = Depends(role("agent"))) -> dict:
+    def post_reply(ticket_id: RecordId, body: ReplyRequest, who: str = Depends(role("agent"))) -> dict:
         sent = chat.agent_reply(ticket_id, who, body.text)
         ticket = chat.close_ticket(ticket_id, body.resolved) if body.close else chat.ticket(ticket_id)
         return {"message_id": sent.message_id, "ticket": ticket.number, "status": ticket.status,
                 "emailed_to": sent.emailed_to, "mail_error": sent.mail_error}
 
     @app.post("/v1/handoffs/{ticket_id}/faq")
-    def post_faq_proposal(ticket_id: int, who: str = Depends(role("agent"))) -> dict:
+    def post_faq_proposal(ticket_id: RecordId, who: str = Depends(role("agent"))) -> dict:
         return asdict(services.faq.propose(ticket_id, who))
 
     @app.get("/v1/faq-proposals")
@@ -229,7 +248,7 @@ def create_api(services: ChatServices) -> FastAPI:
         return [asdict(p) for p in services.faq.pending()]
 
     @app.post("/v1/faq-proposals/{proposal_id}")
-    def decide_faq_proposal(proposal_id: int, body: FaqDecision,
+    def decide_faq_proposal(proposal_id: RecordId, body: FaqDecision,
                             who: str = Depends(role("admin"))) -> dict:
         if body.action == "reject":
             return {"proposal": asdict(services.faq.reject(proposal_id, who))}
@@ -258,4 +277,5 @@ def create_api(services: ChatServices) -> FastAPI:
     def post_ingest(body: IngestRequest, _: str = Depends(role("admin"))) -> dict:
         return admin.ingest(body.paths).to_dict()
 
+    _guarded(app, services)
     return app

@@ -8,13 +8,14 @@ The cookie is HttpOnly, SameSite=Strict and, over HTTPS, Secure.
 
 from __future__ import annotations
 
+import hmac
 import html
 from collections.abc import Callable
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from bot.chat.staff import Credentials, LoginRefused, LoginSessions, allows
+from bot.chat.staff import Credentials, LoginRefused, LoginSessions, LoginThrottled, allows
 
 COOKIE = LoginSessions.COOKIE
 
@@ -34,6 +35,19 @@ background:#2d6a4f;color:#fff;border:0;border-radius:6px;font-size:1rem}}
 <label for="password">Passwort / Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required>
 <button type="submit" id="login">Anmelden</button></form></body></html>"""
+
+
+_LOGOUT_PAGE = """<!doctype html>
+<html lang="de"><head><meta charset="utf-8"><title>Lotse – Abmelden</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{{font-family:system-ui,sans-serif;background:#f4f5f7;display:grid;place-items:center;
+min-height:100vh;margin:0}}form{{background:#fff;padding:2rem;border-radius:12px;width:20rem;
+box-shadow:0 2px 12px #0002}}button{{margin-top:1.2rem;width:100%;padding:.6rem;
+background:#2d6a4f;color:#fff;border:0;border-radius:6px;font-size:1rem}}</style></head><body>
+<form method="post" action="/logout"><h2>Abmelden? / Log out?</h2>
+<input type="hidden" name="csrf" value="{token}">
+<button type="submit" id="logout-confirm" autofocus>Abmelden / Log out</button>
+<p><a href="/staff/">Zurück / Back</a></p></form></body></html>"""
 
 
 def require_role(credentials: Credentials, required: str) -> Callable[[Request], str]:
@@ -68,9 +82,14 @@ def login_routes(logins: LoginSessions) -> APIRouter:
         return _LOGIN_PAGE.format(error="")
 
     @router.post("/login")
-    def login(request: Request, name: str = Form(...), password: str = Form(...)):
+    def login(request: Request, name: str = Form(..., max_length=64),
+              password: str = Form(..., max_length=256)):
+        client = request.client.host if request.client else ""
         try:
-            token = logins.login(name, password)
+            token = logins.login(name, password, client)
+        except LoginThrottled as exc:
+            return HTMLResponse(_LOGIN_PAGE.format(error=html.escape(str(exc))), status_code=429,
+                                headers={"Retry-After": str(int(exc.retry_after) + 1)})
         except LoginRefused as exc:
             return HTMLResponse(_LOGIN_PAGE.format(error=html.escape(str(exc))), status_code=401)
         response = RedirectResponse("/staff/", status_code=303)
@@ -78,9 +97,19 @@ def login_routes(logins: LoginSessions) -> APIRouter:
                             samesite="strict", secure=request.url.scheme == "https", path="/")
         return response
 
-    @router.get("/logout")
-    def logout(request: Request):
-        logins.logout(request.cookies.get(COOKIE))
+    @router.get("/logout", response_class=HTMLResponse)
+    def logout_form(request: Request) -> str:
+        """A page that asks; only its form's POST logs out, so a link or an image that
+        points here (in a customer's message, say) cannot."""
+        return _LOGOUT_PAGE.format(token=logins.logout_token(request.cookies.get(COOKIE)))
+
+    @router.post("/logout")
+    def logout(request: Request, csrf: str = Form("", max_length=128)):
+        cookie = request.cookies.get(COOKIE)
+        if not (cookie and hmac.compare_digest(csrf, logins.logout_token(cookie))):
+            return HTMLResponse(_LOGOUT_PAGE.format(token=logins.logout_token(cookie)),
+                                status_code=403)
+        logins.logout(cookie)
         response = RedirectResponse("/login", status_code=303)
         response.delete_cookie(COOKIE, path="/")
         return response

@@ -20,6 +20,8 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from starlette.middleware.body_limit import RequestBodyLimitMiddleware
+
 from bot.chat.staff import Credentials, LoginSessions
 
 Scope = dict[str, Any]
@@ -30,10 +32,6 @@ JSON_LIMIT = 256 * 1024  # REST bodies: a chat message is at most 4,000 characte
 PAGE_LIMIT = 1024 * 1024  # the Gradio pages' event payloads
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 _OPEN_PATHS = {"/healthz", "/login", "/logout", "/docs", "/openapi.json", "/docs/oauth2-redirect"}
-
-
-class BodyTooLarge(Exception):
-    """Raised inside ``receive`` when a streamed body passes its limit."""
 
 
 class RequestGuard:
@@ -63,29 +61,9 @@ class RequestGuard:
             await _respond(send, 413, f"request body of {int(declared)} bytes is over the "
                                       f"limit of {limit} bytes for {path}")
             return
-        received = 0
-        started = False
-
-        async def bounded_receive() -> dict[str, Any]:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise BodyTooLarge
-            return message
-
-        async def tracking_send(message: dict[str, Any]) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, bounded_receive, tracking_send)
-        except BodyTooLarge:
-            if not started:
-                await _respond(send, 413, f"request body is over the limit of {limit} bytes "
-                                          f"for {path}")
+        # Starlette's limiter counts what streams in (chunked bodies too) and answers 413
+        # through whatever framework reads the body, mounted Gradio apps included.
+        await RequestBodyLimitMiddleware(self.app, limit)(scope, receive, send)
 
     def _refusal(self, path: str, method: str, headers: dict[str, str]) -> tuple[int, str] | None:
         """Why the request is refused before its body is read, or None."""

@@ -10,6 +10,7 @@ page, and admin actions check the role again before they run.
 from __future__ import annotations
 
 import html
+import re
 import time
 from collections.abc import Callable
 from functools import partial
@@ -55,6 +56,25 @@ def blocked_note(grounding: dict, language: str = "de") -> str:
     after = say(language, f"blocked_{fallback}") if fallback in ("extractive", "handoff") else ""
     return (f"\n\n<small>{say(language, 'blocked', n=len(dropped))}{after}</small>\n"
             + "\n".join(lines))
+
+
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:])")
+
+
+def plain_markdown(text: str) -> str:
+    """Customer text inside a Markdown view, shown as written: HTML escaped and every
+    Markdown sign backslashed, so no link, image or heading comes out of it."""
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", html.escape(text, quote=False))
+
+
+def plain_blocked_note(grounding: dict, language: str) -> str:
+    """``blocked_note`` for a plain-text view: the same facts without Markdown."""
+    dropped = grounding.get("dropped") or []
+    if not dropped:
+        return ""
+    lines = [f"- „{d['sentence']}“: {d['reason']} {d.get('detail', '')}" for d in dropped]
+    return "\n\n" + re.sub(r"\*\*", "", say(language, "blocked", n=len(dropped))) + "\n" + \
+        "\n".join(lines)
 
 
 def report_markdown(report: SyncReport, language: str = "de") -> str:
@@ -159,12 +179,16 @@ def tickets_tab(chat: ChatService, faq: FaqLoop,
         head = say(language, "head", number=ticket.number,
                    status=say(language, "status." + ticket.status),
                    reason=_reason(language, ticket.reason),
-                   question=html.escape(ticket.question) or "–",
+                   question=plain_markdown(ticket.question) or "–",
                    assignee=ticket.assignee or "–", opened=_when(ticket.created_at))
+        # The transcript is shown as plain text (render_markdown=False): what a customer
+        # wrote must not become a link, an image that calls /logout, or a form.
         team = say(language, "team")
+        # Gradio's Chatbot still lets some HTML through without Markdown: escape it all.
         messages = [{"role": SPEAKERS.get(m.role, "assistant"),
-                     "content": f"**{team}:** {m.text}" if m.role == "agent"
-                     else m.text + blocked_note(m.answer.get("grounding", {}), language)}
+                     "content": html.escape(f"{team}: {m.text}" if m.role == "agent" else
+                                            m.text + plain_blocked_note(
+                                                m.answer.get("grounding", {}), language))}
                     for m in transcript]
         sources = (cards_html(ticket.sources, say(language, "found_sources"))
                    or say(language, "no_sources"))
@@ -238,7 +262,8 @@ def tickets_tab(chat: ChatService, faq: FaqLoop,
             with gr.Column(scale=2):
                 head = gr.Markdown(label("pick_ticket"), elem_id="ticket-head")
                 transcript = gr.Chatbot(label=label("transcript"), height=320,
-                                        elem_id="transcript")
+                                        elem_id="transcript", render_markdown=False,
+                                        sanitize_html=True)
                 sources = gr.Markdown(elem_id="ticket-sources")
                 draft = gr.Textbox(label=label("draft"), lines=5, elem_id="draft")
                 with gr.Row():

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -17,14 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import start_lotse_serve
+from tests.servers import start_lotse_serve, stop
 
 REPO = Path(__file__).resolve().parents[2]
 # `make screenshots` points this at docs/screenshots/ on purpose; a plain test run keeps the
 # checkout clean and leaves its pictures in a temporary folder.
 SCREENSHOTS = Path(os.environ.get("LOTSE_SCREENSHOTS") or
                    tempfile.mkdtemp(prefix="lotse-screenshots-"))
-CHROMIUM = os.environ.get("LOTSE_CHROMIUM", "/usr/bin/chromium")
 
 
 @pytest.fixture(scope="session")
@@ -38,22 +35,7 @@ def lotse_server(tmp_path_factory):
     logins = dict(re.findall(r"login '(\w+)' \(\w+\): (\S+)", banner))
     tokens = dict(re.findall(r"REST token \((\w+)\): (\S+)", banner))
     yield {"url": url, "logins": logins, "tokens": tokens, "home": home}
-    proc.send_signal(signal.SIGTERM)
-    proc.wait(timeout=30)
-
-
-@pytest.fixture(scope="session")
-def browser():
-    if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
-        pytest.skip(f"Debian chromium not found at {CHROMIUM}: run `make system-deps`")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        yield b
-        b.close()
+    stop(proc)
 
 
 @pytest.fixture

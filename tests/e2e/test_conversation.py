@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ import pytest
 
 from tests.e2e.conftest import REPO, shot
 from tests.e2e.test_story import LONG, _ask, _bot_messages
-from tests.servers import smtp_server, start_lotse_serve
+from tests.servers import smtp_server, start_lotse_serve, stop
 
 pytestmark = pytest.mark.e2e
 
@@ -106,8 +105,7 @@ def after_hours_server(tmp_path_factory):
         proc, url, banner = start_lotse_serve(env)
         tokens = dict(re.findall(r"REST token \((\w+)\): (\S+)", banner))
         yield {"url": url, "tokens": tokens, "smtp": smtp}
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
+        stop(proc)
 
 
 def test_out_of_hours_the_agents_reply_arrives_in_the_chat_and_by_email(after_hours_server,

@@ -30,6 +30,7 @@ def test_login_is_required_and_logout_ends_the_session(lotse_server, page):
                            timeout=LONG)
     assert not page.get_by_role("tab", name="Admin").is_visible()  # agents get no admin view
     page.click("#logout")
+    page.click("#logout-confirm")  # logging out is a POST with a CSRF token
     page.wait_for_url("**/login", timeout=LONG)
     page.goto(url + "/staff/")
     assert page.url.endswith("/login")

@@ -148,3 +148,19 @@ def test_the_vocabulary_file_is_published_with_its_generation_and_follows_edits(
     report = engine.syncer.sync([corpus_copy])
     assert report.removed == ["lotse-vocabulary.yaml"]
     assert engine.store.current(force=True).info["vocabulary"] == {}
+
+
+def test_many_identical_files_do_not_block_a_publish(settings, use_embedder, tmp_path):
+    """The same text uploaded five times ties in the dense index; the check after writing a
+    generation must still find the freshly written chunk."""
+    folder = tmp_path / "uploads"
+    folder.mkdir()
+    for i in range(6):
+        (folder / f"kopie-{i}.md").write_text("# Aktion\n\nIm Winter gibt es 20 % Rabatt auf "
+                                              "Schlafsäcke mit dem Code WINTER26.\n",
+                                              encoding="utf-8")
+    engine = build_engine(settings, embedder=use_embedder)
+    report = engine.syncer.sync([folder])
+    assert report.published and not report.failed and len(report.added) == 6
+    (folder / "neu.md").write_text("# Neu\n\nDer Versand ist ab 50 € kostenlos.\n", encoding="utf-8")
+    assert engine.syncer.sync([folder]).published

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
 import httpx
 import pytest
 
-from bot.chat.staff import LoginRefused, LoginSessions
+from bot.chat.staff import LoginRefused, LoginSessions, LoginThrottled
 from bot.chat.state import StateStore
 from bot.wiring import build_engine
 from kb.settings import LotseSettings
@@ -173,7 +174,13 @@ def test_staff_login_sets_a_safe_cookie_and_logout_ends_it(server):
         assert "httponly" in cookie and "samesite=strict" in cookie and "path=/" in cookie
         token = client.cookies.get("lotse_session")
         assert token and server["logins"].user(token).role == "agent"
-        client.get("/logout")
+        # A GET (a link, an image in a message) only asks; the form's POST logs out.
+        page = client.get("/logout")
+        assert page.status_code == 200 and server["logins"].user(token).role == "agent"
+        forged = client.post("/logout", data={"csrf": "guessed"})
+        assert forged.status_code == 403 and server["logins"].user(token) is not None
+        csrf = re.search(r'name="csrf" value="(\w+)"', page.text).group(1)
+        assert client.post("/logout", data={"csrf": csrf}).status_code == 303
         assert server["logins"].user(token) is None
 
 
@@ -182,7 +189,8 @@ def test_login_is_throttled_after_repeated_failures(server):
     for _ in range(5):
         httpx.post(f"{url}/login", data={"name": "admin", "password": "raten"})
     blocked = httpx.post(f"{url}/login", data={"name": "admin", "password": creds.users["admin"][1]})
-    assert blocked.status_code == 401 and "too many failed attempts" in blocked.text
+    assert blocked.status_code == 429 and "too many failed attempts" in blocked.text
+    assert int(blocked.headers["retry-after"]) >= 1
 
 
 def test_logins_live_in_the_database_shared_by_processes_as_hashes(server, tmp_path):
@@ -207,6 +215,29 @@ def test_logins_live_in_the_database_shared_by_processes_as_hashes(server, tmp_p
             second.login("agent", "raten")
     with pytest.raises(LoginRefused, match="too many failed attempts"):
         first.login("agent", server["creds"].users["agent"][1])
+
+
+def test_wrong_passwords_from_one_address_lock_nobody_else_out(server, tmp_path):
+    logins = LoginSessions(server["creds"], StateStore(f"sqlite:///{tmp_path / 's.db'}"))
+    password = server["creds"].users["agent"][1]
+    for _ in range(8):
+        with pytest.raises(LoginRefused):
+            logins.login("agent", "raten", client="203.0.113.9")
+    assert logins.user(logins.login("agent", password, client="198.51.100.7")).name == "agent"
+    # Delays grow for the guessing address: 1, 2, 4 … seconds, at most 300.
+    with pytest.raises(LoginThrottled) as caught:
+        logins.login("agent", password, client="203.0.113.9")
+    assert 0 < caught.value.retry_after <= 300
+
+
+def test_one_address_may_try_only_so_many_logins_a_minute(server, tmp_path):
+    logins = LoginSessions(server["creds"], StateStore(f"sqlite:///{tmp_path / 's.db'}"),
+                           per_client_per_minute=20)
+    for i in range(20):
+        with pytest.raises(LoginRefused):
+            logins.login(f"name{i}", "raten", client="203.0.113.9")
+    with pytest.raises(LoginThrottled, match="from this address"):
+        logins.login("agent", server["creds"].users["agent"][1], client="203.0.113.9")
 
 
 def _start(server, message="Was kostet der Versand?") -> tuple[str, dict]:

@@ -19,7 +19,9 @@ REPO = Path(__file__).resolve().parents[3]
 
 def test_serve_answers_and_privacy_commands_export_and_delete(tmp_path):
     home = tmp_path / "home"
-    env = {**os.environ, "LOTSE_HOME": str(home), "LOTSE_EMBEDDING__MODE": "fake"}
+    # A TLS-terminating proxy on this host, configured as trusted.
+    env = {**os.environ, "LOTSE_HOME": str(home), "LOTSE_EMBEDDING__MODE": "fake",
+           "LOTSE_SERVER__TRUSTED_PROXIES": '["127.0.0.1"]'}
     subprocess.run([sys.executable, "-m", "bot.cli", "ingest", str(REPO / "docs_corpus")],
                    env=env, check=True, capture_output=True, cwd=REPO)
     proc, url, banner = start_lotse_serve(env, timeout=60)
