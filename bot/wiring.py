@@ -19,8 +19,8 @@ from bot.answer.chain import AnswerChain
 from bot.answer.extractive import ExtractiveAnswerer
 from bot.answer.generative import GenerativeAnswerer
 from bot.answer.llm import make_chat_model
-from bot.chat.admin import AdminService
 from bot.channels.email import EmailChannel
+from bot.chat.admin import AdminService
 from bot.chat.engine import Engine
 from bot.chat.faq import FaqLoop
 from bot.chat.service import ChatService, ChatServices

@@ -34,12 +34,12 @@ import numpy as np
 from kb.embedders import Embedder
 from kb.errors import ConfigError, EmptyStoreError
 from kb.glossary import lexical_forms
-from kb.vocabulary import EMPTY, Vocabulary
 from kb.lexical import LexicalIndex
 from kb.settings import RetrievalSettings
 from kb.store import ChunkStore, Generation, Sentence
 from kb.text import detect_language
 from kb.types import Chunk, Hit
+from kb.vocabulary import EMPTY, Vocabulary
 
 View = Literal["customer", "agent"]
 VIEWS: dict[str, tuple[str, ...]] = {"customer": ("public",), "agent": ("public", "internal")}

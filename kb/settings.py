@@ -15,11 +15,10 @@ Every field carries a description; ``lotse config`` prints the tree.
 from __future__ import annotations
 
 import os
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
-
-from datetime import date
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (

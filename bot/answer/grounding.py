@@ -28,7 +28,6 @@ from text_to_num import alpha2digit
 
 from kb.embedders import Embedder
 from kb.glossary import german_terms
-from kb.vocabulary import EMPTY, Vocabulary
 from kb.settings import GroundingSettings
 from kb.text import (
     detect_language,
@@ -39,6 +38,7 @@ from kb.text import (
     words,
 )
 from kb.types import Chunk
+from kb.vocabulary import EMPTY, Vocabulary
 
 _MARKERS = re.compile(r"\[(\d+)\]")
 _TRAILING = re.compile(r"([.!?])((?:\s*\[\d+\])+)")

@@ -8,9 +8,9 @@ staff see which article is missing.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 

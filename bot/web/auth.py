@@ -15,7 +15,13 @@ from collections.abc import Callable
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from bot.chat.staff import Credentials, LoginRefused, LoginSessions, LoginThrottled, allows
+from bot.chat.staff import (
+    Credentials,
+    LoginRefused,
+    LoginSessions,
+    LoginThrottled,
+    allows,
+)
 
 COOKIE = LoginSessions.COOKIE
 

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import REPO, shot
-from tests.e2e.test_story import LONG, _ask, _bot_messages
+from tests.e2e.test_story import LONG, _ask
 from tests.servers import smtp_server, start_lotse_serve, stop
 
 pytestmark = pytest.mark.e2e
