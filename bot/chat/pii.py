@@ -1,4 +1,5 @@
-"""Redaction of personal data in stored transcripts: e-mail, phone, IBAN, street address.
+"""Redaction of personal data in stored transcripts: e-mail, phone, IBAN, payment card,
+birth date, street address.
 
 Stored rows hold the redacted text; the original lives only as long as an open
 ticket needs it in the agent's live view (see ``bot.chat.state``). The patterns are
@@ -19,9 +20,20 @@ _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,3}
 # Phone: +49 / 0049 / 0 prefixes, with spaces, slashes, dashes or brackets; at least 7 digits.
 # Not after "XY-": that is a reference such as the ticket number LT-000001.
 _PHONE = re.compile(
-    r"(?<![\w+])(?<![A-Za-z]-)(?:\+|00)\d{1,3}[\s/-]?(?:\(0\)[\s/-]?)?\d{2,5}(?:[\s/-]?\d{2,8}){1,3}(?!\w)"
-    r"|(?<![\w+])(?<![A-Za-z]-)0\d{2,5}[\s/-]?(?:\d{2,8}[\s-]?){1,3}\d(?!\w)"
+    r"(?<![\w+])(?<![A-Za-z]-)(?:\+|00)\d{1,3}[\s/-]?(?:\(0\)[\s/-]?)?\d{2,5}(?:[\s/-]?\d{2,8}){1,4}(?!\w)"
+    r"|(?<![\w+])(?<![A-Za-z]-)0\d{2,5}[\s/-]?(?:\d{2,8}[\s-]?){1,4}\d(?!\w)"
 )
+# Payment cards: 13 to 19 digits, in blocks or not, that pass the Luhn check.
+# Card numbers begin with 2 to 6 (Mastercard, Amex, Visa, Mastercard, Discover); a phone
+# number's leading 0 never makes one.
+_CARD = re.compile(r"(?<![\w-])[2-6](?:[ -]?\d){12,18}(?![\w-])")
+# A date with a word that makes it a birth date before it ("geboren am", "Geburtsdatum:",
+# "born on", "DOB"); delivery and order dates stay.
+_DATE = (r"(?:\d{1,2}\.\s?\d{1,2}\.\s?\d{2,4}|\d{1,2}\.\s?(?:Januar|Februar|März|April|Mai|"
+         r"Juni|Juli|August|September|Oktober|November|Dezember)\s\d{4}|\d{4}-\d{2}-\d{2}|"
+         r"\d{1,2}/\d{1,2}/\d{2,4})")
+_BIRTH = re.compile(r"((?:\b(?:geboren|geburtsdatum|geburtstag|born|date of birth|birthday|dob)"
+                    rf"\b|\bgeb\.)[^\d\n]{{0,20}}?){_DATE}", re.I)
 _STREET_WORDS = (
     r"(?:stra(?:ß|ss)e|str\.|weg|gasse|platz|allee|ring|damm|ufer|chaussee|steig|pfad|markt|"
     r"street|st\.|road|rd\.|avenue|ave\.|lane)"
@@ -31,22 +43,34 @@ _STREET = re.compile(
     rf"\b(?:[A-ZÄÖÜ][\wäöüß.-]*[ -])*[\wäöüß.-]*{_STREET_WORDS}\s+\d{{1,4}}\s?[a-zA-Z]?\b"
     rf"(?:,?\s+\d{{5}}\s+[A-ZÄÖÜ][\wäöüß-]+)?"
     rf"|\b\d{{1,4}}\s+(?:[A-Z][a-z]+\s+){{1,3}}{_STREET_WORDS}"
-    rf"|\b(?:Am|An der|Im|In der|Zum|Zur|Auf dem)\s+[A-ZÄÖÜ][\wäöüß-]+\s+\d{{1,4}}\s?[a-z]?\b",
+    rf"|\b(?:Am|An der|Im|In der|Zum|Zur|Auf dem)(?:\s+[A-ZÄÖÜ][\wäöüß-]+){{1,2}}\s+\d{{1,4}}\s?[a-z]?\b",
     re.I,
 )
 _POSTCODE_CITY = re.compile(r"\b\d{5}\s+[A-ZÄÖÜ][a-zäöüß]+(?:[ -][A-ZÄÖÜ][a-zäöüß]+)?\b")
 
-PLACEHOLDERS = ("[E-MAIL]", "[IBAN]", "[TELEFON]", "[ADRESSE]")
+PLACEHOLDERS = ("[E-MAIL]", "[IBAN]", "[KARTE]", "[GEBURTSDATUM]", "[TELEFON]", "[ADRESSE]")
 
 
 def redact(text: str) -> str:
     """The text with e-mail addresses, IBANs, phone numbers and street addresses replaced."""
     text = _EMAIL.sub("[E-MAIL]", text)
     text = _IBAN.sub(lambda m: "[IBAN]" if _looks_like_iban(m.group()) else m.group(), text)
+    text = _CARD.sub(lambda m: "[KARTE]" if _luhn(m.group()) else m.group(), text)
+    text = _BIRTH.sub(lambda m: f"{m.group(1)}[GEBURTSDATUM]", text)
     text = _STREET.sub("[ADRESSE]", text)
     text = _POSTCODE_CITY.sub("[ADRESSE]", text)
-    text = _PHONE.sub("[TELEFON]", text)
+    # E.164 allows at most 15 digits: a longer run is a parcel or order number.
+    text = _PHONE.sub(lambda m: "[TELEFON]" if sum(c.isdigit() for c in m.group()) <= 15
+                      else m.group(), text)
     return text
+
+
+def _luhn(candidate: str) -> bool:
+    """The Luhn checksum of payment card numbers."""
+    digits = [int(c) for c in candidate if c.isdigit()]
+    total = sum(d if i % 2 == 0 else (d * 2 - 9 if d > 4 else d * 2)
+                for i, d in enumerate(reversed(digits)))
+    return 13 <= len(digits) <= 19 and total % 10 == 0
 
 
 def _looks_like_iban(candidate: str) -> bool:
