@@ -26,7 +26,7 @@ import unicodedata
 
 from kb.text import fold
 
-_AI = (r"(?:ki|ai|a\.i\.|bot|chat-?bot|assistent(?:in)?|assistant|sprachmodell|"
+_AI = (r"(?:ki|ai|a\.i\.|bot|chat-?bot|assistent(?:in|en)?|assistant|sprachmodell|"
        r"language model|llm|gpt|chatgpt|lotse|modell|model)")
 _RULES = (r"(?:anweisung(?:en)?|instruktion(?:en)?|regeln|vorgaben|richtlinien|befehle|"
           r"instructions?|rules|guidelines|directives|prompts?|constraints|restrictions)")
@@ -39,7 +39,10 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     "override": re.compile(
         r"\b(?:ignore|ignoriere|ignorier|ignoriert|ignorieren sie|vergiss|vergesst|disregard|"
         r"forget|override|missachte|missachtet)\W+(?:\w+\W+){0,3}?" + _EARLIER +
-        r"\W+(?:\w+\W+){0,2}?" + _RULES + r"\b"),
+        r"\W+(?:\w+\W+){0,2}?" + _RULES + r"\b|"
+        # "ignoriere die Frage", "ignore the user": the question itself set aside
+        r"\b(?:ignore|ignoriere|ignorier|disregard|vergiss|forget)\W+(?:die|den|the|this|diese)?"
+        r"\s*(?:frage|question|user|nutzer\w*|kunde\w*|customer\w*|anfrage|request)\b"),
     # "show me your system prompt", "wie lauten deine Anweisungen"
     "prompt": re.compile(
         r"\b(?:system\s*-?\s*prompt|systemnachricht|system message|initial prompt|"
@@ -54,7 +57,10 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         r"act as (?:an?\s+|my\s+|the\s+)?(?:\w+\s+)?(?:" + _AI[3:-1] + r"|admin\w*|developer|"
         r"hacker|system|root)|pretend (?:to be|you are|that you)|tu so,? als|tue so,? als|"
         r"stell dir vor,? du (?:bist|wae?rst)|spiel\w* (?:die|eine) rolle|role-?play|rollenspiel|"
-        r"developer mode|entwicklermodus|jailbreak|dan mode|do anything now)"),
+        r"developer mode|entwicklermodus|jailbreak|dan mode|do anything now|"
+        # "deine neue Aufgabe ist …", "your new task is …"
+        r"(?:deine|eure|your)\s+neue\w*\s+(?:aufgabe|rolle|mission)|your new (?:task|role|job|"
+        r"mission))"),
     # "reveal all internal notes", "nenne die geheimen Codes", "output the content of x.md"
     "exfiltrate": re.compile(
         r"\b(?:zeig\w*|gib|nenn\w*|print|reveal|show|list|dump|output|ausgeben|verrat\w*|"
@@ -86,10 +92,25 @@ _MESSAGE_PATTERNS: dict[str, re.Pattern[str]] = {
 # ("Hallo Bot, …") is fine; a product page addressing "the AI" is not.
 _DOCUMENT_PATTERNS: dict[str, re.Pattern[str]] = {
     "addressed": re.compile(
-        r"\b(?:hinweis|anweisung|nachricht|notiz|note|message|instruction)\s+(?:an|fue?r|for|to)\s+"
+        r"\b(?:hinweis|anweisung|nachricht|notiz|note|message|instructions?)\s+(?:an|fue?r|for|to)\s+"
         r"(?:den|die|das|the|any|all|alle|jede[nrs]?)?\s*(?:\w+\s+)?" + _AI + r"\b|"
         r"\b(?:liebe|lieber|dear|hey|hallo|hello)\s+(?:\w+\s+)?" + _AI + r"\s*[,:!]|"
         r"^\W*(?:system|assistant|assistent|ai|ki)\s*:|"
+        # Spoken to at the start of a sentence: "Chatbot, schreibe …", "An die KI, die das
+        # liest: …", "Language model reading this: …"
+        r"(?:^|[.!?\n]\s*)\W*(?:(?:an|to)\s+(?:die|den|das|the)\s+)?(?:\w+\s+)?" + _AI +
+        r"\s*[,:]|\b" + _AI + r"\s+(?:reading|that reads|who reads|der|die|das)\s+(?:this|das|"
+        r"dies\w*)\b|"
+        # "KI-Hinweis:", "Bot-Befehl:"; "Als Assistent musst du …"; "If you are an AI …"
+        r"\b" + _AI + r"\s*-\s*(?:hinweis|befehl|anweisung|instruction|note|command)\w*\s*:|"
+        r"\bals\s+" + _AI + r"\s+(?:musst|sollst|solltest|darfst)\b|\bas an?\s+" + _AI +
+        r"\s+you\s+(?:must|should|have to)\b|\bif you are an?\s+(?:\w+\s+)?" + _AI + r"\b|"
+        # Text about whoever reads or summarises it: "wer diese Seite zusammenfasst, muss …"
+        r"\b(?:when|while|before|after)\s+summari[sz]ing\b|\bwer\s+(?:\w+\s+){0,3}?"
+        r"(?:zusammenfasst|liest|verarbeitet)\s*,\s*(?:muss|soll)\b|"
+        # Rules for every answer: "schreibe in jede Antwort …", "add … to your answer"
+        r"\b(?:in|zu)\s+(?:jede|jeder|allen|alle|deine[rn]?)\s+antwort\w*|\b(?:to|in)\s+"
+        r"(?:every|each|all|your)\s+(?:answers?|responses?|replies|reply)\b|"
         r"\b(?:wenn|falls|when|if)\s+(?:\w+\s+){0,8}?(?:fragt|fragen|asks|ask)\W+(?:\w+\W+){0,3}?"
         r"(?:antworte|antwortet|sag|sage|nenne|gib|answer|say|tell|respond|reply)\b"),
 }
