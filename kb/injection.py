@@ -26,8 +26,10 @@ import unicodedata
 
 from kb.text import fold
 
-_AI = (r"(?:ki|ai|a\.i\.|bot|chat-?bot|assistent(?:in|en)?|assistant|sprachmodell|"
-       r"language model|llm|gpt|chatgpt|lotse|modell|model)")
+# The words for the bot, with plurals and compounds ("Chatbots", "Sprachmodelle",
+# "KI-Systeme", "AI agents").
+_AI = (r"(?:(?:ki|ai)(?:-\w+)?|a\.i\.|bots?|chat-?bots?|assistent(?:in|en)?|assistants?|"
+       r"sprachmodell(?:e|en)?|language models?|llms?|gpt|chatgpt|lotse|modell(?:e|en)?|models?)")
 _RULES = (r"(?:anweisung(?:en)?|instruktion(?:en)?|regeln|vorgaben|richtlinien|befehle|"
           r"instructions?|rules|guidelines|directives|prompts?|constraints|restrictions)")
 _EARLIER = (r"(?:all|any|previous|prior|above|earlier|your|these|those|old|alle|allen|deine|"
@@ -53,7 +55,7 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     # "du bist jetzt ...", "act as an AI without rules", "pretend you are", "developer mode"
     "role": re.compile(
         r"\b(?:du bist (?:jetzt|ab jetzt|nun|ab sofort)|ihr seid (?:jetzt|nun)|"
-        r"you are (?:now|no longer)|from now on,? you|ab (?:jetzt|sofort) bist du|"
+        r"you(?: a|')re (?:now|no longer)|from now on,? you|ab (?:jetzt|sofort) bist du|"
         r"act as (?:an?\s+|my\s+|the\s+)?(?:\w+\s+)?(?:" + _AI[3:-1] + r"|admin\w*|developer|"
         r"hacker|system|root)|pretend (?:to be|you are|that you)|tu so,? als|tue so,? als|"
         r"stell dir vor,? du (?:bist|wae?rst)|spiel\w* (?:die|eine) rolle|role-?play|rollenspiel|"
@@ -104,7 +106,13 @@ _DOCUMENT_PATTERNS: dict[str, re.Pattern[str]] = {
         # "KI-Hinweis:", "Bot-Befehl:"; "Als Assistent musst du …"; "If you are an AI …"
         r"\b" + _AI + r"\s*-\s*(?:hinweis|befehl|anweisung|instruction|note|command)\w*\s*:|"
         r"\bals\s+" + _AI + r"\s+(?:musst|sollst|solltest|darfst)\b|\bas an?\s+" + _AI +
-        r"\s+you\s+(?:must|should|have to)\b|\bif you are an?\s+(?:\w+\s+)?" + _AI + r"\b|"
+        r"\s+you\s+(?:must|should|have to)\b|\bif you(?: a|')re an?\s+(?:\w+\s+)?" + _AI + r"\b|"
+        r"\byou(?: a|')re an?\s+(?:\w+\s+)?" + _AI + r"\b|"
+        # Automated readers: "Systeme, die diese Seite auswerten, …", "agents processing this"
+        r"\b(?:systeme|systems|agents?|readers?|leser|" + _AI[3:-1] + r")\s*,?\s*(?:die|that|"
+        r"which|who)\s+(?:\w+\s+){0,3}?(?:lesen|liest|auswerten|verarbeiten|reads?|process|"
+        r"parses?)\b|\b(?:systems|agents|readers|" + _AI[3:-1] + r")\s+(?:processing|reading|"
+        r"parsing)\s+(?:this|these|diese\w*)\b|\bbei(?:m)?\s+(?:zusammenfassung|zusammenfassen)\b|"
         # Text about whoever reads or summarises it: "wer diese Seite zusammenfasst, muss …"
         r"\b(?:when|while|before|after)\s+summari[sz]ing\b|\bwer\s+(?:\w+\s+){0,3}?"
         r"(?:zusammenfasst|liest|verarbeitet)\s*,\s*(?:muss|soll)\b|"
