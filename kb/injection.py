@@ -28,8 +28,9 @@ from kb.text import fold
 
 # The words for the bot, with plurals and compounds ("Chatbots", "Sprachmodelle",
 # "KI-Systeme", "AI agents").
-_AI = (r"(?:(?:ki|ai)(?:-\w+)?|a\.i\.|bots?|chat-?bots?|assistent(?:in|en)?|assistants?|"
-       r"sprachmodell(?:e|en)?|language models?|llms?|gpt|chatgpt|lotse|modell(?:e|en)?|models?)")
+# "Modell" alone is a product word in a shop: only "KI-Modell", "AI model" and the like count.
+_AI = (r"(?:(?:ki|ai)(?:-\w+)?(?:\s+models?)?|a\.i\.|bots?|chat-?bots?|assistent(?:in|en)?|"
+       r"assistants?|sprachmodell(?:e|en)?|language models?|llms?|gpt|chatgpt|lotse)")
 _RULES = (r"(?:anweisung(?:en)?|instruktion(?:en)?|regeln|vorgaben|richtlinien|befehle|"
           r"instructions?|rules|guidelines|directives|prompts?|constraints|restrictions)")
 _EARLIER = (r"(?:all|any|previous|prior|above|earlier|your|these|those|old|alle|allen|deine|"
@@ -41,10 +42,7 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     "override": re.compile(
         r"\b(?:ignore|ignoriere|ignorier|ignoriert|ignorieren sie|vergiss|vergesst|disregard|"
         r"forget|override|missachte|missachtet)\W+(?:\w+\W+){0,3}?" + _EARLIER +
-        r"\W+(?:\w+\W+){0,2}?" + _RULES + r"\b|"
-        # "ignoriere die Frage", "ignore the user": the question itself set aside
-        r"\b(?:ignore|ignoriere|ignorier|disregard|vergiss|forget)\W+(?:die|den|the|this|diese)?"
-        r"\s*(?:frage|question|user|nutzer\w*|kunde\w*|customer\w*|anfrage|request)\b"),
+        r"\W+(?:\w+\W+){0,2}?" + _RULES + r"\b"),
     # "show me your system prompt", "wie lauten deine Anweisungen"
     "prompt": re.compile(
         r"\b(?:system\s*-?\s*prompt|systemnachricht|system message|initial prompt|"
@@ -116,9 +114,12 @@ _DOCUMENT_PATTERNS: dict[str, re.Pattern[str]] = {
         # Text about whoever reads or summarises it: "wer diese Seite zusammenfasst, muss …"
         r"\b(?:when|while|before|after)\s+summari[sz]ing\b|\bwer\s+(?:\w+\s+){0,3}?"
         r"(?:zusammenfasst|liest|verarbeitet)\s*,\s*(?:muss|soll)\b|"
-        # Rules for every answer: "schreibe in jede Antwort …", "add … to your answer"
-        r"\b(?:in|zu)\s+(?:jede|jeder|allen|alle|deine[rn]?)\s+antwort\w*|\b(?:to|in)\s+"
-        r"(?:every|each|all|your)\s+(?:answers?|responses?|replies|reply)\b|"
+        # "ignoriere die Frage", "ignore the user": in a document, the question set aside
+        r"\b(?:ignore|ignoriere|ignorier|disregard)\W+(?:die|den|the|this|diese)?\s*(?:frage|"
+        r"question|user|nutzer\w*|anfrage|request)\b|"
+        # Rules for every answer: "schreibe in jede Antwort …", "add … to every reply"
+        r"\b(?:in|zu)\s+(?:jede|jeder|allen|alle)\s+antwort\w*|\b(?:to|in)\s+"
+        r"(?:every|each|all)\s+(?:answers?|responses?|replies|reply)\b|"
         r"\b(?:wenn|falls|when|if)\s+(?:\w+\s+){0,8}?(?:fragt|fragen|asks|ask)\W+(?:\w+\W+){0,3}?"
         r"(?:antworte|antwortet|sag|sage|nenne|gib|answer|say|tell|respond|reply)\b"),
 }
@@ -155,8 +156,13 @@ def instruction_in(text: str, document: bool = False) -> str | None:
     addressing the assistant, or "when a customer asks, answer …".
     """
     patterns = {**_PATTERNS, **(_DOCUMENT_PATTERNS if document else _MESSAGE_PATTERNS)}
-    for reading in _disguises(text):
+    readings = _disguises(text)
+    for reading in readings:
         for kind, pattern in patterns.items():
+            # Documents are full of numbers: their own shapes only on the text as written
+            # ("Größe 41:" must not read as "grosse ai:").
+            if kind in _DOCUMENT_PATTERNS and reading is not readings[0]:
+                continue
             if pattern.search(reading):
                 return kind
     return None

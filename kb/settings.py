@@ -231,7 +231,8 @@ class ServerSettings(BaseModel):
     trusted_proxies: list[str] = Field(
         default_factory=list, description="Addresses of reverse proxies whose X-Forwarded-For "
         "and X-Forwarded-Proto are believed. Empty (default): the connecting address counts, "
-        "so no client can choose its own address for the rate limits."
+        "so no client can choose its own address for the rate limits. Behind a proxy, set it: "
+        "otherwise every client shares the proxy's address, and its chat and login limits."
     )
 
 

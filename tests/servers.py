@@ -79,9 +79,10 @@ def start_lotse_serve(env: dict, timeout: float = 120) -> tuple[subprocess.Popen
 
 
 @contextmanager
-def smtp_server() -> Iterator[dict]:
+def smtp_server(refuse: str = "") -> Iterator[dict]:
     """A real SMTP server (aiosmtpd) on localhost; yields its port and the messages it got,
-    each as ``email.message.EmailMessage`` with the envelope's recipients."""
+    each as ``email.message.EmailMessage`` with the envelope's recipients. Recipients
+    containing ``refuse`` are refused with 550."""
     from email import message_from_bytes, policy
 
     from aiosmtpd.controller import Controller
@@ -89,6 +90,12 @@ def smtp_server() -> Iterator[dict]:
     received: list = []
 
     class Inbox:
+        async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+            if refuse and refuse in address:
+                return "550 5.1.1 no such mailbox"
+            envelope.rcpt_tos.append(address)
+            return "250 OK"
+
         async def handle_DATA(self, server, session, envelope):
             message = message_from_bytes(envelope.original_content, policy=policy.default)
             received.append((list(envelope.rcpt_tos), message))

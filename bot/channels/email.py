@@ -65,8 +65,12 @@ class EmailChannel:
                                                   context=ssl.create_default_context())
         else:
             smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout_s)
+        try:
             if s.security == "starttls":
                 smtp.starttls(context=ssl.create_default_context())
-        if s.username:
-            smtp.login(s.username, s.password.get_secret_value())
+            if s.username:
+                smtp.login(s.username, s.password.get_secret_value())
+        except BaseException:
+            smtp.close()
+            raise
         return smtp

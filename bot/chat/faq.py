@@ -79,8 +79,14 @@ class FaqLoop:
                 answer: str | None = None) -> Approved:
         """Approve with the admin's edits, rewrite the team FAQ file, ingest the uploads."""
         proposal = self.state.decide_faq(proposal_id, "approved", by, question, answer)
-        self._write()
-        return Approved(proposal, self.admin.ingest([self.admin.upload_dir]))
+        try:
+            self._write()
+            return Approved(proposal, self.admin.ingest([self.admin.upload_dir]))
+        except BaseException:
+            # Not published: the proposal stays open, so the admin can approve it again.
+            self.state.reopen_faq(proposal_id)
+            self._write()
+            raise
 
     def reject(self, proposal_id: int, by: str) -> FaqProposal:
         return self.state.decide_faq(proposal_id, "rejected", by)
@@ -90,7 +96,7 @@ class FaqLoop:
                    for p in self.state.faq_proposals("approved")]
         document = {"audience": "public", "doc_type": "faq", "faq": entries}
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        partial = self.path.with_name(f".{TEAM_FAQ_FILE}.part")
+        partial = self.path.with_name(f".{TEAM_FAQ_FILE}.{os.getpid()}.{id(entries)}.part")
         partial.write_text("# Aus Antworten des Serviceteams, von einer Admin freigegeben. "
                            "Wird bei jeder Freigabe neu geschrieben.\n"
                            + yaml.safe_dump(document, allow_unicode=True, sort_keys=False),

@@ -4,7 +4,8 @@ birth date, street address.
 Stored rows hold the redacted text; the original lives only as long as an open
 ticket needs it in the agent's live view (see ``bot.chat.state``). The patterns are
 written for German customer messages and checked against German and English
-samples in ``tests/bot/test_pii.py``.
+samples in ``tests/bot/chat/test_pii.py`` and measured on the labelled set of
+``tests/security/test_pii_redaction.py``.
 
     >>> redact("Schreib an anna.muster@example.de oder ruf 0171 2345678 an")
     'Schreib an [E-MAIL] oder ruf [TELEFON] an'
@@ -52,7 +53,8 @@ PLACEHOLDERS = ("[E-MAIL]", "[IBAN]", "[KARTE]", "[GEBURTSDATUM]", "[TELEFON]", 
 
 
 def redact(text: str) -> str:
-    """The text with e-mail addresses, IBANs, phone numbers and street addresses replaced."""
+    """The text with e-mail addresses, IBANs, payment cards, birth dates, phone numbers and
+    street addresses replaced."""
     text = _EMAIL.sub("[E-MAIL]", text)
     text = _IBAN.sub(lambda m: "[IBAN]" if _looks_like_iban(m.group()) else m.group(), text)
     text = _CARD.sub(lambda m: "[KARTE]" if _luhn(m.group()) else m.group(), text)

@@ -232,13 +232,18 @@ class ChatService:
             # A person is on the way: the bot still answers what the documents answer, and
             # everything the customer writes lands in the ticket the agent sees.
             self.state.record("forwarded", session_id)
-            email = find_email(question.text) if self.mail else None
+            # An address is taken only while the offer stands (out of hours, none on file yet):
+            # typing it after reading what it is for is the consent.
+            email = find_email(question.text) if self.offers_email(open_ticket) else None
             if email:
+                language = detect_language(open_ticket.question) if open_ticket.question \
+                    else question.language
+                language = language if language in _EMAIL_KEPT else "de"
                 self.state.set_contact(open_ticket.id, email)
                 self.state.record("email_consent", session_id)
-                kept = _EMAIL_KEPT[question.language].format(email=mask_email(email),
-                                                             number=open_ticket.number)
-                status = self.ticket_status(open_ticket, question.language)
+                kept = _EMAIL_KEPT[language].format(email=mask_email(email),
+                                                    number=open_ticket.number)
+                status = self.ticket_status(open_ticket, language)
                 yield Reply(f"{kept} {status}", None, None, open_ticket, forwarded=True, **ids)
                 return
             status = self.ticket_status(open_ticket, question.language)
@@ -313,6 +318,12 @@ class ChatService:
         status = texts["open"].format(wait=wait)
         return f"{status} {_EMAIL_ON_FILE[language]}" if mailed else status
 
+    def offers_email(self, ticket: Ticket) -> bool:
+        """Whether the customer is being offered the answer by e-mail: out of hours, with
+        e-mail set up and no address on file yet."""
+        return (self.mail is not None and not self.hours.is_open()
+                and self.state.contact_of(ticket.id) is None)
+
     def give_email(self, session_id: str, email: str, consent: bool) -> str:
         """Keep ``email`` for the answer to the session's open ticket (REST and widgets that
         ask in a form of their own); returns it masked. Needs consent, an open ticket and
@@ -321,14 +332,15 @@ class ChatService:
             raise InvalidInput("the customer's consent is needed to keep an e-mail address")
         if self.mail is None:
             raise InvalidInput("answers by e-mail are not set up here (mail.host is empty)")
-        if find_email(email or "") != (email or "").strip() or not email:
-            raise InvalidInput(f"{str(email)[:80]!r} is not an e-mail address")
+        email = (email or "").strip()
+        if not email or find_email(email) != email:
+            raise InvalidInput(f"{email[:80]!r} is not an e-mail address")
         ticket = self.state.open_ticket_of(check_session_id(session_id))
         if ticket is None:
             raise InvalidInput("this conversation has no open ticket to answer by e-mail")
-        self.state.set_contact(ticket.id, email.strip())
+        self.state.set_contact(ticket.id, email)
         self.state.record("email_consent", session_id)
-        return mask_email(email.strip())
+        return mask_email(email)
 
     def draft_later(self, ticket_id: int, question: str) -> Future:
         """Write the agent's draft for a new ticket in the background; ``ticket`` writes it
@@ -499,9 +511,13 @@ class ChatService:
         try:
             self.mail.deliver(email, ticket, text, detect_language(ticket.question or text))
         except Exception as exc:  # the SMTP server's refusal, unreachable host, timeout …
-            log.warning("e-mail for ticket %s not sent: %s", ticket.number, exc)
+            # The exception's text may hold the address (SMTPRecipientsRefused does): only
+            # its kind and the server's code are shown and logged.
+            code = getattr(exc, "smtp_code", None) or getattr(exc, "errno", None)
+            reason = type(exc).__name__ + (f" ({code})" if code else "")
+            log.warning("e-mail for ticket %s not sent: %s", ticket.number, reason)
             self.state.record("mail_failed", ticket.session_id)
-            return SentReply(message_id, mask_email(email), f"{type(exc).__name__}: {exc}"[:300])
+            return SentReply(message_id, mask_email(email), reason)
         self.state.record("mail_sent", ticket.session_id, 1000 * (time.perf_counter() - started))
         return SentReply(message_id, mask_email(email))
 

@@ -38,14 +38,14 @@ class Credentials:
         if not token:
             return None
         for known, role in self.tokens.items():
-            if hmac.compare_digest(known, token):
+            if hmac.compare_digest(known.encode(), token.encode()):
                 return role
         return None
 
     def login(self, name: str, password: str) -> str | None:
         """The role of a valid login, else None."""
         role, expected = self.users.get(name, ("", ""))
-        if expected and hmac.compare_digest(expected, password):
+        if expected and hmac.compare_digest(expected.encode(), password.encode()):
             return role
         return None
 

@@ -479,10 +479,12 @@ class StateStore:
 
     def set_contact(self, ticket_id: int, email: str) -> None:
         """Keep ``email`` (given with consent) for the answer to this open ticket."""
-        ticket = self.ticket(ticket_id)
-        if ticket.status == "closed":
-            raise StateError(f"ticket {ticket.number} is closed")
-        with self._tx() as db:
+        with self._tx() as db:  # checked and written together: a close in between wins
+            ticket = db.get(_Ticket, ticket_id)
+            if ticket is None:
+                raise NoSuchRecord(f"no ticket {ticket_number(ticket_id)}")
+            if ticket.status == "closed":
+                raise StateError(f"ticket {ticket_number(ticket_id)} is closed")
             row = db.get(_TicketContact, ticket_id)
             if row is None:
                 db.add(_TicketContact(ticket_id=ticket_id, session_id=ticket.session_id,
@@ -558,11 +560,19 @@ class StateStore:
             row.status, row.decided_by = status, by
             return _proposal(row)
 
+    def reopen_faq(self, proposal_id: int) -> None:
+        """Back to "proposed" (an approval whose file could not be written or ingested)."""
+        with self._tx() as db:
+            row = db.get(_FaqProposal, proposal_id)
+            if row is not None:
+                row.status, row.decided_by = "proposed", ""
+
     # -- events ---------------------------------------------------------------------------
     def record(self, event: str, session_id: str = "", value: float | None = None,
                **data: Any) -> None:
         """Append an event for the KPIs: ``answer`` (value: latency ms), ``feedback``
-        (value: +1/-1), ``ticket_closed`` (value: 1 if resolved), ``forwarded``, ``agent_reply``."""
+        (value: +1/-1), ``ticket_closed`` (value: 1 if resolved), ``forwarded``, ``agent_reply``,
+        ``email_consent``, ``mail_sent`` (value: ms) and ``mail_failed``."""
         with self._tx() as db:  # events keep questions for the content-gap KPI: redacted
             db.add(_Event(session_id=session_id, created_at=time.time(), kind=event, value=value,
                           data=json.dumps(_redacted(data), ensure_ascii=False)))
@@ -599,9 +609,9 @@ class StateStore:
             if db.get(_Session, session_id) is None:
                 raise NoSuchRecord(f"no session {session_id}")
             for name, model in (("raw_texts", _RawText), ("messages", _Message),
-                                ("feedback", _Feedback), ("tickets", _Ticket), ("events", _Event),
-                                ("session_secrets", _SessionSecret),
-                                ("ticket_contacts", _TicketContact)):
+                                ("feedback", _Feedback), ("ticket_contacts", _TicketContact),
+                                ("tickets", _Ticket), ("events", _Event),
+                                ("session_secrets", _SessionSecret)):
                 result = db.execute(delete(model).where(model.session_id == session_id))
                 counts[name] = result.rowcount or 0
             db.execute(delete(_Session).where(_Session.id == session_id))

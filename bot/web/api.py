@@ -15,12 +15,14 @@ Routes and who may call them (bearer token; admin ⊇ agent ⊇ customer):
     GET  /v1/kpis                        agent
     POST /v1/uploads                     admin (multipart files)
     POST /v1/ingest                      admin
-    GET  /login, POST /login, GET /logout  the staff UI's cookie login
+    GET  /login, POST /login             the staff UI's cookie login
+    GET  /logout (asks), POST /logout    logging out needs the page's CSRF token
 
 A missing or wrong token is 401, a token of a lower role 403, a conversation without
 its secret (X-Session-Secret) 403, the same for an id that does not exist, a malformed body
-422 with the fields that are wrong, an empty or over-long message 400, a body
-over 256 kB 413, and a message over the per-minute limit 429 with Retry-After.
+422 with the fields that are wrong, an empty or over-long message 400, a body over its
+route's limit 413 (``bot.web.guard``, checked while it streams; a missing token is 401
+before any of it is read), and a message over the per-minute limit 429 with Retry-After.
 The staff UI (mounted at /staff by ``bot.web.app``) uses a server-side login session
 instead of a token: the cookie is HttpOnly, SameSite=Strict and, over HTTPS, Secure.
 """
@@ -36,7 +38,7 @@ from fastapi import Depends, FastAPI, Form, Request, UploadFile
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
-from pydantic import BaseModel, Field, StrictInt, field_validator
+from pydantic import BaseModel, Field, StrictBool, StrictInt, field_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.chat.admin import UploadRejected
@@ -101,7 +103,7 @@ class FeedbackRequest(BaseModel):
 
 class EmailRequest(BaseModel):
     email: str = Field(..., min_length=3, max_length=320)
-    consent: bool = Field(..., description="The customer agreed that the address is kept, "
+    consent: StrictBool = Field(..., description="The customer agreed that the address is kept, "
                           "only for this ticket, until it is closed.")
 
 
@@ -122,8 +124,8 @@ class IngestRequest(BaseModel):
 
 
 def _guarded(app: FastAPI, services: ChatServices) -> None:
-    """``RequestGuard`` outermost: tokens, logins, body limits and origins checked before any
-    body is read (``bot.web.guard``)."""
+    """``RequestGuard`` around the routes and mounted pages: tokens, logins, body limits and
+    origins checked before any body is read (``bot.web.guard``)."""
     server = services.admin.engine.settings.server
     app.add_middleware(RequestGuard, credentials=services.credentials, logins=services.logins,
                        upload_limit=services.admin.max_bytes + 1024 * 1024,

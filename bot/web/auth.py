@@ -112,7 +112,7 @@ def login_routes(logins: LoginSessions) -> APIRouter:
     @router.post("/logout")
     def logout(request: Request, csrf: str = Form("", max_length=128)):
         cookie = request.cookies.get(COOKIE)
-        if not (cookie and hmac.compare_digest(csrf, logins.logout_token(cookie))):
+        if not (cookie and hmac.compare_digest(csrf.encode(), logins.logout_token(cookie).encode())):
             return HTMLResponse(_LOGOUT_PAGE.format(token=logins.logout_token(cookie)),
                                 status_code=403)
         logins.logout(cookie)

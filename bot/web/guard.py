@@ -22,7 +22,7 @@ from typing import Any
 
 from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 
-from bot.chat.staff import Credentials, LoginSessions
+from bot.chat.staff import Credentials, LoginSessions, allows
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -31,7 +31,6 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 JSON_LIMIT = 256 * 1024  # REST bodies: a chat message is at most 4,000 characters
 PAGE_LIMIT = 1024 * 1024  # the Gradio pages' event payloads
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
-_OPEN_PATHS = {"/healthz", "/login", "/logout", "/docs", "/openapi.json", "/docs/oauth2-redirect"}
 
 
 class RequestGuard:
@@ -50,7 +49,9 @@ class RequestGuard:
             await self.app(scope, receive, send)
             return
         path, method = scope["path"], scope["method"]
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        headers: dict[str, str] = {}
+        for key, value in scope["headers"]:  # the first of repeated headers, as Starlette reads
+            headers.setdefault(key.decode("latin-1").lower(), value.decode("latin-1"))
         refusal = self._refusal(path, method, headers)
         if refusal:
             await _respond(send, *refusal)
@@ -67,11 +68,14 @@ class RequestGuard:
 
     def _refusal(self, path: str, method: str, headers: dict[str, str]) -> tuple[int, str] | None:
         """Why the request is refused before its body is read, or None."""
-        if path.startswith("/v1/") and path not in _OPEN_PATHS and method != "OPTIONS":
+        if path.startswith("/v1/") and method != "OPTIONS":
             auth = headers.get("authorization", "")
             token = auth[7:] if auth.lower().startswith("bearer ") else None
-            if self.credentials.role_of_token(token) is None:
+            role = self.credentials.role_of_token(token)
+            if role is None:
                 return 401, "missing or unknown bearer token"
+            if path == "/v1/uploads" and not allows(role, "admin"):
+                return 403, "this route needs the admin role"  # before an upload is read
             return None  # a bearer token is not sent by browsers on their own: no CSRF
         if method in _SAFE_METHODS:
             return None

@@ -2,8 +2,9 @@
 
 Labels, buttons and tab names are translated in the browser (Gradio's ``I18n``, by the
 browser's language); what the server writes into the page (ticket heads, notes, errors)
-follows the same choice through ``language_of``. A German browser gets German, any other
-English, as Gradio does for its own texts.
+follows the same choice through ``language_of``. A browser that asks for German gets
+German; any other (or none) gets English, because that is Gradio's own fallback for the
+labels, and the two must agree.
 """
 
 from __future__ import annotations

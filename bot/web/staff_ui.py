@@ -1,6 +1,6 @@
 """The staff web UI (Gradio) behind the cookie login: tickets, copilot, KPIs, admin.
 
-German by default, English for staff whose browser asks for it (``bot.web.staff_texts``).
+German for a German browser, English otherwise (``bot.web.staff_texts``).
 Mounted at /staff by ``bot.web.app`` with an auth dependency, so Gradio refuses
 every page load and every event without a valid login session. Who is acting
 comes from that session on the server (``gr.Request.username``), never from the
@@ -215,7 +215,8 @@ def tickets_tab(chat: ChatService, faq: FaqLoop,
         head, messages, sources, _ = show_ticket(selected, request)
         note = say(language, "sent")
         if sent.mail_error:
-            note += say(language, "mail_failed", to=sent.emailed_to, error=sent.mail_error)
+            note += say(language, "mail_failed", to=sent.emailed_to,
+                        error=plain_markdown(sent.mail_error))
         elif sent.emailed_to:
             note += say(language, "mailed", to=sent.emailed_to)
         return head, messages, sources, "", note
@@ -227,7 +228,7 @@ def tickets_tab(chat: ChatService, faq: FaqLoop,
         except LotseError as exc:
             raise gr.Error(str(exc)) from exc
         return say(language_of(request), "proposed", id=proposal.id,
-                   question=html.escape(proposal.question))
+                   question=plain_markdown(proposal.question))
 
     def live(selected: str | None, request: gr.Request):
         """The timer's look at the open ticket: new customer messages appear without a

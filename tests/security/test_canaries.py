@@ -113,7 +113,8 @@ def test_no_canary_comes_back_to_a_customer(canary_server):
 
     asked = requests()
     assert len(asked) >= 2000
-    rest, sse, page = asked[:1500], asked[1500:1800], asked[1800:]
+    # The chat page's Gradio API is the slowest way in: fewer requests go that way.
+    rest, sse, page = asked[:1750], asked[1750:1960], asked[1960:]
     leaks: list[str] = []
 
     def check(channel: str, question: str, text: str) -> None:

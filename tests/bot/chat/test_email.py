@@ -117,3 +117,25 @@ def test_an_unreachable_smtp_server_is_reported_to_the_agent_and_the_reply_stays
     assert sent.mail_error and "Connection" in sent.mail_error
     assert chat.transcript(sid)[-1].text == "Hallo Anna!"
     assert [e.kind for e in chat.state.events() if e.kind.startswith("mail")] == ["mail_failed"]
+
+
+def test_a_refused_recipient_is_reported_without_the_address(default_engine, tmp_path):
+    with smtp_server(refuse="anna") as smtp:
+        chat = chat_with(default_engine, tmp_path, CLOSED, smtp["port"])
+        sid, _ = chat.start_conversation()
+        ticket = chat.request_human(sid).ticket
+        chat.give_email(sid, "anna@example.de", consent=True)
+        sent = chat.agent_reply(ticket.id, "agent1", "Hallo Anna!")
+    assert sent.mail_error and "SMTPRecipientsRefused" in sent.mail_error
+    assert "anna@example.de" not in sent.mail_error and sent.emailed_to == "a…@example.de"
+
+
+def test_within_hours_an_address_in_the_chat_is_not_taken_as_consent(default_engine, tmp_path,
+                                                                     smtp):
+    always = {"weekly": {d: "00:00-24:00" for d in ("mon", "tue", "wed", "thu", "fri", "sat",
+                                                     "sun")}}
+    chat = chat_with(default_engine, tmp_path, always, smtp["port"])
+    sid, _ = chat.start_conversation()
+    ticket = chat.send(sid, "Ich möchte mit einem Mitarbeiter sprechen").ticket
+    chat.send(sid, "Mein Kundenkonto läuft auf anna@example.de")
+    assert chat.state.contact_of(ticket.id) is None  # no offer was made: nothing kept

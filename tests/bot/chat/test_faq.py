@@ -78,3 +78,22 @@ def test_a_rejected_proposal_is_never_written(services):
 ])
 def test_salutation_and_sign_off_are_not_part_of_the_faq_answer(text, body):
     assert reply_body(text) == body
+
+
+def test_an_approval_that_cannot_be_published_can_be_approved_again(services, monkeypatch):
+    chat, faq = services.chat, services.faq
+    sid, _ = chat.start_conversation()
+    ticket = chat.request_human(sid).ticket
+    chat.send(sid, "Verleiht ihr Zelte?")
+    chat.agent_reply(ticket.id, "mara", "Nein, Zelte verleihen wir nicht.")
+    proposal = faq.propose(ticket.id, "mara")
+
+    def disk_full(paths, progress=None):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(services.admin, "ingest", disk_full)
+    with pytest.raises(OSError):
+        faq.approve(proposal.id, "admin")
+    assert [p.id for p in faq.pending()] == [proposal.id]  # still open, not half-approved
+    monkeypatch.undo()
+    assert faq.approve(proposal.id, "admin").report.published
