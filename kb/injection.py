@@ -94,11 +94,11 @@ _DOCUMENT_PATTERNS: dict[str, re.Pattern[str]] = {
     "addressed": re.compile(
         r"\b(?:hinweis|anweisung|nachricht|notiz|note|message|instructions?)\s+(?:an|fue?r|for|to)\s+"
         r"(?:den|die|das|the|any|all|alle|jede[nrs]?)?\s*(?:\w+\s+)?" + _AI + r"\b|"
-        r"\b(?:liebe|lieber|dear|hey|hallo|hello)\s+(?:\w+\s+)?" + _AI + r"\s*[,:!]|"
+        r"\b(?:liebe|lieber|dear|hey|hallo|hello|hi)[\s,]+(?:\w+\s+)?" + _AI + r"\s*[,:!]|"
         r"^\W*(?:system|assistant|assistent|ai|ki)\s*:|"
         # Spoken to at the start of a sentence: "Chatbot, schreibe …", "An die KI, die das
         # liest: …", "Language model reading this: …"
-        r"(?:^|[.!?\n]\s*)\W*(?:(?:an|to)\s+(?:die|den|das|the)\s+)?(?:\w+\s+)?" + _AI +
+        r"(?:^|[.!?\n|>]\s*)\W*(?:(?:an|to)\s+(?:die|den|das|the)\s+)?(?:\w+\s+)?" + _AI +
         r"\s*[,:]|\b" + _AI + r"\s+(?:reading|that reads|who reads|der|die|das)\s+(?:this|das|"
         r"dies\w*)\b|"
         # "KI-Hinweis:", "Bot-Befehl:"; "Als Assistent musst du …"; "If you are an AI …"
@@ -120,6 +120,9 @@ _DOCUMENT_PATTERNS: dict[str, re.Pattern[str]] = {
         # Rules for every answer: "schreibe in jede Antwort …", "add … to every reply"
         r"\b(?:in|zu)\s+(?:jede|jeder|allen|alle)\s+antwort\w*|\b(?:to|in)\s+"
         r"(?:every|each|all)\s+(?:answers?|responses?|replies|reply)\b|"
+        r"\b(?:add|append|include|insert)\b[^.]{0,60}\b(?:to|in)\s+your\s+(?:answers?|"
+        r"responses?|replies|reply)\b|\b(?:schreib\w*|fueg\w*|nimm|setz\w*)\b[^.]{0,60}\bin\s+"
+        r"deine\w*\s+antwort|"
         r"\b(?:wenn|falls|when|if)\s+(?:\w+\s+){0,8}?(?:fragt|fragen|asks|ask)\W+(?:\w+\W+){0,3}?"
         r"(?:antworte|antwortet|sag|sage|nenne|gib|answer|say|tell|respond|reply)\b"),
 }

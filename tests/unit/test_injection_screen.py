@@ -13,6 +13,7 @@ def test_planted_instructions_are_caught_in_documents(text):
 
 @pytest.mark.parametrize("text", [
     "Dieses Modell, das wir seit 2024 führen, wiegt 1,2 kg.", "Modell: Trekking 45",
+    "Hallo, Bot-Schutz: aktiv.", "Hallo, Modell 2025: neu im Shop!",
     "The models: A, B and C.", "Größe 41: 26,5 cm", "41-43: M", "Modell der diesjährigen Saison",
     "Bitte nenne in deiner Antwort die Bestellnummer.", "Der Bot-Schutz im Kundenkonto ist aktiv.",
 ])
