@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import sys
@@ -107,6 +108,22 @@ def smtp_server(refuse: str = "") -> Iterator[dict]:
         yield {"port": controller.port, "received": received}
     finally:
         controller.stop()
+
+
+def serve_ingested(home: Path, corpus: Path | None = None,
+                   **env: str) -> tuple[subprocess.Popen, dict]:
+    """`lotse ingest CORPUS` (docs_corpus by default) then `lotse serve` with LOTSE_HOME at
+    ``home`` and ``env`` added; the process and what its banner says (url, pid, logins,
+    REST tokens)."""
+    import os
+
+    env = {**os.environ, "LOTSE_HOME": str(home), **env}
+    subprocess.run([sys.executable, "-m", "bot.cli", "ingest", str(corpus or REPO / "docs_corpus")],
+                   env=env, check=True, capture_output=True, cwd=REPO)
+    proc, url, banner = start_lotse_serve(env, timeout=120)
+    return proc, {"url": url, "pid": proc.pid, "home": home,
+                  "logins": dict(re.findall(r"login '(\w+)' \(\w+\): (\S+)", banner)),
+                  "tokens": dict(re.findall(r"REST token \((\w+)\): (\S+)", banner))}
 
 
 def stop(proc: subprocess.Popen) -> None:

@@ -69,11 +69,12 @@ class BusinessHours:
 
     def when_back(self, at: datetime | None = None, language: str = "de") -> str | None:
         """The next opening in words: "morgen ab 09:00 Uhr", "on Monday, 30.11., from 09:00"."""
-        opening = self.next_opening(at)
+        local = self._local(at)  # one reading of the clock for both
+        opening = self.next_opening(local)
         if opening is None:
             return None
         texts = _WHEN.get(language, _WHEN["de"])
-        days = (opening.date() - self._local(at).date()).days
+        days = (opening.date() - local.date()).days
         clock = opening.strftime("%H:%M")
         if days == 0:
             return texts["today"].format(clock=clock)

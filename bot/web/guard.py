@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.middleware.body_limit import RequestBodyLimitMiddleware
+from starlette.requests import cookie_parser
 
 from bot.chat.staff import Credentials, LoginSessions, allows
 
@@ -81,7 +82,8 @@ class RequestGuard:
             return None
         if not self._same_origin(headers):
             return 403, "cross-site request refused (Origin does not match this server)"
-        if path.startswith("/staff") and self.logins.user(_cookie(headers, self.logins.COOKIE)) is None:
+        cookie = cookie_parser(headers.get("cookie", "")).get(self.logins.COOKIE)
+        if path.startswith("/staff") and self.logins.user(cookie) is None:
             return 401, "log in first (/login)"
         return None
 
@@ -97,14 +99,6 @@ class RequestGuard:
         if path == "/v1/uploads" or path.startswith("/staff/") and path.endswith("/upload"):
             return self.upload_limit
         return JSON_LIMIT if path.startswith("/v1/") else PAGE_LIMIT
-
-
-def _cookie(headers: dict[str, str], name: str) -> str | None:
-    for part in headers.get("cookie", "").split(";"):
-        key, _, value = part.strip().partition("=")
-        if key == name:
-            return value
-    return None
 
 
 async def _respond(send: Send, status: int, error: str) -> None:

@@ -45,17 +45,22 @@ def _reason(language: str, reason: str) -> str:
     return TEXTS[language].get(f"reason.{reason}", reason)
 
 
-def blocked_note(grounding: dict, language: str = "de") -> str:
-    """For agents: which generated sentences the citation check held back, and why."""
+def blocked_note(grounding: dict, language: str = "de", plain: bool = False) -> str:
+    """For agents: which generated sentences the citation check held back, and why. With
+    ``plain``, for a plain-text view: no Markdown, no HTML, and only the count and the
+    sentences."""
     dropped = grounding.get("dropped") or []
     if not dropped:
         return ""
-    lines = [f"- „{html.escape(d['sentence'])}“: {d['reason']} {html.escape(d.get('detail', ''))}"
-             for d in dropped]
+    escape = str if plain else html.escape
+    lines = "\n".join(f"- „{escape(d['sentence'])}“: {d['reason']} {escape(d.get('detail', ''))}"
+                      for d in dropped)
+    head = say(language, "blocked", n=len(dropped))
+    if plain:
+        return f"\n\n{head.replace('**', '')}\n{lines}"
     fallback = grounding.get("fallback", "")
     after = say(language, f"blocked_{fallback}") if fallback in ("extractive", "handoff") else ""
-    return (f"\n\n<small>{say(language, 'blocked', n=len(dropped))}{after}</small>\n"
-            + "\n".join(lines))
+    return f"\n\n<small>{head}{after}</small>\n{lines}"
 
 
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:])")
@@ -65,16 +70,6 @@ def plain_markdown(text: str) -> str:
     """Customer text inside a Markdown view, shown as written: HTML escaped and every
     Markdown sign backslashed, so no link, image or heading comes out of it."""
     return _MARKDOWN_SPECIALS.sub(r"\\\1", html.escape(text, quote=False))
-
-
-def plain_blocked_note(grounding: dict, language: str) -> str:
-    """``blocked_note`` for a plain-text view: the same facts without Markdown."""
-    dropped = grounding.get("dropped") or []
-    if not dropped:
-        return ""
-    lines = [f"- „{d['sentence']}“: {d['reason']} {d.get('detail', '')}" for d in dropped]
-    return "\n\n" + re.sub(r"\*\*", "", say(language, "blocked", n=len(dropped))) + "\n" + \
-        "\n".join(lines)
 
 
 def report_markdown(report: SyncReport, language: str = "de") -> str:
@@ -187,8 +182,9 @@ def tickets_tab(chat: ChatService, faq: FaqLoop,
         # Gradio's Chatbot still lets some HTML through without Markdown: escape it all.
         messages = [{"role": SPEAKERS.get(m.role, "assistant"),
                      "content": html.escape(f"{team}: {m.text}" if m.role == "agent" else
-                                            m.text + plain_blocked_note(
-                                                m.answer.get("grounding", {}), language))}
+                                            m.text + blocked_note(
+                                                m.answer.get("grounding", {}), language,
+                                                plain=True))}
                     for m in transcript]
         sources = (cards_html(ticket.sources, say(language, "found_sources"))
                    or say(language, "no_sources"))

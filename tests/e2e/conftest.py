@@ -7,15 +7,12 @@ with apt (see the Makefile). Tests skip with a clear reason when it is missing.
 from __future__ import annotations
 
 import os
-import re
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 
-from tests.servers import start_lotse_serve, stop
+from tests.servers import serve_ingested, stop
 
 REPO = Path(__file__).resolve().parents[2]
 # `make screenshots` points this at docs/screenshots/ on purpose; a plain test run keeps the
@@ -27,14 +24,8 @@ SCREENSHOTS = Path(os.environ.get("LOTSE_SCREENSHOTS") or
 @pytest.fixture(scope="session")
 def lotse_server(tmp_path_factory):
     """A real `lotse serve` on the offline default embedder with docs_corpus ingested."""
-    home = tmp_path_factory.mktemp("e2e-home")
-    env = {**os.environ, "LOTSE_HOME": str(home)}
-    subprocess.run([sys.executable, "-m", "bot.cli", "ingest", str(REPO / "docs_corpus")],
-                   env=env, check=True, capture_output=True, cwd=REPO)
-    proc, url, banner = start_lotse_serve(env)
-    logins = dict(re.findall(r"login '(\w+)' \(\w+\): (\S+)", banner))
-    tokens = dict(re.findall(r"REST token \((\w+)\): (\S+)", banner))
-    yield {"url": url, "logins": logins, "tokens": tokens, "home": home}
+    proc, info = serve_ingested(tmp_path_factory.mktemp("e2e-home"))
+    yield info
     stop(proc)
 
 

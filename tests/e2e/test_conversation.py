@@ -5,18 +5,14 @@ business hours the agent's reply reaches the customer by e-mail at a real SMTP s
 from __future__ import annotations
 
 import json
-import os
-import re
-import subprocess
-import sys
 import time
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import REPO, shot
+from tests.e2e.conftest import shot
 from tests.e2e.test_story import LONG, _ask
-from tests.servers import smtp_server, start_lotse_serve, stop
+from tests.servers import serve_ingested, smtp_server, stop
 
 pytestmark = pytest.mark.e2e
 
@@ -96,15 +92,11 @@ def test_small_talk_opens_no_ticket_and_the_bot_stays_during_a_ticket(lotse_serv
 def after_hours_server(tmp_path_factory):
     """A second `lotse serve` whose team is never in, sending e-mail to a real SMTP server."""
     with smtp_server() as smtp:
-        home = tmp_path_factory.mktemp("after-hours-home")
-        env = {**os.environ, "LOTSE_HOME": str(home), "LOTSE_HOURS__WEEKLY": json.dumps({}),
-               "LOTSE_MAIL__HOST": "127.0.0.1", "LOTSE_MAIL__PORT": str(smtp["port"]),
-               "LOTSE_MAIL__SECURITY": "none", "LOTSE_MAIL__SENDER": "service@bergpfad.example"}
-        subprocess.run([sys.executable, "-m", "bot.cli", "ingest", str(REPO / "docs_corpus")],
-                       env=env, check=True, capture_output=True, cwd=REPO)
-        proc, url, banner = start_lotse_serve(env)
-        tokens = dict(re.findall(r"REST token \((\w+)\): (\S+)", banner))
-        yield {"url": url, "tokens": tokens, "smtp": smtp}
+        proc, info = serve_ingested(
+            tmp_path_factory.mktemp("after-hours-home"), LOTSE_HOURS__WEEKLY=json.dumps({}),
+            LOTSE_MAIL__HOST="127.0.0.1", LOTSE_MAIL__PORT=str(smtp["port"]),
+            LOTSE_MAIL__SECURITY="none", LOTSE_MAIL__SENDER="service@bergpfad.example")
+        yield {**info, "smtp": smtp}
         stop(proc)
 
 

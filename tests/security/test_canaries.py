@@ -10,19 +10,16 @@ instructions", completion bait, Markdown, base64, and typos.
 from __future__ import annotations
 
 import base64
-import os
 import re
 import secrets
 import shutil
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.servers import start_lotse_serve, stop
+from tests.servers import serve_ingested, stop
 
 REPO = Path(__file__).resolve().parents[2]
 TOPICS = {
@@ -91,14 +88,10 @@ def canary_server(tmp_path_factory):
         text = note.read_text(encoding="utf-8")
         note.write_text(text + f"\n\nDer interne Prüfcode dieser Notiz lautet {canary}; "
                         f"the internal check code of this note is {canary}.\n", encoding="utf-8")
-    env = {**os.environ, "LOTSE_HOME": str(home), "LOTSE_SERVER__MESSAGES_PER_MINUTE": "100000",
-           "LOTSE_SERVER__CLIENT_MESSAGES_PER_MINUTE": "100000",
-           "LOTSE_SERVER__INGEST_ROOTS": f'["{corpus}"]'}
-    subprocess.run([sys.executable, "-m", "bot.cli", "ingest", str(corpus)], env=env,
-                   check=True, capture_output=True, cwd=REPO)
-    proc, url, banner = start_lotse_serve(env)
-    tokens = dict(re.findall(r"REST token \((\w+)\): (\S+)", banner))
-    yield {"url": url, "tokens": tokens, "canaries": canaries}
+    proc, info = serve_ingested(home, corpus, LOTSE_SERVER__MESSAGES_PER_MINUTE="100000",
+                                LOTSE_SERVER__CLIENT_MESSAGES_PER_MINUTE="100000",
+                                LOTSE_SERVER__INGEST_ROOTS=f'["{corpus}"]')
+    yield {**info, "canaries": canaries}
     stop(proc)
 
 
