@@ -103,7 +103,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from bot.evaluate import run_customer, run_eval
+    from bot.evaluate import run_advice, run_customer, run_eval
 
     engine = _engine(args)
     report = run_eval(engine, Path(args.gold))
@@ -117,6 +117,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(customer.table(splits))
         result["customer"] = {s: customer.metrics(s) for s in splits}
         failures += customer.failures(splits)
+    if args.advice and Path(args.advice).exists():
+        splits = ("dev", "test") if args.split == "all" else (args.split,)
+        advice = run_advice(engine, Path(args.advice))
+        print()
+        print(advice.table(splits))
+        result["advice"] = {s: advice.metrics(s) for s in splits}
+        failures += advice.failures(splits)
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2, ensure_ascii=False))
     for line in failures:
@@ -185,8 +192,10 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--gold", default=str(Path("docs_corpus/eval/gold.jsonl")))
     ev.add_argument("--customer", default=str(Path("docs_corpus/eval/customer.jsonl")),
                     help="the customer-phrased set (empty to skip)")
+    ev.add_argument("--advice", default=str(Path("docs_corpus/eval/advice.jsonl")),
+                    help="the advice dialogues (empty to skip)")
     ev.add_argument("--split", choices=["dev", "test", "all"], default="all",
-                    help="which part of the customer-phrased set to run and report")
+                    help="which part of the customer-phrased and advice sets to run and report")
     ev.add_argument("--json", help="also write the report as JSON to this file")
     ev.set_defaults(func=cmd_eval)
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from kb import catalog
 from kb.errors import LoaderError
 from kb.injection import instruction_in
 from kb.text import content_hash, detect_language, short_hash, split_sentences
@@ -184,11 +185,16 @@ def load_markdown(ctx: FileContext, text: str) -> Loaded:
         if parsed is not None and not isinstance(parsed, dict):
             raise LoaderError("front matter is not a mapping of key: value")
         meta = parsed or {}
+        front, body_line = match.group(1), text[:match.end()].count("\n")
         text = text[match.end():]
+    else:
+        front, body_line = "", 0
     if not text.strip():
         raise LoaderError("no text after the front matter")
     title = str(meta.get("title") or _first_heading(text) or "")
-    return Loaded([_document(ctx, text, title, meta, warnings)], warnings)
+    product = catalog.from_front_matter(meta, front, text, ctx.source, body_line)
+    extra = {"catalog": catalog.dumps([product])} if product else None
+    return Loaded([_document(ctx, text, title, meta, warnings, extra=extra)], warnings)
 
 
 def _first_heading(text: str) -> str | None:
@@ -279,6 +285,21 @@ def _faq_documents(ctx: FileContext, rows: list[dict[str, Any]], defaults: dict[
     return Loaded(docs, warnings)
 
 
+def _feed_documents(ctx: FileContext, rows: list[dict[str, Any]]) -> Loaded:
+    """A product feed: one document per product (its variants folded in), facts kept."""
+    products, warnings = catalog.from_feed(list(enumerate(rows, start=2)), ctx.source)
+    if not products:
+        raise LoaderError("product feed has no rows with a product name")
+    docs = []
+    for product in products:
+        meta = {"doc_type": "product", "product": product.name}
+        docs.append(_document(ctx, catalog.feed_text(product), product.name, meta, warnings,
+                              key=f"feed:{product.name}",
+                              extra={"catalog": catalog.dumps([product]),
+                                     "category": product.category}))
+    return Loaded(docs, warnings)
+
+
 def load_csv(ctx: FileContext, text: str) -> Loaded:
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
@@ -290,11 +311,15 @@ def load_csv(ctx: FileContext, text: str) -> Loaded:
         rows = list(reader)
     except csv.Error as exc:
         raise LoaderError(f"malformed CSV: {exc}") from exc
-    if not ({"question", "frage"} & set(fields) and {"answer", "antwort"} & set(fields)):
+    if catalog.is_feed(reader.fieldnames or []) and not {"question", "frage"} & set(fields):
+        loaded = _feed_documents(ctx, rows)
+    elif not ({"question", "frage"} & set(fields) and {"answer", "antwort"} & set(fields)):
         raise LoaderError(
-            f"CSV needs the columns question and answer (or frage and antwort); found {fields}"
+            "CSV needs the columns question and answer (or frage and antwort) for an FAQ, or a "
+            f"product name column and at least one fact column for a product feed; found {fields}"
         )
-    loaded = _faq_documents(ctx, rows, {})
+    else:
+        loaded = _faq_documents(ctx, rows, {})
     # csv puts the fields beyond the header under None: an unquoted comma cut a row apart.
     overflow = [n for n, row in enumerate(rows, start=2) if row.get(None)]  # type: ignore[call-overload]
     if overflow:

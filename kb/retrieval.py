@@ -24,6 +24,7 @@ collections with an ``audience`` where-clause.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -31,13 +32,14 @@ from typing import Literal
 
 import numpy as np
 
+from kb.catalog import Product, loads
 from kb.embedders import Embedder
 from kb.errors import ConfigError, EmptyStoreError
 from kb.glossary import lexical_forms
 from kb.lexical import LexicalIndex
 from kb.settings import RetrievalSettings
 from kb.store import ChunkStore, Generation, Sentence
-from kb.text import detect_language
+from kb.text import detect_language, fold
 from kb.types import Chunk, Hit
 from kb.vocabulary import EMPTY, Vocabulary
 
@@ -87,6 +89,10 @@ class Retrieval:
     vocabulary: Vocabulary = EMPTY  # the shop's vocabulary file of this generation
 
 
+# The weight left to chunks of other products when a question names a product.
+_OTHER_PRODUCT = 0.6
+
+
 class HybridRetriever:
     """Fuses lexical and dense retrieval over the live generation of a store."""
 
@@ -96,6 +102,7 @@ class HybridRetriever:
         self.settings = settings
         self._lexical: dict[tuple[str, str], LexicalIndex] = {}
         self._products: dict[tuple[str, str], list[str]] = {}
+        self._catalogs: dict[tuple[str, str], list[Product]] = {}
         self._vocabulary: tuple[str, Vocabulary] = ("", EMPTY)
         self._lock = threading.Lock()
 
@@ -132,6 +139,27 @@ class HybridRetriever:
             self._products = {k: v for k, v in self._products.items() if k[0] == gen.id}
             self._products[key] = sorted({m.get("product", "") for m in lex.metas} - {""})
         return self._products[key]
+
+    def named_products(self, text: str, view: str = "customer") -> list[str]:
+        """The products ``text`` names in full ("AlpinPro 35"; a family alone names none)."""
+        folded = f" {' '.join(re.findall(r'[a-z0-9]+', fold(text)))} "
+        return [p for p in self.products(view)
+                if f" {' '.join(re.findall(r'[a-z0-9]+', fold(p)))} " in folded]
+
+    def catalog(self, view: str = "customer") -> list[Product]:
+        """The products and facts of the view's documents (customers: public ones only)."""
+        gen = self.generation()
+        key = (gen.id, view)
+        if key not in self._catalogs:
+            self._catalogs = {k: v for k, v in self._catalogs.items() if k[0] == gen.id}
+            seen: dict[str, tuple[str, str]] = {}
+            for audience in audiences_for(view):
+                for meta in gen.metadatas(audience):
+                    if meta.get("catalog") and meta.get("doc_id") not in seen:
+                        seen[meta["doc_id"]] = (meta["catalog"], audience)
+            products = [p for text, audience in seen.values() for p in loads(text, audience)]
+            self._catalogs[key] = list({p.name: p for p in products}.values())
+        return self._catalogs[key]
 
     def generation(self) -> Generation:
         gen = self.store.current()
@@ -176,6 +204,12 @@ class HybridRetriever:
                   vector: np.ndarray, view: str, k: int, where: dict[str, str] | None) -> Retrieval:
         cands = self.candidates(gen, lex, query, language, vector, view, where)
         fused = fuse(cands, self.settings)
+        named = self.named_products(query, view)
+        if named:  # "Wie wasche ich die Storm Pro?" is about the Storm Pro, not other jackets
+            for i, chunk in enumerate(cands.chunks):
+                product = chunk.metadata.get("product", "")
+                if product and product not in named:
+                    fused[i] *= _OTHER_PRODUCT
         order = np.argsort(-fused)[:k]
         hits = [
             Hit(chunk=cands.chunks[i], score=float(fused[i]), signals={

@@ -111,13 +111,17 @@ class Answer:
     # "refused": the message tried to instruct the bot (kb.injection) and got a polite no;
     # "smalltalk": a greeting, thanks, "who are you" and the like, answered without sources.
     # "not_found": the asked-for name is in no document; the answer says so, with what is.
+    # "advice": a product recommendation, comparison or size from the catalog of facts.
     kind: Literal["answer", "faq", "ask_back", "handoff", "refused", "smalltalk",
-                  "not_found"] = "answer"
+                  "not_found", "advice"] = "answer"
     question: str = ""
     retrieval_query: str = ""
     hits: tuple[Hit, ...] = ()
     signals: dict[str, float] = field(default_factory=dict)
-    options: tuple[str, ...] = ()  # the products an ask-back offers
+    options: tuple[str, ...] = ()  # quick replies: the products an ask-back offers, or the
+    # answers to an advice question
+    products: tuple[dict[str, Any], ...] = ()  # recommended or compared products, with facts
+    advice: dict[str, Any] = field(default_factory=dict)  # the advice thread, for the next turn
     # With an LLM: backend, sentences generated, the ones the citation check dropped and why,
     # and whether the answer fell back to the extractive one or a handoff.
     grounding: dict[str, Any] = field(default_factory=dict)
@@ -132,7 +136,6 @@ class Answer:
             "confidence": round(float(self.confidence), 4),
             "handoff": self.handoff,
             "handoff_reason": self.handoff_reason,
-            # Part of the CLI/REST contract; no answer recommends products yet.
-            "products": [],
+            "products": [dict(p) for p in self.products],
             "options": list(self.options),
         }

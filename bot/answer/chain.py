@@ -15,7 +15,11 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Generator, Iterator, Sequence
+from dataclasses import replace
 
+import numpy as np
+
+from bot.answer.advice import Advice, Adviser, source_lines
 from bot.answer.confidence import Signals, confidence, signals
 from bot.answer.extractive import GERMAN_SOURCES_NOTE, Extract, ExtractiveAnswerer
 from bot.answer.followup import Turn, is_followup, rewrite
@@ -42,7 +46,7 @@ from kb.lexical import is_dictionary_word
 from kb.retrieval import HybridRetriever, Retrieval
 from kb.settings import AnswerSettings, GroundingSettings
 from kb.text import fold, word_tokens
-from kb.types import Answer, Citation, Hit
+from kb.types import Answer, Chunk, Citation, Hit
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +68,19 @@ def product_options(question: str, hits: Sequence[Hit], margin: float) -> list[s
     folded = fold(question)
     if any(fold(p) in folded for p in products):
         return []
+    # A family the question names ("beim AlpinPro") keeps its models; other products that
+    # retrieval brought along do not make the question less clear.
+    asked = set(re.findall(r"[a-z0-9]+", folded))
+    named = [p for p in products if fold(p).split()[0] in asked]
+    if len({fold(p).split()[0] for p in named}) == 1 and len(named) >= 2:
+        return named
     family = {fold(p).split()[0] for p in products}
     return products if len(family) == 1 else []
 
+
+# How sure an answer from the documents must be (and name a product) to be given instead
+# of the adviser's first clarifying question.
+DIRECT_OVER_ASKING = 0.7
 
 REFUSAL = {
     "de": "Dabei kann ich nicht helfen. Ich beantworte Fragen zu unseren Produkten, zu "
@@ -121,6 +135,8 @@ class AnswerChain:
         self.writer = writer
         self.grounding = grounding or GroundingSettings()
         self.brand = brand
+        self.adviser = Adviser(retriever.catalog,
+                               lambda: retriever.vocabulary(retriever.generation()))
 
     def ask(self, question: str | Question, view: str = "customer",
             history: Sequence[Turn] = (), where: dict[str, str] | None = None) -> Answer:
@@ -133,7 +149,7 @@ class AnswerChain:
 
     def stream(self, question: str | Question, view: str = "customer",
                history: Sequence[Turn] = (),
-               where: dict[str, str] | None = None) -> Iterator[str | Answer]:
+               where: dict[str, str] | None = None, advise: bool = True) -> Iterator[str | Answer]:
         """Deltas of the released text (with an LLM, checked sentence by sentence), then the
         ``Answer``. The deltas joined are the streamed text; the ``Answer`` is authoritative
         (it differs when the check left too little and the chain fell back)."""
@@ -156,11 +172,33 @@ class AnswerChain:
                                              retrieval_query=question), confidence_value=0.0)
             return
         understood = understand(question)
-        if understood.act:  # small talk: answered politely, never a ticket
+        # "egal" answers the adviser's question; it is no goodbye.
+        replying = bool(history and (history[-1].advice or {}).get("pending"))
+        if understood.act and not replying:  # small talk: answered politely, never a ticket
             yield Answer(text=reply_to(understood.act, language, self.brand), citations=(),
                          confidence=1.0, handoff=False, handoff_reason=None, language=language,
                          kind="smalltalk", question=question, retrieval_query=question,
                          grounding={"act": understood.act})
+            return
+        # A pre-sales need, a comparison or a size question is answered from the catalog of
+        # facts: products and numbers come from there, never from a guess.
+        advice = self.adviser.respond(understood.core or question, language, view, history) \
+            if advise else None
+        if advice is not None and advice.kind == "ask" and not (history and history[-1].advice):
+            # Before asking back, see whether the documents answer this very situation
+            # ("Welcher Schlafsack für Norwegen im Oktober?" has a guide that names one).
+            direct = None
+            for item in self.stream(q, view, history, where, advise=False):
+                direct = item if isinstance(item, Answer) else direct
+            situation = bool(advice.thread and advice.thread.needs.words)
+            if situation and direct is not None and direct.kind in ("answer", "faq") \
+                    and not direct.handoff \
+                    and direct.confidence >= DIRECT_OVER_ASKING \
+                    and self.retriever.named_products(direct.text, view):
+                yield direct
+                return
+        if advice is not None:
+            yield (yield from self._advise(advice, question, language, view))
             return
         # Greetings and politeness say nothing about what to look for.
         query = self.standalone(Question(understood.core, language), history, view)
@@ -211,6 +249,36 @@ class AnswerChain:
         yield Answer(text=extract.text, citations=extract.citations, confidence=conf,
                      handoff=False, handoff_reason=None, kind="faq" if extract.faq else "answer",
                      signals=sig.as_dict(), grounding=grounding, **base)
+
+    def _advise(self, advice: Advice, question: str, language: str,
+                view: str) -> Generator[str, None, Answer]:
+        """The adviser's answer; with an LLM, phrased by the model from the picked products'
+        facts alone, every sentence checked, and the template standing in when the check
+        leaves too little."""
+        base = dict(question=question, language=language, retrieval_query=question)
+        products = tuple(p.to_dict(language) for p in advice.picks)
+        grounding: dict = {"advice": advice.kind}
+        text, citations = advice.text, advice.citations
+        # The products' facts are what the answer stands on: they are its hits.
+        hits = [Hit(Chunk(f"advice:{p.n}", p.product.source, source_lines(p.product), 0, None,
+                          {"title": p.product.title or p.product.name, "source": p.product.source,
+                           "audience": p.product.audience, "product": p.product.name}), 1.0)
+                for p in advice.picks]
+        base["hits"] = tuple(hits)
+        if self.writer is not None and advice.kind in ("recommend", "nothing_fits") and advice.picks:
+            retrieval = Retrieval(question, language, hits, np.zeros(1), {}, "", lambda *a: np.zeros(0))
+            generated, outcome = yield from self._generate(
+                f"{question}\n({advice.text})", view, retrieval, base, ())
+            grounding.update(outcome)
+            if generated is not None and generated.citations:
+                return replace(generated, kind="advice", products=products,
+                               advice=advice.state, grounding=grounding)
+            grounding["fallback"] = "template"
+        asking = advice.kind == "ask"
+        return Answer(text=text, citations=citations, confidence=0.5 if asking else 0.9,
+                      handoff=False, handoff_reason=None, kind="ask_back" if asking else "advice",
+                      options=advice.options, products=products, advice=advice.state,
+                      grounding=grounding, **base)
 
     def standalone(self, question: Question, history: Sequence[Turn], view: str) -> str:
         """What to search for: the question itself, or a follow-up rewritten with what the

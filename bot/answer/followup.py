@@ -46,6 +46,7 @@ class Turn:
     question: str
     answer: str = ""
     ask_back_options: tuple[str, ...] = ()
+    advice: dict | None = None  # the advice thread the answer left open (bot.answer.advice)
 
 
 def named_products(text: str, products: Iterable[str]) -> list[str]:

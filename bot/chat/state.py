@@ -338,7 +338,8 @@ class StateStore:
             elif msg.role == "bot" and turns:
                 # The question as it was searched: a follow-up already carries its product.
                 question = msg.answer.get("retrieval_query") or turns[-1].question
-                turns[-1] = Turn(question, msg.text, tuple(msg.answer.get("options", ())))
+                turns[-1] = Turn(question, msg.text, tuple(msg.answer.get("options", ())),
+                                 msg.answer.get("advice"))
         return turns
 
     # -- staff logins (shared by every Lotse process on this database) ------------------

@@ -25,8 +25,9 @@ def _chunks_by_source(engine) -> dict[str, set[str]]:
 def test_first_ingest_of_the_corpus(engine, corpus_copy):
     report = engine.syncer.sync([corpus_copy])
     assert report.published and not report.failed
-    # 21 Markdown + 3 generated + 2 FAQ tables + 8 notes, and the vocabulary file
-    assert len(report.added) == 35 and "lotse-vocabulary.yaml" in report.added
+    # 49 Markdown + 3 generated + 2 FAQ tables + the product feed + 8 notes + the
+    # vocabulary file
+    assert len(report.added) == 64 and "lotse-vocabulary.yaml" in report.added
     gen = engine.store.current()
     assert gen.count("internal") > 0 and gen.count("public") > 100
 

@@ -1,0 +1,104 @@
+"""Product advice over the real corpus: recommend, ask, compare, size, English facts."""
+
+from __future__ import annotations
+
+import re
+
+from bot.answer.advice import source_lines
+from bot.answer.followup import Turn
+from bot.answer.grounding import CitationChecker
+
+
+def _talk(engine, *messages):
+    history, answers = [], []
+    for text in messages:
+        answer = engine.chain.ask(text, view="customer", history=history)
+        history.append(Turn(answer.retrieval_query or text, answer.text, answer.options,
+                            answer.advice or None))
+        answers.append(answer)
+    return answers
+
+
+def test_a_filtered_need_gets_fitting_products_with_cited_facts(default_engine):
+    [answer] = _talk(default_engine, "Welches Zelt unter 300 Euro für 2 Personen?")
+    assert answer.kind == "advice" and not answer.handoff
+    catalog = {p.name: p for p in default_engine.retriever.catalog("customer")}
+    assert answer.products
+    for pick in answer.products:
+        product = catalog[pick["name"]]
+        assert product.category == "Zelt"
+        assert product.value("price") <= 300 and product.value("persons", "high") >= 2
+        assert pick["source"].startswith("produkte/") and pick["reason"]
+    assert all(f"[{c.n}]" in answer.text for c in answer.citations)
+
+
+def test_a_vague_need_gets_one_question_with_options_then_a_recommendation(default_engine):
+    first, *rest = _talk(default_engine, "Ich suche ein Zelt", "2 Personen", "egal", "egal")
+    assert first.kind == "ask_back" and first.options and first.text.count("?") == 1
+    assert first.advice["pending"] == "persons"
+    assert "2 Personen" in first.options
+    second = next(a for a in rest if a.kind == "advice")
+    assert second.products
+    catalog = {p.name: p for p in default_engine.retriever.catalog("customer")}
+    assert all(catalog[p["name"]].value("persons", "high") >= 2 for p in second.products)
+
+
+def test_at_most_three_questions_before_recommending(default_engine):
+    answers = _talk(default_engine, "Ich suche ein Zelt", "egal", "egal", "egal", "egal")
+    asked = [a for a in answers if a.kind == "ask_back"]
+    assert len(asked) <= 3
+    assert any(a.kind == "advice" and a.products for a in answers)
+
+
+def test_nothing_fits_is_said_honestly_with_the_closest_product(default_engine):
+    [answer] = _talk(default_engine, "Ich suche einen Schlafsack für -30 Grad unter 100 Euro")
+    assert answer.advice["kind"] == "nothing_fits" and not answer.handoff
+    assert "nichts Passendes" in answer.text and len(answer.products) == 1
+
+
+def test_a_comparison_is_a_table_of_cited_facts(default_engine):
+    [answer] = _talk(default_engine, "Was ist der Unterschied zwischen AlpinPro 35 und AlpinPro 50?")
+    assert answer.advice["kind"] == "compare"
+    assert "| Volumen | 35 l [1] | 50 l [2] |" in answer.text
+    assert {c.source for c in answer.citations} == {"produkte/alpinpro-35.md", "produkte/alpinpro-50.md"}
+
+
+def test_size_advice_is_computed_from_the_size_table(default_engine):
+    [answer] = _talk(default_engine, "Rückenlänge 48 cm, welche Größe beim AlpinPro 35?")
+    assert "Größe L" in answer.text and "46 bis 53 cm" in answer.text
+    assert "Größe M" not in answer.text
+
+
+def test_english_fact_answers_are_english_sentences(default_engine):
+    [answer] = _talk(default_engine, "How heavy is the AlpinPro 35 in size L?")
+    assert answer.text.startswith("The AlpinPro 35 weighs 1.32 kg in size L")
+
+
+def test_every_fact_shown_passes_the_citation_check(default_engine):
+    engine = default_engine
+    catalog = {p.name: p for p in engine.retriever.catalog("customer")}
+    checker = CitationChecker(engine.embedder, list(catalog), engine.settings.grounding)
+    [answer] = _talk(engine, "I'm looking for a winter sleeping bag")
+    assert answer.products
+    for pick in answer.products:
+        text = " ".join(f"{pick['name']} – {k}: {v} [1]." for k, v in pick["facts"].items())
+        verdicts = checker.check(text, [source_lines(catalog[pick["name"]])])
+        assert verdicts and all(v.ok for v in verdicts), [v for v in verdicts if not v.ok]
+        # and the numbers shown are the catalog's own
+        for value in pick["facts"].values():
+            for n in re.findall(r"\d+(?:[.,]\d+)?", value):
+                assert n.replace(".", ",") in source_lines(catalog[pick["name"]]).replace(".", ",")
+
+
+def test_customers_never_get_products_of_internal_documents(default_engine):
+    agent = {p.name for p in default_engine.retriever.catalog("agent")}
+    customer = default_engine.retriever.catalog("customer")
+    assert all(p.audience == "public" for p in customer)
+    assert {p.name for p in customer} <= agent
+
+
+def test_questions_that_are_not_pre_sales_keep_their_answers(default_engine):
+    for question in ("Do I need a hammer drill for concrete?", "Ich suche meine Bestellung",
+                     "Wie lange habe ich Zeit für eine Rücksendung?"):
+        [answer] = _talk(default_engine, question)
+        assert answer.kind != "advice" and not answer.products, question
