@@ -70,7 +70,7 @@ def test_agents_see_internal_notes_and_customers_do_not(home):
 def test_reingest_of_unchanged_corpus_is_a_no_op(home):
     out = lotse("ingest", str(REPO / "docs_corpus"), home=home)
     assert out.returncode == 0
-    assert "added 0, updated 0, removed 0, unchanged 35, failed 0" in out.stdout
+    assert "added 0, updated 0, removed 0, unchanged 64, failed 0" in out.stdout
     assert "chunks embedded 0" in out.stdout
 
 

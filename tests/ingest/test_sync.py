@@ -38,7 +38,7 @@ def test_unchanged_tree_embeds_nothing(engine, corpus_copy, fake_embedder):
     gen_before = engine.store.current(force=True).id
     report = engine.syncer.sync([corpus_copy])
     assert fake_embedder.calls == before  # counted embedder calls: zero texts embedded
-    assert report.counts() == {"added": 0, "updated": 0, "removed": 0, "unchanged": 35, "failed": 0}
+    assert report.counts() == {"added": 0, "updated": 0, "removed": 0, "unchanged": 64, "failed": 0}
     assert not report.published and engine.store.current(force=True).id == gen_before
 
 
@@ -51,7 +51,7 @@ def test_changed_file_replaces_exactly_its_chunks(engine, corpus_copy, fake_embe
     calls = fake_embedder.calls
     report = engine.syncer.sync([corpus_copy])
     after = _chunks_by_source(engine)
-    assert report.updated == ["produkte/stirnlampe-lumen-400.md"] and len(report.unchanged) == 34
+    assert report.updated == ["produkte/stirnlampe-lumen-400.md"] and len(report.unchanged) == 63
     changed = {s for s in before if before[s] != after.get(s)}
     assert changed == {"produkte/stirnlampe-lumen-400.md"}
     new_chunk_count = len(after["produkte/stirnlampe-lumen-400.md"])
@@ -110,7 +110,7 @@ def test_changing_the_chunk_size_re_embeds(settings, fake_embedder, corpus_copy)
     smaller = settings.model_copy(update={"chunking": settings.chunking.model_copy(
         update={"max_chars": 300})})
     report = build_engine(smaller, embedder=fake_embedder).syncer.sync([corpus_copy])
-    assert len(report.updated) == 34
+    assert len(report.updated) == 63
 
 
 def test_missing_path_is_an_error(engine, tmp_path):
