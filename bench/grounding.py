@@ -130,11 +130,7 @@ def main(argv: list[str] | None = None) -> int:
                                                         cited_sources(chunks, case))
             handwritten.append({**case, "blocked": blocked, "reason": reason,
                                 "lexical": lexical, "semantic": semantic})
-        contrast_cases = contrast_set([(c.source, source_text(c)) for c in chunks
-                                       if c.metadata.get("doc_type") != "product"
-                                       or not c.metadata.get("catalog")] +
-                                      [(c.source, source_text(c)) for c in chunks
-                                       if c.metadata.get("catalog")])
+        contrast_cases = contrast_set([(c.source, source_text(c)) for c in chunks])
         started = time.perf_counter()
         contrast = []
         for case in contrast_cases:

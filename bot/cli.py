@@ -110,20 +110,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
     print(report.table())
     result = report.to_dict()
     failures = report.failures()
-    if args.customer and Path(args.customer).exists():
-        splits = ("dev", "test") if args.split == "all" else (args.split,)
-        customer = run_customer(engine, Path(args.customer))
-        print()
-        print(customer.table(splits))
-        result["customer"] = {s: customer.metrics(s) for s in splits}
-        failures += customer.failures(splits)
-    if args.advice and Path(args.advice).exists():
-        splits = ("dev", "test") if args.split == "all" else (args.split,)
-        advice = run_advice(engine, Path(args.advice))
-        print()
-        print(advice.table(splits))
-        result["advice"] = {s: advice.metrics(s) for s in splits}
-        failures += advice.failures(splits)
+    splits = ("dev", "test") if args.split == "all" else (args.split,)
+    for name, path, run in (("customer", args.customer, run_customer),
+                            ("advice", args.advice, run_advice)):
+        if path and Path(path).exists():
+            part = run(engine, Path(path))
+            print()
+            print(part.table(splits))
+            result[name] = {s: part.metrics(s) for s in splits}
+            failures += part.failures(splits)
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2, ensure_ascii=False))
     for line in failures:

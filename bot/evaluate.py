@@ -202,6 +202,23 @@ CUSTOMER_THRESHOLDS: dict[str, dict[str, float]] = {
 }
 
 
+def _below(name: str, metrics: dict[str, float], thresholds: dict[str, float]) -> list[str]:
+    """One line per metric under its threshold, e.g. "advice dev fact_check = 0.96 < 1.0"."""
+    return [f"{name} {k} = {metrics[k]:.3f} < {v}" for k, v in thresholds.items() if metrics[k] < v]
+
+
+def _split_table(title: str, metrics: dict[str, dict[str, float]], whole: tuple[str, ...]
+                 ) -> list[str]:
+    """A Markdown table of metrics by split; the ``whole`` ones are counts, without decimals."""
+    splits = list(metrics)
+    lines = [f"| {title} | " + " | ".join(splits) + " |", "|---|" + "---|" * len(splits)]
+    for key in metrics[splits[0]]:
+        shown = [f"{metrics[s][key]:.0f}" if key in whole else f"{metrics[s][key]:.3f}"
+                 for s in splits]
+        lines.append(f"| {key} | " + " | ".join(shown) + " |")
+    return lines
+
+
 @dataclass
 class CustomerReport:
     rows: list[dict[str, Any]] = field(default_factory=list)
@@ -227,20 +244,14 @@ class CustomerReport:
         out = []
         for split in splits:
             m = self.metrics(split)
-            out += [f"customer {split} {k} = {m[k]:.3f} < {v}"
-                    for k, v in CUSTOMER_THRESHOLDS.get(split, {}).items() if m[k] < v]
+            out += _below(f"customer {split}", m, CUSTOMER_THRESHOLDS.get(split, {}))
             if m["internal_leaks"] > MAX_LEAKS:
                 out.append(f"customer {split} internal_leaks = {int(m['internal_leaks'])}")
         return out
 
     def table(self, splits: tuple[str, ...]) -> str:
-        lines = ["| customer-phrased set | " + " | ".join(splits) + " |",
-                 "|---|" + "---|" * len(splits)]
-        metrics = {s: self.metrics(s) for s in splits}
-        for key in metrics[splits[0]]:
-            shown = [f"{metrics[s][key]:.0f}" if key in ("cases", "internal_leaks")
-                     else f"{metrics[s][key]:.3f}" for s in splits]
-            lines.append(f"| {key} | " + " | ".join(shown) + " |")
+        lines = _split_table("customer-phrased set", {s: self.metrics(s) for s in splits},
+                             ("cases", "internal_leaks"))
         wrong = [r for r in self.rows if r["split"] in splits and not r["correct"]]
         if wrong:
             lines += ["", "missed customer cases:"]
@@ -319,21 +330,12 @@ class AdviceReport:
         }
 
     def failures(self, splits: tuple[str, ...]) -> list[str]:
-        out = []
-        for split in splits:
-            m = self.metrics(split)
-            out += [f"advice {split} {k} = {m[k]:.3f} < {v}"
-                    for k, v in ADVICE_THRESHOLDS.get(split, {}).items() if m[k] < v]
-        return out
+        return [line for split in splits for line in _below(
+            f"advice {split}", self.metrics(split), ADVICE_THRESHOLDS.get(split, {}))]
 
     def table(self, splits: tuple[str, ...]) -> str:
-        lines = ["| advice dialogues | " + " | ".join(splits) + " |",
-                 "|---|" + "---|" * len(splits)]
-        metrics = {s: self.metrics(s) for s in splits}
-        for key in metrics[splits[0]]:
-            shown = [f"{metrics[s][key]:.0f}" if key in ("dialogues", "turn_latency_p50_ms")
-                     else f"{metrics[s][key]:.3f}" for s in splits]
-            lines.append(f"| {key} | " + " | ".join(shown) + " |")
+        lines = _split_table("advice dialogues", {s: self.metrics(s) for s in splits},
+                             ("dialogues", "turn_latency_p50_ms"))
         wrong = [r for r in self.rows if r["split"] in splits and not r["correct"]]
         if wrong:
             lines += ["", "missed advice dialogues:"]

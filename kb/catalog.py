@@ -445,8 +445,9 @@ def from_feed(rows: list[tuple[int, dict[str, str]]], source: str) -> tuple[list
                     if fact is not None and fact.low is not None:
                         measures[fact.label] = fact
                 sizes.append(Size(str(row.get(variant_col) or "").strip() or name, measures, line))
-            for facet in ("price", "weight", "length", "volume"):  # these differ per variant
-                facts.pop(facet, None) if len(group) > 1 else None
+            if len(group) > 1:  # these differ per variant: the variants carry them
+                for facet in ("price", "weight", "length", "volume"):
+                    facts.pop(facet, None)
         category = facts.pop("category").text if "category" in facts else ""
         description = str(first.get(role_of.get("description", ""), "") or "").strip()
         products.append(Product(name, source, category, facts, tuple(sizes), description[:400],

@@ -24,7 +24,6 @@ collections with an ``audience`` where-clause.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -39,7 +38,7 @@ from kb.glossary import lexical_forms
 from kb.lexical import LexicalIndex
 from kb.settings import RetrievalSettings
 from kb.store import ChunkStore, Generation, Sentence
-from kb.text import detect_language, fold
+from kb.text import detect_language, named_products
 from kb.types import Chunk, Hit
 from kb.vocabulary import EMPTY, Vocabulary
 
@@ -141,10 +140,8 @@ class HybridRetriever:
         return self._products[key]
 
     def named_products(self, text: str, view: str = "customer") -> list[str]:
-        """The products ``text`` names in full ("AlpinPro 35"; a family alone names none)."""
-        folded = f" {' '.join(re.findall(r'[a-z0-9]+', fold(text)))} "
-        return [p for p in self.products(view)
-                if f" {' '.join(re.findall(r'[a-z0-9]+', fold(p)))} " in folded]
+        """The products of the view that ``text`` names in full."""
+        return named_products(text, self.products(view))
 
     def catalog(self, view: str = "customer") -> list[Product]:
         """The products and facts of the view's documents (customers: public ones only)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Iterable
 from functools import lru_cache
 
 import Stemmer
@@ -104,6 +105,20 @@ def fold(text: str) -> str:
 
 def words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
+
+
+def named_products(text: str, products: Iterable[str]) -> list[str]:
+    """Products named in ``text`` in full, longest names first, matched on folded words
+    ("AlpinPro 35" in "beim alpinpro 35?"; the family "AlpinPro" alone names none)."""
+    folded = _name_key(text)
+    found = [p for p in products if _name_key(p) in folded]
+    return sorted(found, key=len, reverse=True)
+
+
+@lru_cache(maxsize=8192)
+def _name_key(text: str) -> str:
+    """Folded words between spaces; cached, since every retrieval compares every name."""
+    return f" {' '.join(fold(w) for w in words(text))} "
 
 
 def word_tokens(text: str) -> list[str]:

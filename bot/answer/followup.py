@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from kb.text import fold, words
+from kb.text import fold, named_products, words
 
 _FOLLOWUP_START = re.compile(
     r"^(und|oder|aber|auch|dann|what about|and|how about|und wie|und was|wie ist es mit|gibt es)\b"
@@ -47,13 +47,6 @@ class Turn:
     answer: str = ""
     ask_back_options: tuple[str, ...] = ()
     advice: dict | None = None  # the advice thread the answer left open (bot.answer.advice)
-
-
-def named_products(text: str, products: Iterable[str]) -> list[str]:
-    """Products named in ``text``, longest names first, matched on folded words."""
-    folded = f" {' '.join(fold(w) for w in words(text))} "
-    found = [p for p in products if f" {' '.join(fold(w) for w in words(p))} " in folded]
-    return sorted(found, key=len, reverse=True)
 
 
 def _chosen_option(reply: str, options: Sequence[str]) -> str | None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from functools import lru_cache
 
 from kb.catalog import number
 from kb.glossary import german_terms
@@ -202,6 +203,7 @@ def _stem(word: str) -> str:
     return word
 
 
+@lru_cache(maxsize=1024)
 def category_keys(category: str) -> tuple[str, str | None]:
     """A category's folded name and its head noun when it is a compound the dictionary
     knows the end of ("Wanderschuh" -> ("wanderschuh", "schuh")), else None."""
@@ -329,12 +331,11 @@ def read_needs(text: str, categories: Sequence[str], vocabulary: Vocabulary = EM
         value = float(m.group(2))
         volume = (value, 200.0) if m.group(1) else (value * 0.85, value * 1.15)
     trip = next((name for name, pattern in _TRIP if pattern.search(text)), None)
-    size = _SIZE_NAME.search(text)
+    size, body = _SIZE_NAME.search(text), _measure(text)
     needs = replace(needs, budget=budget, persons=persons, season=season,
                     temperature=_temperature(text), volume=volume, trip=trip,
                     light=bool(_LIGHT.search(text)) and needs.max_weight is None,
-                    measure=_measure(text), size=size.group(1).upper() if size and not
-                    _measure(text) else None)
+                    measure=body, size=size.group(1).upper() if size and not body else None)
     return replace(needs, words=content_words(text, categories, vocabulary, language))
 
 
