@@ -29,7 +29,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from bot.answer.followup import Turn, named_products
+from bot.answer.followup import Turn
 from bot.answer.needs import (
     _SIZE_NAME,
     _TRIP_VOLUME,
@@ -41,7 +41,7 @@ from bot.answer.needs import (
     read_needs,
 )
 from kb.catalog import FACETS, Fact, Product, Size, _key
-from kb.text import fold, words
+from kb.text import fold, named_products, words
 from kb.types import Citation
 from kb.vocabulary import EMPTY, Vocabulary
 
@@ -64,7 +64,7 @@ _ADVICE_CUE = re.compile(
 # ("Habt ihr auch Stirnlampen?", "Suche Wanderschuhe", "Regenjacke gesucht").
 _WEAK_CUE = re.compile(r"(?:^\W*(?:hallo|hi|hey|moin|servus)?\W*(?:such\w*|brauch\w*|need|want|"
                        r"looking|habt ihr|hättet ihr|gibt'?s|gibt es|have you got|do you have|"
-                       r"do you sell|verkauft ihr|any|cheap|günstig\w*|welche\w*|which|what)\b|"
+                       r"do you sell|verkauft ihr|any|cheap|günstig\w*)\b|"
                        r"gesucht|\bsuche?\b|\bbrauch\w*\b|\bfor sale\b)", re.IGNORECASE)
 # "Do I need a hammer drill for concrete?" asks what is true, not what to buy.
 _KNOWLEDGE_QUESTION = re.compile(r"\W*(?:do|does|did|is|are|can|could|will|brauche ich|"
@@ -91,6 +91,23 @@ _ENGLISH_ATTRIBUTES = [
     ("sizes", re.compile(r"^(?:what|which) sizes? (?:does|do|is|are)\b.*\b(?:come|available)",
                          re.I)),
 ]
+# Questions about one fact of a whole category ("Wie schwer sind eure Zelte?").
+_ASKED_FACETS = [
+    ("weight", r"wie schwer|wiegt|wiegen|gewicht|how heavy|weigh|weight"),
+    ("price", r"was kostet|was kosten|wie teuer|preis|how much (?:is|are|does|do)|cost|price"),
+    ("brightness", r"wie hell|helligkeit|lumen|how bright|brightness"),
+    ("comfort_temperature", r"wie warm|komforttemperatur|how warm|comfort temperature"),
+    ("volume", r"volumen|wie viele liter|fassungsvermögen|how many lit(?:re|er)s|capacity"),
+    ("waterproof", r"wie wasserdicht|wassersäule|how waterproof|hydrostatic head"),
+    ("persons", r"wie viele personen|how many (?:people|persons)"),
+]
+
+
+def _asked_facet(text: str) -> str | None:
+    return next((facet for facet, pattern in _ASKED_FACETS
+                 if re.search(rf"\b(?:{pattern})\b", text, re.IGNORECASE)), None)
+
+
 _FACET_ORDER = ("price", "weight", "volume", "persons", "seasons", "comfort_temperature",
                 "limit_temperature", "waterproof", "waterproof_flag", "brightness", "range",
                 "length", "use", "features")
@@ -119,6 +136,7 @@ _TEXTS = {
         "size_none": "Beim {name} passt bei {value} {label} keine Größe: die Größen reichen von "
                      "{low} bis {high} {unit} [{n}].",
         "no_preference": "egal",
+        "facet_list": "{label} unserer Modelle ({category}):",
         "and": "und",
         "options": {"season": ["Sommer", "Frühjahr bis Herbst", "Winter"],
                     "weight": ["so leicht wie möglich"],
@@ -150,6 +168,7 @@ _TEXTS = {
         "size_none": "No size of the {name} fits a {label} of {value}: its sizes range from "
                      "{low} to {high} {unit} [{n}].",
         "no_preference": "no preference",
+        "facet_list": "The {label} of our models ({category}):",
         "and": "and",
         "options": {"season": ["summer", "spring to autumn", "winter"],
                     "weight": ["as light as possible"],
@@ -264,8 +283,7 @@ def _winter_ready(p: Product) -> bool | None:
         return seasons >= 4
     if comfort is not None:
         return comfort <= -5
-    if {"winter", "schnee", "winterstiefel"} & p.words() or any(
-            w.startswith("winter") for w in p.words()):
+    if any(w.startswith("winter") or w == "schnee" for w in p.words()):
         return True
     return None
 
@@ -276,8 +294,8 @@ def misses(p: Product, needs: Needs, language: str = "de") -> list[tuple[str, Fa
     out: list[tuple[str, Fact | None, str]] = []
     price = p.value("price")
     if needs.budget is not None and price is not None and price > needs.budget:
-        out.append(("price", _fact(p, "price"), f"über {'deinem' if de else ''} Budget von "
-                    f"{_num(needs.budget)} €" if de else f"over your budget of {needs.budget:g} €"))
+        out.append(("price", _fact(p, "price"), f"über deinem Budget von {_num(needs.budget)} €"
+                    if de else f"over your budget of {needs.budget:g} €"))
     persons = p.value("persons", "high")
     if needs.persons is not None and persons is not None and persons < needs.persons:
         out.append(("persons", _fact(p, "persons"), f"nur für {persons:g} Person(en)" if de
@@ -550,13 +568,36 @@ class Adviser:
             return self.size(_by_name(products, named[0]), needs, language)
         if len(named) == 1 and language == "en":
             return self.fact(_by_name(products, named[0]), text, language)
-        if named or _KNOWLEDGE_QUESTION.match(text):
+        if named:
+            return None
+        facet = _asked_facet(text)
+        if facet and len(needs.categories) == 1 and not _ADVICE_CUE.search(text):
+            return self.facet_list(needs.categories[0], facet, products, language)
+        if _KNOWLEDGE_QUESTION.match(text):
             return None
         if not (_ADVICE_CUE.search(text) or needs.categories and _WEAK_CUE.search(text)):
             return None
         if not needs.categories and not any(_use_match(p, needs) for p in products):
             return None  # "Ich suche meine Bestellung": not about anything we sell
         return self.recommend(needs, Thread(needs), language, products, categories)
+
+    def facet_list(self, category: str, facet: str, products: list[Product],
+                   language: str) -> Advice | None:
+        """One fact across a category ("Wie hell sind eure Stirnlampen?"): every product of
+        the category with its value, cited; None when the category has only one product
+        that states it (its page answers that in prose)."""
+        rows = [(p, _fact(p, facet)) for p in products if p.category == category]
+        rows = sorted(((p, f) for p, f in rows if f is not None),
+                      key=lambda row: (row[1].low if row[1].low is not None else 0.0, row[0].name))
+        if len(rows) < 2:
+            return None
+        t = _TEXTS[language]
+        picks = tuple(Pick(p, (f,), "", n) for n, (p, f) in enumerate(rows, start=1))
+        lines = [t["facet_list"].format(label=_label(rows[0][1], language), category=category)]
+        lines += [f"- **{pk.product.name}** – {facts_text(pk.facts, language)} [{pk.n}]."
+                  for pk in picks]
+        return Advice("facet_list", "\n".join(lines), picks,
+                      tuple(_citation(pk.product, pk.n, pk.facts) for pk in picks))
 
     # -- the dialogue -------------------------------------------------------------------
     def _continue(self, text: str, language: str, products: list[Product],

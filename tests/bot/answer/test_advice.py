@@ -102,3 +102,16 @@ def test_questions_that_are_not_pre_sales_keep_their_answers(default_engine):
                      "Wie lange habe ich Zeit für eine Rücksendung?"):
         [answer] = _talk(default_engine, question)
         assert answer.kind != "advice" and not answer.products, question
+
+
+def test_one_fact_across_a_category_is_listed_per_product(default_engine):
+    [answer] = _talk(default_engine, "Wie schwer sind eure Zelte?")
+    assert answer.advice["kind"] == "facet_list"
+    catalog = {p.name: p for p in default_engine.retriever.catalog("customer")}
+    assert all(catalog[p["name"]].category == "Zelt" for p in answer.products)
+    weights = [catalog[p["name"]].value("weight") for p in answer.products]
+    assert len(weights) >= 2 and weights == sorted(weights)
+    assert all(f"[{c.n}]" in answer.text for c in answer.citations)
+    # a category with a single product is answered from its page, in prose
+    [single] = _talk(default_engine, "Welche Anschlüsse hat euer Bildschirm?")
+    assert single.kind != "advice" and "HDMI" in single.text

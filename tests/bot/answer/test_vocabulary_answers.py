@@ -24,9 +24,12 @@ def without_file(tmp_path_factory, use_embedder):
 
 
 def test_an_everyday_word_finds_the_shops_term_through_the_file(default_engine):
+    # The shop sells four headlamps now: the answer gives each one's brightness, cited.
     answer = default_engine.chain.ask("Wie hell ist eure Taschenlampe?")
     assert not answer.handoff and "400 Lumen" in answer.text
-    assert answer.citations[0].source == "produkte/stirnlampe-lumen-400.md"
+    sources = [c.source for c in answer.citations]
+    assert "produkte/stirnlampe-lumen-400.md" in sources
+    assert all(s.startswith("produkte/") for s in sources) and len(sources) >= 2
 
 
 @pytest.mark.parametrize("question, fact", [
