@@ -571,7 +571,9 @@ class Adviser:
         if named:
             return None
         facet = _asked_facet(text)
-        if facet and len(needs.categories) == 1 and not _ADVICE_CUE.search(text):
+        # Only a bare question about the fact: "höchstens 700 g" is a need, not a question.
+        stated = needs.given() - {"categories", "words"}
+        if facet and len(needs.categories) == 1 and not stated and not _ADVICE_CUE.search(text):
             return self.facet_list(needs.categories[0], facet, products, language)
         if _KNOWLEDGE_QUESTION.match(text):
             return None
