@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import shot
-from tests.e2e.test_story import LONG, _ask
+from tests.e2e.test_story import LONG, _ask, open_chat
 from tests.servers import serve_ingested, smtp_server, stop
 
 pytestmark = pytest.mark.e2e
@@ -54,10 +54,7 @@ def _conversation(context, url: str, token: str) -> dict:
 
 def test_small_talk_opens_no_ticket_and_the_bot_stays_during_a_ticket(lotse_server, browser):
     url, token = lotse_server["url"], lotse_server["tokens"]["customer"]
-    context = browser.new_context(viewport={"width": 1200, "height": 1000}, locale="de-DE")
-    page = context.new_page()
-    page.goto(url + "/")
-    page.wait_for_selector("#question textarea", timeout=LONG)
+    context, page = open_chat(browser, url)
     # The second message is sent while the first answer is still being revealed: it is
     # answered after it, not lost.
     _ask(page, "Hallo!")
@@ -103,10 +100,7 @@ def after_hours_server(tmp_path_factory):
 def test_out_of_hours_the_agents_reply_arrives_in_the_chat_and_by_email(after_hours_server,
                                                                        browser):
     url, smtp = after_hours_server["url"], after_hours_server["smtp"]
-    context = browser.new_context(viewport={"width": 1200, "height": 1000}, locale="de-DE")
-    page = context.new_page()
-    page.goto(url + "/")
-    page.wait_for_selector("#question textarea", timeout=LONG)
+    context, page = open_chat(browser, url)
     chat = _say(page, "Ich möchte mit einem Mitarbeiter sprechen, mein Paket 7731 ist nicht "
                       "angekommen", "nicht erreichbar")
     assert "E-Mail-Adresse" in chat

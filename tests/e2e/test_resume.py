@@ -4,7 +4,7 @@ the agent's reply, and another browser never sees it."""
 import httpx
 import pytest
 
-from tests.e2e.test_story import LONG, _ask
+from tests.e2e.test_story import LONG, _ask, open_chat
 
 pytestmark = pytest.mark.e2e
 
@@ -12,10 +12,7 @@ pytestmark = pytest.mark.e2e
 def test_a_reload_resumes_the_chat_and_its_ticket_and_strangers_see_nothing(lotse_server,
                                                                              browser):
     url = lotse_server["url"]
-    context = browser.new_context(viewport={"width": 1200, "height": 900}, locale="de-DE")
-    page = context.new_page()
-    page.goto(url + "/")
-    page.wait_for_selector("#question textarea", timeout=LONG)
+    context, page = open_chat(browser, url, height=900)
     _ask(page, "Ich möchte mit einem Mitarbeiter sprechen, es geht um Bestellung 5521")
     page.wait_for_function("document.querySelector('#chat')?.innerText.includes('LT-0')",
                            timeout=LONG)

@@ -15,6 +15,15 @@ pytestmark = pytest.mark.e2e
 LONG = 60_000
 
 
+def open_chat(browser, url: str, height: int = 1000):
+    """A new German browser context on the chat page, ready for a question."""
+    context = browser.new_context(viewport={"width": 1200, "height": height}, locale="de-DE")
+    page = context.new_page()
+    page.goto(url + "/")
+    page.wait_for_selector("#question textarea", timeout=LONG)
+    return context, page
+
+
 def _ask(page, text: str) -> None:
     page.fill("#question textarea", text)
     page.click("#send")

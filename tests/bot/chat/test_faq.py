@@ -26,6 +26,17 @@ def services(settings, use_embedder, corpus_copy, tmp_path):
     return build_chat(settings, engine, state_url=f"sqlite:///{tmp_path / 'state.db'}")
 
 
+def _proposed(services, question: str, reply: str):
+    """A ticket where the customer asked ``question`` and agent mara sent ``reply``,
+    proposed as an FAQ."""
+    chat = services.chat
+    sid, _ = chat.start_conversation()
+    ticket = chat.request_human(sid).ticket
+    chat.send(sid, question)
+    chat.agent_reply(ticket.id, "mara", reply)
+    return services.faq.propose(ticket.id, "mara")
+
+
 def test_an_approved_agent_reply_answers_the_next_customer(services):
     chat, faq = services.chat, services.faq
     sid, _ = chat.start_conversation()
@@ -60,12 +71,8 @@ def test_an_approved_agent_reply_answers_the_next_customer(services):
 
 
 def test_a_rejected_proposal_is_never_written(services):
-    chat, faq = services.chat, services.faq
-    sid, _ = chat.start_conversation()
-    ticket = chat.request_human(sid).ticket
-    chat.send(sid, "Gibt es das Zelt auch in Pink?")
-    chat.agent_reply(ticket.id, "mara", "Nur in Grün, sorry.")
-    proposal = faq.propose(ticket.id, "mara")
+    faq = services.faq
+    proposal = _proposed(services, "Gibt es das Zelt auch in Pink?", "Nur in Grün, sorry.")
     assert proposal.question == "Gibt es das Zelt auch in Pink?"
     assert faq.reject(proposal.id, "admin").status == "rejected"
     assert not faq.path.exists() and faq.pending() == []
@@ -81,12 +88,8 @@ def test_salutation_and_sign_off_are_not_part_of_the_faq_answer(text, body):
 
 
 def test_an_approval_that_cannot_be_published_can_be_approved_again(services, monkeypatch):
-    chat, faq = services.chat, services.faq
-    sid, _ = chat.start_conversation()
-    ticket = chat.request_human(sid).ticket
-    chat.send(sid, "Verleiht ihr Zelte?")
-    chat.agent_reply(ticket.id, "mara", "Nein, Zelte verleihen wir nicht.")
-    proposal = faq.propose(ticket.id, "mara")
+    faq = services.faq
+    proposal = _proposed(services, "Verleiht ihr Zelte?", "Nein, Zelte verleihen wir nicht.")
 
     def disk_full(paths, progress=None):
         raise OSError("No space left on device")
