@@ -256,9 +256,10 @@ def fact_line(product: Product, fact: Fact) -> str:
 
 
 def source_lines(product: Product) -> str:
-    """The cited text behind a product: its facts and sizes as the source gives them,
-    which is what the citation check compares generated sentences with."""
+    """The cited text behind a product: its intro, facts and sizes as the source gives
+    them, which is what the citation check compares generated sentences with."""
     lines = [f"{product.name}" + (f" ({product.category})" if product.category else "")]
+    lines += [product.intro] if product.intro else []
     lines += [fact_line(product, f) for f in product.facts.values()]
     for size in product.sizes:
         for fact in size.measures.values():

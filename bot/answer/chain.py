@@ -270,7 +270,10 @@ class AnswerChain:
             generated, outcome = yield from self._generate(
                 f"{question}\n({advice.text})", view, retrieval, base, ())
             grounding.update(outcome)
-            if generated is not None and generated.citations:
+            # The model may phrase the advice but not change it: a text that lost one of
+            # the picked products to the check gives way to the template.
+            if generated is not None and generated.citations and all(
+                    p.product.name.casefold() in generated.text.casefold() for p in advice.picks):
                 return replace(generated, kind="advice", products=products,
                                advice=advice.state, grounding=grounding)
             grounding["fallback"] = "template"

@@ -73,6 +73,11 @@ _THANKS_WORDS = set("danke dankeschon dank vielen besten herzlichen lieben tause
                     "thx thanks thank cheers super toll prima perfekt klasse mega top spitze "
                     "wunderbar great perfect awesome cool brilliant hilfreich helpful nice gut "
                     "good lieb nett kind geholfen weitergeholfen helped passt verstanden".split())
+# Words that only acknowledge or decline a choice ("ok", "egal", "passt schon", "no
+# preference"): answered with a nod, never searched and never a ticket.
+_ACK_WORDS = set("egal whatever matter doesn't doesnt preference keine ahnung idea sure "
+                 "klar alright fine verstanden understood".split())
+_GREETING_WORDS = {"hallo", "hi", "hey", "moin", "servus", "hello"}
 _GOODBYE_WORDS = set("tschuss tschau ciao bye goodbye wiedersehen bis bald dann spater later see "
                      "ya schonen abend wochenende evening weekend alles wars war's ware all "
                      "erledigt".split())
@@ -81,7 +86,7 @@ _COURTESY_WORDS = _THANKS_WORDS | _GOODBYE_WORDS | set(
     "much lot a you the das es ist war was s that's thats that it noch fur die der schnelle "
     "antwort antworten hilfe help answer quick your for info infos information dir dich euch "
     "ihnen mir hat hast habt has have und and auch too schon tag day einen ein eine mate "
-    "exactly genau what i needed wollte wanted wirklich really echt very".split())
+    "exactly genau what i needed wollte wanted wirklich really echt very".split()) | _ACK_WORDS
 # Phrases whose words mean something else alone ("alles" closes a chat, "alles klar" does not).
 _COURTESY_PHRASES = re.compile(r"\balles klar\b|\ball good\b")
 
@@ -127,7 +132,8 @@ _QUESTION_WORDS = {"wie", "was", "wann", "wo", "wer", "warum", "wieso", "weshalb
 class Understanding:
     """The message read once: ``act`` is set for small talk (and then nothing is retrieved)."""
 
-    act: str | None  # greeting | thanks | goodbye | identity | smalltalk | not_helpful | None
+    # greeting | thanks | goodbye | ack | identity | smalltalk | not_helpful | None
+    act: str | None
     core: str  # the question without greetings, filler and politeness
     # duration | date | weight | price | length | amount | place | person | procedure | list | yes_no
     answer_type: str | None
@@ -168,11 +174,13 @@ def dialogue_act(text: str, core: str) -> str | None:
             return act
     said = set(re.findall(r"[a-z']+", _COURTESY_PHRASES.sub("ok", folded)))
     if not word_tokens(core) or (said and said <= _COURTESY_WORDS):  # nothing but courtesy
-        if said & _GOODBYE_WORDS and not said & {"hallo", "hi", "hey", "moin", "servus"}:
+        if said & _GOODBYE_WORDS and not said & _GREETING_WORDS:
             return "goodbye"
         if said & _THANKS_WORDS:
             return "thanks"
-        return "greeting"
+        if said & _GREETING_WORDS or not said:
+            return "greeting"
+        return "ack"
     return None
 
 
@@ -300,6 +308,7 @@ _REPLIES = {
         "greeting": "Hallo! Ich bin Lotse, der KI-Assistent von {brand}. Frag mich gern zu "
                     "Produkten, Bestellung, Versand, Rücksendung oder Garantie.",
         "thanks": "Gern geschehen! Wenn noch etwas offen ist, frag einfach.",
+        "ack": "Alles klar. Wenn du noch etwas wissen möchtest, frag einfach.",
         "goodbye": "Danke für deine Nachricht und einen schönen Tag! Du kannst jederzeit "
                    "wiederkommen.",
         "identity": "Ich bin Lotse, ein KI-Assistent (kein Mensch) von {brand}. Ich beantworte "
@@ -316,6 +325,7 @@ _REPLIES = {
         "greeting": "Hello! I'm Lotse, the AI assistant of {brand}. Ask me about products, "
                     "orders, shipping, returns or warranty.",
         "thanks": "You're welcome! If anything else comes up, just ask.",
+        "ack": "All right. If there is anything else you'd like to know, just ask.",
         "goodbye": "Thanks for your message, and have a nice day! You can come back any time.",
         "identity": "I'm Lotse, an AI assistant (not a person) of {brand}. I answer questions "
                     "from our documents and name my sources. If you'd rather talk to a person, "

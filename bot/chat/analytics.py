@@ -1,4 +1,5 @@
-"""KPIs from the recorded events: deflection, handoffs by reason, CSAT, FCR, latency, content gaps.
+"""KPIs from the recorded events: deflection, handoffs by reason, CSAT, FCR, latency, content
+gaps, and how product advice went.
 
 Content gaps are the questions that were handed off or rated down, grouped by
 meaning (greedy clustering on the embedder's vectors), most frequent first, so
@@ -53,6 +54,24 @@ def content_gaps(questions: list[str], embedder: Embedder, threshold: float = 0.
             for c in clusters[:top]]
 
 
+def advice_kpis(answers: list) -> dict:
+    """Conversations with product advice, the products recommended in them, and how many of
+    those conversations still ended with a person (a handoff after the first advice turn)."""
+    advised: set[str] = set()
+    ended_with_person: set[str] = set()
+    shown = 0
+    for e in answers:  # in the order they happened
+        if e.data.get("advice"):
+            advised.add(e.session_id)
+            if e.data["advice"] in ("recommend", "nothing_fits"):
+                shown += int(e.data.get("products") or 0)
+        elif e.data.get("handoff") and e.session_id in advised:
+            ended_with_person.add(e.session_id)
+    return {"advice_conversations": len(advised), "recommendations_shown": shown,
+            "advice_ended_with_person": len(ended_with_person),
+            "advice_handoff_rate": len(ended_with_person) / len(advised) if advised else None}
+
+
 def kpis(state: StateStore, embedder: Embedder | None = None, since: float = 0.0) -> dict:
     """Every KPI the dashboard and ``GET /v1/kpis`` show."""
     events = state.events(since)
@@ -97,6 +116,7 @@ def kpis(state: StateStore, embedder: Embedder | None = None, since: float = 0.0
         "hallucinations_blocked": sum(int(e.data.get("blocked", 0)) for e in answers),
         "latency_p50_ms": _percentile(latencies, 50),
         "latency_p95_ms": _percentile(latencies, 95),
+        **advice_kpis(answers),
         "daily": [{"day": d, "conversations": len(v["conversations"]),
                    "handoffs": len(v["handoffs"])} for d, v in sorted(days.items())],
         "content_gaps": [{"question": g.question, "count": g.count, "examples": list(g.examples)}

@@ -279,7 +279,7 @@ class ChatService:
     def _store_answer(self, session_id: str, question: str, answer: Answer, shown: str,
                       latency_ms: float) -> int:
         record = {**answer.to_dict(), "retrieval_query": answer.retrieval_query,
-                  "kind": answer.kind, "grounding": answer.grounding}
+                  "kind": answer.kind, "grounding": answer.grounding, "advice": answer.advice}
         message_id = self.state.add_message(session_id, "bot", shown, answer=record,
                                             latency_ms=latency_ms)
         self.state.record("answer", session_id, latency_ms, kind=answer.kind,
@@ -287,7 +287,8 @@ class ChatService:
                           confidence=answer.confidence, question=question,
                           generated=bool(answer.grounding.get("backend")),
                           sources=sorted({c.source for c in answer.citations}),
-                          blocked=len(answer.grounding.get("dropped", [])))
+                          blocked=len(answer.grounding.get("dropped", [])),
+                          advice=answer.grounding.get("advice"), products=len(answer.products))
         return message_id
 
     def ticket_status(self, ticket: Ticket, language: str) -> str:

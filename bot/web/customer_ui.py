@@ -1,7 +1,9 @@
 """The customer web chat (Gradio): formats what ``ChatService`` returns, nothing more.
 
 German by default with an English switch; answers stream in; every answer shows
-its sources as expandable cards; thumbs up/down with an optional comment; a
+its sources as expandable cards; recommended products as cards with their key
+facts, and an advice question's answers as quick-reply buttons; thumbs up/down
+with an optional comment; a
 visible "Mit Mitarbeiter sprechen" button; example questions on first open;
 agent replies appear in the chat while a ticket is open.
 
@@ -33,7 +35,8 @@ TEXTS = {
            "empty": "In deiner Nachricht war kein lesbarer Text.",
            "too_fast": "Das waren sehr viele Nachrichten in kurzer Zeit. Bitte warte {n} Sekunden "
                        "und schreib dann weiter.",
-           "agent": "Serviceteam", "notice": "Hinweis"},
+           "agent": "Serviceteam", "notice": "Hinweis", "products": "Produkte",
+           "source": "Quelle"},
     "en": {"title": "## Lotse · {brand} customer service",
            "placeholder": "Your question, e.g. “Which tent for Norway in October?”",
            "send": "Send", "human": "Talk to a person", "sources": "Sources",
@@ -44,7 +47,8 @@ TEXTS = {
            "empty": "Your message had no readable text in it.",
            "too_fast": "That was a lot of messages in a short time. Please wait {n} seconds "
                        "and then carry on.",
-           "agent": "Service team", "notice": "Notice"},
+           "agent": "Service team", "notice": "Notice", "products": "Products",
+           "source": "Source"},
 }
 EXAMPLES = [
     "Welches Zelt empfehlt ihr für Norwegen im Oktober?",
@@ -58,7 +62,11 @@ CHAT_COOKIE = "lotse_chat"
 # Rating buttons follow each bubble; a bubble with a role label (team reply, notice) has none.
 CSS = (".message-row:has(.lotse-role) + .message-buttons { display: none !important; }\n"
        ".lotse-role { display: inline-block; font-size: 0.8em; font-weight: 600; "
-       "text-transform: uppercase; letter-spacing: 0.04em; opacity: 0.75; }")
+       "text-transform: uppercase; letter-spacing: 0.04em; opacity: 0.75; }\n"
+       ".lotse-products { display: flex; flex-wrap: wrap; gap: 0.5em; }\n"
+       ".lotse-product { flex: 1 1 12em; border: 1px solid var(--border-color-primary); "
+       "border-radius: 8px; padding: 0.5em 0.75em; }")
+KEY_FACTS = 3  # facts on a product card besides the price
 
 
 def parse_chat_cookie(value: str | None) -> tuple[str, str] | None:
@@ -79,7 +87,7 @@ def labelled(kind: str, text: str, language: str) -> dict:
 def bubbles(messages: list, language: str = "de") -> list[dict]:
     """A stored conversation as chat bubbles: the team's replies and notices labelled."""
     out = []
-    for m in messages:
+    for i, m in enumerate(messages):
         if m.role == "customer":
             out.append({"role": "user", "content": m.text})
         elif m.role in ("agent", "notice"):
@@ -87,7 +95,7 @@ def bubbles(messages: list, language: str = "de") -> list[dict]:
         elif m.answer.get("kind") == "ticket_notice":  # the "talk to a person" button's
             out.append(labelled("notice", m.text, language))
         else:
-            out.append({"role": "assistant", "content": m.text})
+            out.append(answer_bubble(m.text, m.answer, language, last=i == len(messages) - 1))
     return out
 
 
@@ -105,10 +113,40 @@ def cards_html(citations: list[dict], heading: str) -> str:
     return f"\n\n**{heading}**\n\n" + "\n".join(cards) if cards else ""
 
 
-def source_cards(reply: Reply, language: str) -> str:
-    if not reply.answer:
-        return ""
-    return cards_html([c.to_dict() for c in reply.answer.citations], TEXTS[language]["sources"])
+def product_cards(products: list[dict], language: str) -> str:
+    """Recommended or compared products as cards: name, price, key facts, the reason they
+    fit, and the source they come from (a link when the source is a web page)."""
+    t = TEXTS.get(language, TEXTS["de"])
+    cards = []
+    for p in products:
+        facts = dict(p.get("facts") or {})
+        price = next((facts.pop(k) for k in ("Preis", "Price") if k in facts), "")
+        lines = [f"<strong>{html.escape(p['name'])}</strong>"
+                 + (f" · {html.escape(price)}" if price else "")]
+        lines += [f"{html.escape(k)}: {html.escape(str(v))}"
+                  for k, v in list(facts.items())[:KEY_FACTS]]
+        if p.get("reason"):
+            lines.append(f"<em>{html.escape(p['reason'])}</em>")
+        source = html.escape(p.get("source", ""))
+        if source.startswith(("https://", "http://")):
+            source = f'<a href="{source}" target="_blank" rel="noopener">{source}</a>'
+        n = f" [{p['citation']}]" if p.get("citation") else ""
+        lines.append(f"<small>{t['source']}{n}: {source}</small>")
+        cards.append(f'<div class="lotse-product">{"<br>".join(lines)}</div>')
+    return (f"\n\n**{t['products']}**\n\n<div class=\"lotse-products\">{''.join(cards)}</div>"
+            if cards else "")
+
+
+def answer_bubble(text: str, answer: dict, language: str, last: bool = True) -> dict:
+    """A bot answer: its text, product cards, source cards, and (on the newest answer only,
+    since only it can be replied to) the quick replies of an advice question."""
+    t = TEXTS.get(language, TEXTS["de"])
+    content = (text + product_cards(list(answer.get("products") or []), language)
+               + cards_html(list(answer.get("citations") or []), t["sources"]))
+    bubble: dict = {"role": "assistant", "content": content}
+    if last and answer.get("options"):
+        bubble["options"] = [{"value": o} for o in answer["options"]]
+    return bubble
 
 
 def refusal(exc: InvalidQuestion | RateLimited, language: str) -> str:
@@ -218,8 +256,8 @@ def build_customer_ui(chat: ChatService) -> gr.Blocks:
             if reply.forwarded:  # a receipt for the team, not an answer to rate
                 history[-1] = labelled("notice", reply.text, lang)
             else:
-                history[-1] = {"role": "assistant",
-                               "content": reply.text + source_cards(reply, lang)}
+                answer = reply.answer.to_dict() if reply.answer else {}
+                history[-1] = answer_bubble(reply.text, answer, lang)
                 ids = {**ids, len(history) - 1: reply.message_id}
             yield history, ids, box_update(), shown, sid
 
@@ -235,6 +273,15 @@ def build_customer_ui(chat: ChatService) -> gr.Blocks:
 
         chatbot.example_select(pick_example, [chatbot, bot_ids, session, language],
                                [chatbot, bot_ids, box, seen, session])
+
+        def pick_option(data: gr.SelectData, history: list, ids: dict, sid: str, lang: str,
+                        request: gr.Request):
+            """A quick reply is sent as the customer's message; its buttons go away."""
+            history = [{k: v for k, v in m.items() if k != "options"} for m in history]
+            yield from respond(data.value, history, ids, sid, lang, request)
+
+        chatbot.option_select(pick_option, [chatbot, bot_ids, session, language],
+                              [chatbot, bot_ids, box, seen, session])
 
         def ask_human(history: list, ids: dict, sid: str, lang: str):
             sid = sid or chat.start_conversation()[0]

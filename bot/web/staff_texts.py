@@ -59,6 +59,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "blocked_handoff": " An das Team übergeben.",
         "kpi_head": "| Gespräche | Deflection | Übergaben | CSAT | Erstlösung | Latenz p50 / p95 |"
                     " Halluzinationen geblockt | aus Team-FAQ beantwortet |",
+        "advice_head": "| Beratungsgespräche | empfohlene Produkte | Beratung endete beim Team |",
         "ratings": "Bewertungen", "closed_count": "geschlossen", "in_generated":
         "in {n} erzeugten Antworten", "col_reason": "Grund", "col_handoffs": "Übergaben",
         "col_day": "Tag", "col_series": "Reihe", "col_count": "Anzahl",
@@ -129,6 +130,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "blocked_handoff": " Handed to the team.",
         "kpi_head": "| Conversations | Deflection | Handoffs | CSAT | First-contact resolution |"
                     " Latency p50 / p95 | Hallucinations blocked | Answered from team FAQ |",
+        "advice_head": "| Advice conversations | Products recommended | Advice ended with the team |",
         "ratings": "ratings", "closed_count": "closed", "in_generated": "in {n} generated answers",
         "col_reason": "Reason", "col_handoffs": "Handoffs", "col_day": "Day",
         "col_series": "Series", "col_count": "Count", "col_question": "Question",

@@ -113,7 +113,10 @@ def kpi_views(k: dict, language: str = "de") -> tuple:
         f" ({k['ratings']} {t('ratings')}) | {_pct(k['first_contact_resolution'])}"
         f" ({k['tickets_closed']} {t('closed_count')}) | {k['latency_p50_ms']:.0f} / "
         f"{k['latency_p95_ms']:.0f} ms | {k['hallucinations_blocked']} "
-        f"({t('in_generated', n=k['generated_answers'])}) | {k['answered_from_team_faq']} |")
+        f"({t('in_generated', n=k['generated_answers'])}) | {k['answered_from_team_faq']} |"
+        f"\n\n{t('advice_head')}\n|---|---|---|\n| {k['advice_conversations']} | "
+        f"{k['recommendations_shown']} | {k['advice_ended_with_person']} "
+        f"({_pct(k['advice_handoff_rate'])}) |")
     reason, handoffs = t("col_reason"), t("col_handoffs")
     day, series, count = t("col_day"), t("col_series"), t("col_count")
     question, examples = t("col_question"), t("col_examples")

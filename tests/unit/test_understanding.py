@@ -58,6 +58,12 @@ def test_thanks_and_goodbyes_as_people_write_them(message, act):
     assert understand(message).act == act
 
 
+@pytest.mark.parametrize("message", ["ok", "egal", "Ist mir egal", "Keine Ahnung",
+                                     "alles klar", "no preference", "doesn't matter", "sure"])
+def test_a_bare_acknowledgement_is_a_nod_not_a_question(message):
+    assert understand(message).act == "ack"
+
+
 @pytest.mark.parametrize("message", [
     "Danke, und wie lange dauert der Versand nach Wien?", "Thanks! Do you ship to Norway?",
     "Danke dir, hat der AlpinPro 35 ein Regencover?", "Tschüss, ach nein: was kostet Express?",

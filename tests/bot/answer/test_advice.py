@@ -115,3 +115,30 @@ def test_one_fact_across_a_category_is_listed_per_product(default_engine):
     # a category with a single product is answered from its page, in prose
     [single] = _talk(default_engine, "Welche Anschlüsse hat euer Bildschirm?")
     assert single.kind != "advice" and "HDMI" in single.text
+
+
+def test_an_llm_may_phrase_the_advice_but_products_and_facts_stay_the_catalogs(default_engine):
+    from tests.bot.answer.test_generative import chain_with
+
+    question = "Welches Zelt unter 300 Euro für 2 Personen?"
+    template = default_engine.chain.ask(question)
+    names = [p["name"] for p in template.products]
+    assert names == ["Wiesentau 2", "Sommerbrise 3"]
+    faithful = ("Für zwei Personen passt das Wiesentau 2 für 129,00 € mit 2.000 mm Wassersäule [1]. "
+                "Mehr Platz hat das Sommerbrise 3 mit 3.000 mm Wassersäule für 229,00 € [2].")
+    phrased = chain_with(default_engine, faithful).ask(question)
+    assert phrased.kind == "advice" and phrased.grounding["dropped"] == []
+    assert "Mehr Platz hat das Sommerbrise 3" in phrased.text
+    assert phrased.products == template.products
+    # A price moved to the other tent, an invented weight and a product the catalog did not
+    # pick are all dropped; with a pick lost, the template stands in.
+    for wrong, reason in (
+            ("Das Wiesentau 2 kostet 229,00 € [1]. Das Sommerbrise 3 kostet 129,00 € [2].",
+             "number_not_in_source"),
+            ("Das Wiesentau 2 wiegt nur 900 g [1]. Das Sommerbrise 3 hat 3.000 mm [2].",
+             "number_not_in_source"),
+            ("Nimm das Fjell 2 Expedition [1].", "product_not_in_source")):
+        answer = chain_with(default_engine, wrong).ask(question)
+        assert reason in {d["reason"] for d in answer.grounding["dropped"]}, wrong
+        assert answer.grounding["fallback"] == "template" and answer.text == template.text
+        assert answer.products == template.products

@@ -30,3 +30,21 @@ def test_content_gaps_cluster_similar_questions():
     gaps = content_gaps(questions, FakeEmbedder(), threshold=0.6)
     assert gaps[0].count == 3 and "PayPal" in gaps[0].question
     assert gaps[1].question == "Habt ihr Kajaks?" and gaps[1].count == 1
+
+
+def test_advice_kpis_count_conversations_products_and_the_ones_that_ended_with_a_person(tmp_path):
+    state = StateStore(f"sqlite:///{tmp_path / 's.db'}")
+    a, b, c = (state.new_session() for _ in range(3))
+    # a: asked back, then two products recommended, then thanks: solved by the adviser.
+    state.record("answer", a, 5.0, kind="ask_back", advice="ask", products=0)
+    state.record("answer", a, 5.0, kind="advice", advice="recommend", products=2)
+    # b: a recommendation, then the customer wants a person.
+    state.record("answer", b, 5.0, kind="advice", advice="nothing_fits", products=1)
+    state.record("answer", b, None, kind="handoff", handoff=True, reason="asked_for_human")
+    # c: handed off without any advice; it is not an advice conversation.
+    state.record("answer", c, 5.0, handoff=True, reason="low_confidence", question="Kajak?")
+    k = kpis(state)
+    assert k["advice_conversations"] == 2
+    assert k["recommendations_shown"] == 3
+    assert k["advice_ended_with_person"] == 1 and k["advice_handoff_rate"] == 0.5
+    assert kpis(StateStore(f"sqlite:///{tmp_path / 'empty.db'}"))["advice_handoff_rate"] is None

@@ -177,3 +177,25 @@ def test_agents_see_which_tickets_have_unread_customer_messages(chat):
     assert chat.unread(ticket.id) == 0
     chat.send(sid, "Und die Lieferadresse hat sich geändert")
     assert chat.unread(ticket.id) == 1
+
+
+def test_an_advice_dialogue_keeps_its_thread_across_stored_turns_and_counts_in_the_kpis(chat):
+    """The adviser's thread (needs, questions asked, the pending one) must survive the
+    round trip through the state store, or every quick reply starts afresh."""
+    sid = chat.state.new_session()
+    first = chat.send(sid, "Ich suche ein Zelt")
+    assert first.answer.kind == "ask_back" and "2 Personen" in first.answer.options
+    replies = [chat.send(sid, text) for text in ("2 Personen", "egal", "egal", "egal")]
+    assert all(r.ticket is None for r in replies)
+    advised = next(r for r in replies if r.answer.products)
+    assert advised.answer.advice["needs"]["persons"] == 2
+    catalog = {p.name: p for p in chat.engine.retriever.catalog("customer")}
+    assert all(catalog[p["name"]].category == "Zelt"
+               and catalog[p["name"]].value("persons", "high") >= 2
+               for p in advised.answer.products)
+    k = chat.kpis()
+    assert k["advice_conversations"] == 1
+    assert k["recommendations_shown"] == len(advised.answer.products)
+    assert k["advice_ended_with_person"] == 0
+    chat.request_human(sid)
+    assert chat.kpis()["advice_ended_with_person"] == 1
