@@ -40,12 +40,15 @@ CI_RECALL, CI_PRECISION = 1.0, 0.95
 # Targets of the out-of-sample sets (issue 15) and what CI enforces, set from measured values.
 CONTRAST_BLOCKED, CONTRAST_PASSED = 0.99, 0.95
 HAND_BLOCKED, HAND_PASSED = 0.97, 0.90
-# Floors from the first out-of-sample measurement (2026-11-25, check unchanged): contrast
-# 0.318 blocked / 0.998 passed; hand-written dev de 0.303 / 0.850, en 0.679 / 0.409, test
-# de 0.214 / 0.842, en 0.818 / 0.455. Far below the targets; a regression fails CI.
-CI_CONTRAST = (0.30, 0.99)
-CI_HAND: dict[str, tuple[float, float]] = {"dev_de": (0.28, 0.82), "dev_en": (0.65, 0.38),
-                                           "test_de": (0.20, 0.80), "test_en": (0.79, 0.42)}
+# Floors from measured values, a little below them so run-to-run noise does not fail CI.
+# First out-of-sample measurement (2026-11-25, check unchanged): contrast 0.318 blocked /
+# 0.998 passed; hand-written dev de 0.303 / 0.850, en 0.679 / 0.409, test de 0.214 / 0.842,
+# en 0.818 / 0.455. With the clause rules (bot/answer/claims.py, same day): contrast 0.936
+# / 0.996; dev de 0.697 / 0.850, en 0.786 / 0.409; test de 0.571 / 0.763, en 0.955 / 0.455.
+# Still below the targets; a regression fails CI.
+CI_CONTRAST = (0.92, 0.99)
+CI_HAND: dict[str, tuple[float, float]] = {"dev_de": (0.66, 0.82), "dev_en": (0.76, 0.38),
+                                           "test_de": (0.55, 0.74), "test_en": (0.93, 0.43)}
 
 
 def load_cases(path: Path = CASES) -> list[dict]:

@@ -20,12 +20,21 @@ A sentence is dropped when
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from text_to_num import alpha2digit
 
+from bot.answer.claims import (
+    changed_polarity,
+    changed_reference,
+    clauses,
+    foreign_place,
+    source_clauses,
+    unsupported_clause,
+)
 from kb.embedders import Embedder
 from kb.glossary import german_terms
 from kb.settings import GroundingSettings
@@ -55,11 +64,18 @@ _UNITS = {
     "kg": r"kg|kilo|kilogramm|kilogram",
     "g": r"g|gramm|gram|grams",
     "cm": r"cm|zentimeter|centimeters?",
+    "mm": r"mm|millimeter|millimetres?|millimeters?",
+    "degree": r"°\s*c|°|grad|degrees?",
+    "watt": r"w|watt|watts",
     "l": r"l|liter|litre|liters|litres",
 }
 _UNIT_RE = re.compile(
     r"(?P<num>\d+(?:[.,]\d+)*)\s*(?:-\s*)?(?P<unit>" + "|".join(
         f"(?:{alt})" for alt in _UNITS.values()) + r")(?![a-zäöüß])", re.IGNORECASE)
+# A table cell whose unit stands in its label: "Gewicht (kg): 2,45".
+_LABEL_UNIT_RE = re.compile(
+    r"\((?P<unit>" + "|".join(f"(?:{alt})" for alt in _UNITS.values())
+    + r")\)\s*:\s*(?P<num>\d+(?:[.,]\d+)*)", re.IGNORECASE)
 _UNIT_OF = [(name, re.compile(f"^(?:{alt})$", re.IGNORECASE)) for name, alt in _UNITS.items()]
 
 _MONTHS = {
@@ -85,6 +101,11 @@ _CLAIM_FAMILIES = [frozenset(fold(w) for w in group.split()) for group in (
     "selben gleichen same",
     "kostenlos kostenfrei gratis umsonst free",
     "garantiert guaranteed garantieren",
+    "einige manche mancher manches manchen mehrere some several few",
+    "manchmal gelegentlich sometimes occasionally",
+    "gesamte gesamten ganze ganzen entire whole",
+    "mindestens wenigstens least minimum",
+    "höchstens maximal maximale maximum most",
     "jede jeder jedes jeden jedem alle allen alles every all any",
     "nur ausschließlich only exclusively",
 )]
@@ -167,8 +188,8 @@ class _Facts:
         numbers: set[float] = set()
         for m in _NUMBER_RE.finditer(text):
             numbers |= _values(m.group().rstrip(".,"))
-        units = {(v, _unit(m.group("unit"))) for m in _UNIT_RE.finditer(text)
-                 for v in _values(m.group("num"))}
+        units = {(v, _unit(m.group("unit"))) for pattern in (_UNIT_RE, _LABEL_UNIT_RE)
+                 for m in pattern.finditer(text) for v in _values(m.group("num"))}
         return cls(frozenset(numbers), frozenset(units), frozenset(months))
 
 
@@ -249,9 +270,22 @@ class CitationChecker:
             if used and not source_words & family:
                 return Verdict(sentence, cited, False, "claim_not_in_source",
                                f"{sorted(used)[0]!r}: the cited text says nothing like it")
-        swapped = _swapped_number(without_products, cited_text, said)
+        swapped = _swapped_number(without_products, cited_text, said) \
+            or _value_elsewhere(plain, cited_text)
         if swapped:
             return Verdict(sentence, cited, False, "number_not_in_source", swapped)
+        place = foreign_place(plain, cited_text)
+        if place:
+            return Verdict(sentence, cited, False, "place_not_in_source", place)
+        for reason, rule in (("reference_changed", changed_reference),
+                             ("polarity_changed", changed_polarity)):
+            detail = rule(plain, cited_text)
+            if detail:
+                return Verdict(sentence, cited, False, reason, detail)
+        if detect_language(plain) == detect_language(cited_text):
+            detail = unsupported_clause(_spell_units(plain), _finder(_spell_units(cited_text)))
+            if detail:
+                return Verdict(sentence, cited, False, "clause_not_in_source", detail)
         if not cited:  # a clarifying question with no claims
             return Verdict(sentence, cited, True)
         content = [w for w in words(without_products) if fold(w) not in _HEDGE]
@@ -316,11 +350,7 @@ def _lexical_support(sentence: str, cited: str, vocabulary: Vocabulary = EMPTY) 
     shop's vocabulary: an English word counts when one of its German words is in the
     cited text."""
     sentence, cited = _spell_units(sentence), _spell_units(cited)
-    source = set(word_tokens(cited))
-    joined = " ".join(source)
-
-    def found(token: str) -> bool:
-        return token in source or (len(token) >= 5 and token in joined)
+    found = _finder(cited)
 
     content = [w for w in words(sentence) if fold(w) not in _HEDGE and not w.isdigit()]
     if detect_language(sentence) == "en" and detect_language(cited) == "de":
@@ -341,12 +371,63 @@ def _lexical_support(sentence: str, cited: str, vocabulary: Vocabulary = EMPTY) 
     return sum(1 for t in said if found(t)) / len(said)
 
 
+def _finder(cited: str):
+    """Whether a word stem is in ``cited``: as a word, or (from five letters) inside a
+    compound ("garantie" in "Herstellergarantie")."""
+    source = set(word_tokens(cited))
+    joined = " ".join(source)
+    return lambda token: token in source or (len(token) >= 5 and token in joined)
+
+
 def _spell_units(text: str) -> str:
     return text.replace("€", " euro ").replace("%", " prozent ")
 
 
 def _grams(text: str) -> set[str]:
     return set(ngram_tokens(re.sub(r"\d+(?:[.,]\d+)*", " ", text)))
+
+
+def _entity_tokens(text: str) -> set[str]:
+    """Content stems and the short capital codes that name sizes and variants (S, XL)."""
+    plain = _NUMBER_RE.sub(" ", text)
+    return set(word_tokens(plain)) | {w.lower() for w in re.findall(r"\b[A-Z]{1,3}\b", plain)}
+
+
+_DIMENSIONS = re.compile(r"\d\s*[x×]\s*\d")
+
+
+def _value_parts(clause: str) -> list[str]:
+    """A clause cut at "und"/"and"/"plus" where both sides carry a number, so that "130 cm
+    lang und 220 cm breit" binds each value to its own word."""
+    parts = re.split(r"\s+(?:und|and|plus|sowie)\s+", clause)
+    if len(parts) > 1 and all(re.search(r"\d", p) for p in parts):
+        return parts
+    return [clause]
+
+
+def _value_elsewhere(sentence: str, cited: str) -> str | None:
+    """A value bound to the wrong entity within the source: in the sentence's clause the
+    value goes with words that, in the source, belong to one rival statement of another
+    value of the same unit ("14,90 € nach Österreich" where the source gives Austria
+    9,90 € and Switzerland 14,90 €; size S given the weight of size M). Only words that
+    single out one source clause count: "kostet" and "Versand" may be said once for all."""
+    units = [(_Facts.of(p), _entity_tokens(p)) for u in source_clauses(cited)
+             for p in _value_parts(u)]
+    if len(units) < 2:
+        return None
+    seen = Counter(t for _, tokens in units for t in tokens)
+    for clause in (p for c in clauses(sentence) for p in _value_parts(c)):
+        if _DIMENSIONS.search(clause):  # "220 x 130 cm": one measure, not two values
+            continue
+        said = _Facts.of(clause).with_units
+        tokens = {t for t in _entity_tokens(clause) if seen[t] == 1}
+        for value, unit in sorted(said):
+            own = [len(tokens & t) for f, t in units if (value, unit) in f.with_units]
+            rival = [len(tokens & t) for f, t in units if (value, unit) not in f.with_units
+                     and any(u == unit for _, u in f.with_units)]
+            if own and rival and max(rival) > max(own):
+                return f"{value:g} {unit} belongs to another entity of the cited text"
+    return None
 
 
 def _swapped_number(sentence: str, cited: str, said: _Facts) -> str | None:

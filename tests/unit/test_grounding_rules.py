@@ -74,3 +74,59 @@ def test_trailing_markers_belong_to_their_sentence(checker):
                              "Du kannst Artikel innerhalb von 30 Tagen zurücksenden. [2]",
                              [SHIPPING, RETURNS])
     assert [v.cited for v in verdicts] == [(1,), (2,)] and all(v.ok for v in verdicts)
+
+
+# -- claims that change what the source says (bot/answer/claims.py) ----------------------
+PRICES = ("Versand\nDer Versand nach Österreich kostet 9,90 €, in die Schweiz 14,90 €. "
+          "Innerhalb Deutschlands kostet er 4,95 €.")
+SIZES = ("Rucksack Fernweh 65 – Größen\n"
+         "Größe: S; Rückenlänge (cm): 40–46; Gewicht (kg): 2,45; Volumen (l): 62\n"
+         "Größe: M; Rückenlänge (cm): 45–51; Gewicht (kg): 2,55; Volumen (l): 65")
+STORE = "Filiale\nUnsere Filiale findest du in der Kaiser-Joseph-Straße 12 in Freiburg."
+PICKUP = ("Abholung\nBestellungen kannst du nur an Werktagen in der Filiale abholen. "
+          "Geschenkgutscheine sind 3 Jahre ab Ausstellung gültig.")
+SAFETY = "Sicherheit\nDer Bohrer kann nach dem Bohren sehr heiß sein. Trage immer eine Schutzbrille."
+
+
+@pytest.mark.parametrize("sentence, source, reason", [
+    # a value given to the other entity of the same source
+    ("Der Versand nach Österreich kostet 14,90 €. [1]", PRICES, "number_not_in_source"),
+    ("Größe S wiegt 2,55 kg und fasst 62 Liter. [1]", SIZES, "number_not_in_source"),
+    # a place the source does not name, also across languages
+    ("Unsere Filiale findest du in der Kaiser-Joseph-Straße 12 in Stuttgart. [1]", STORE,
+     "place_not_in_source"),
+    ("Our store is at Kaiser-Joseph-Straße 12 in Munich. [1]", STORE, "place_not_in_source"),
+    ("Der Versand nach Polen kostet 9,90 €. [1]", PRICES, "place_not_in_source"),
+    # a changed reference point, and before/after swapped
+    ("Geschenkgutscheine sind 3 Jahre ab Kaufdatum gültig. [1]", PICKUP, "reference_changed"),
+    ("Der Bohrer kann vor dem Bohren sehr heiß sein. [1]", SAFETY, "reference_changed"),
+    # a flipped quantifier
+    ("Trage manchmal eine Schutzbrille. [1]", SAFETY, "claim_not_in_source"),
+    # a policy extended to a case the source leaves out
+    ("Bestellungen kannst du an Werktagen in der Filiale abholen, auch an Sonn- und "
+     "Feiertagen. [1]", PICKUP, "clause_not_in_source"),
+    ("Bestellungen kannst du auch an Werktagen in der Filiale abholen. [1]", PICKUP,
+     "polarity_changed"),
+    # a negation the source does not make
+    ("Der Bohrer kann nach dem Bohren nicht heiß sein. [1]", SAFETY, "claim_not_in_source"),
+])
+def test_claims_that_change_the_source_are_blocked(checker, sentence, source, reason):
+    v = verdict(checker, sentence, source)
+    assert not v.ok and v.reason == reason, (v.reason, v.detail)
+
+
+@pytest.mark.parametrize("sentence, source", [
+    ("Der Versand nach Österreich kostet 9,90 €, in die Schweiz sind es 14,90 €. [1]", PRICES),
+    ("Eine Lieferung in die Schweiz kostet 14,90 € Versand. [1]", PRICES),
+    ("Größe M wiegt 2,55 kg und fasst 65 Liter. [1]", SIZES),
+    ("Shipping to Austria costs €9.90. [1]", PRICES),
+    ("Die Filiale ist in Freiburg, Kaiser-Joseph-Straße 12. [1]", STORE),
+    ("Geschenkgutscheine gelten 3 Jahre ab Ausstellung. [1]", PICKUP),
+    ("Kurz gesagt: Bestellungen kannst du nur an Werktagen in der Filiale abholen. [1]", PICKUP),
+    ("Nach dem Bohren kann der Bohrer sehr heiß sein. [1]", SAFETY),
+])
+def test_faithful_restatements_of_the_same_sources_pass_those_rules(checker, sentence, source):
+    v = verdict(checker, sentence, source)
+    assert v.reason not in {"number_not_in_source", "place_not_in_source", "reference_changed",
+                            "polarity_changed", "clause_not_in_source", "claim_not_in_source"}, \
+        (v.reason, v.detail)
