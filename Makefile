@@ -23,11 +23,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Debian's chromium for the browser tests; Playwright drives it and never downloads one.
+# Debian's chromium for the browser tests (Playwright drives it and never downloads one) and
+# PostgreSQL 15, whose throwaway clusters the state tests start.
 system-deps:
-	@test -x /usr/bin/chromium || { \
+	@test -x /usr/bin/chromium -a -x /usr/lib/postgresql/15/bin/initdb || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+	    chromium postgresql-15; }
 
 run: install
 	$(BIN)/lotse ingest docs_corpus

@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 
 from kb.errors import LotseError
@@ -44,12 +45,51 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     engine = _engine(args)
     report = engine.syncer.sync([Path(p) for p in args.paths], audience=args.audience,
-                                  progress=console_progress())
+                                  progress=console_progress(), lock_timeout=args.wait)
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:
         print(report.summary())
     return 3 if report.failed else 0
+
+
+def _when(stamp: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp)) if stamp else "?"
+
+
+def _store(args: argparse.Namespace):
+    """The store alone: listing and rolling back need no embedder."""
+    from kb.store import make_store
+
+    return make_store(_settings(args))
+
+
+def cmd_generations(args: argparse.Namespace) -> int:
+    history = _store(args).history()
+    if args.json:
+        print(json.dumps(history, indent=2))
+        return 0
+    if not history:
+        print("no generation has been published yet: run `lotse ingest PATH`")
+        return 0
+    print(f"{'generation':<22} {'published':<19} {'files':>6} {'public':>7} {'internal':>8}")
+    for g in history:
+        counts = g["counts"]
+        files = "?" if g["files"] is None else g["files"]
+        print(f"{g['generation']:<22} {_when(g['published_at']):<19} {files:>6} "
+              f"{counts.get('public_chunks', 0):>7} {counts.get('internal_chunks', 0):>8}"
+              + ("  ← live" if g["live"] else ""))
+    return 0
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    store = _store(args)
+    before = store.current(force=True)
+    gen = store.rollback(args.to)
+    print(f"live generation: {gen.id} (published {_when(gen.info.get('published_at'))}), "
+          f"was {before.id if before else 'none'}; every Lotse process switches within "
+          f"{store.settings.store.refresh_seconds:g} s")
+    return 0
 
 
 def _view(role: str) -> str:
@@ -172,7 +212,21 @@ def parser() -> argparse.ArgumentParser:
                      help="internal marks everything internal; public is the default for files "
                      "that say nothing themselves")
     ing.add_argument("--json", action="store_true", help="print the summary as JSON")
+    ing.add_argument("--wait", type=float, default=600, metavar="SECONDS",
+                     help="how long to wait for another ingest or rollback to finish before "
+                     "giving up (0: refuse at once)")
     ing.set_defaults(func=cmd_ingest)
+
+    gens = sub.add_parser("generations", help="list the published generations of the store")
+    gens.add_argument("--store", help="store folder (default $LOTSE_HOME or ./.lotse)")
+    gens.add_argument("--json", action="store_true", help="print the list as JSON")
+    gens.set_defaults(func=cmd_generations)
+
+    back = sub.add_parser("rollback", help="make the previous (or a given) generation live again")
+    back.add_argument("--store", help="store folder (default $LOTSE_HOME or ./.lotse)")
+    back.add_argument("--to", metavar="GENERATION", help="the generation to go back to "
+                      "(default: the one before the live one)")
+    back.set_defaults(func=cmd_rollback)
 
     ask = sub.add_parser("ask", help="answer one question, or one per line from stdin")
     ask.add_argument("question", nargs="?", help="the question; omit to read stdin")

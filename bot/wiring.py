@@ -23,6 +23,7 @@ from bot.channels.email import EmailChannel
 from bot.chat.admin import AdminService
 from bot.chat.engine import Engine
 from bot.chat.faq import FaqLoop
+from bot.chat.metrics import Metrics
 from bot.chat.service import ChatService, ChatServices
 from bot.chat.staff import Credentials, LoginSessions
 from bot.chat.state import StateStore
@@ -60,10 +61,17 @@ def build_chat(settings: LotseSettings | None = None, engine: Engine | None = No
     engine = engine or build_engine(settings)
     state = StateStore(state_url or settings.state_url())
     credentials = Credentials.load(settings)
-    admin = AdminService(engine, Path(settings.home) / "uploads", list(settings.server.ingest_roots))
+
+    def published_at() -> float | None:
+        gen = engine.store.current()
+        return gen.info.get("published_at") if gen else None
+
+    metrics = Metrics(published_at)
+    admin = AdminService(engine, Path(settings.home) / "uploads", list(settings.server.ingest_roots),
+                         metrics)
     return ChatServices(
         chat=ChatService(engine, state, mail=EmailChannel(settings.mail, settings.server.brand)
-                         if settings.mail.host else None),
+                         if settings.mail.host else None, metrics=metrics),
         admin=admin,
         faq=FaqLoop(state, admin),
         credentials=credentials,

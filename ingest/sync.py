@@ -11,7 +11,8 @@ and the embedder folded in). A sync therefore
 
 and then publishes the result as a new generation in one pointer flip. With
 nothing added, updated or removed it publishes nothing at all. One writer at a
-time holds ``LOTSE_HOME/ingest.lock``; readers never wait for it.
+time holds the store's writer lock (``ChunkStore.writing``), on one machine or across
+several; readers never wait for it.
 
     >>> report = Syncer(store, embedder, settings).sync([Path("docs_corpus")])
     >>> print(report.summary())
@@ -28,7 +29,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from filelock import FileLock, Timeout
 
 from ingest.chunking import chunk_document, chunk_units
 from ingest.isolation import IsolatedLoader
@@ -145,13 +145,8 @@ class Syncer:
         missing = [str(r) for r in roots if not r.exists()]
         if missing:
             raise LotseError(f"no such file or folder: {', '.join(missing)}")
-        lock_path = Path(self.settings.home) / "ingest.lock"
-        lock_path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            with FileLock(str(lock_path), timeout=lock_timeout):
-                return self._sync(roots, audience, progress)
-        except Timeout as exc:
-            raise StoreError(f"another ingest holds {lock_path}; try again when it ends") from exc
+        with self.store.writing(wait=lock_timeout):
+            return self._sync(roots, audience, progress)
 
     def _sync(self, roots: list[Path], audience: str | None, progress: Progress | None) -> SyncReport:
         started = time.monotonic()
@@ -221,7 +216,10 @@ class Syncer:
                 keep_docs |= state.doc_ids
 
         if report.changed or live is None and new_chunks:
-            self._publish(live, keep_docs, new_chunks, report, progress, vocabulary)
+            files = {k for k, state in old.items() if state.doc_ids & keep_docs} | {
+                (str(c.metadata.get("root", "")), str(c.metadata.get("source", "")))
+                for c in new_chunks}
+            self._publish(live, keep_docs, new_chunks, report, progress, vocabulary, len(files))
         else:
             report.generation = live.id if live else None
             report.chunks_total = sum(live.count(a) for a in AUDIENCES) if live else 0
@@ -264,7 +262,7 @@ class Syncer:
 
     def _publish(self, live: Generation | None, keep_docs: set[str], new_chunks: list[Chunk],
                  report: SyncReport, progress: Progress | None,
-                 vocabulary: dict[str, dict[str, dict[str, str]]]) -> None:
+                 vocabulary: dict[str, dict[str, dict[str, str]]], files: int) -> None:
         writer = self.store.begin()
         try:
             copied = writer.copy_from(live, keep_docs) if live and keep_docs else 0
@@ -288,6 +286,7 @@ class Syncer:
                 raise StoreError(f"new generation holds {got_chunks} chunks, expected {expected_chunks}")
             published = writer.publish({"embedder": self.embedder.name, "dim": self.embedder.dim,
                                         "chunks": got_chunks, "vocabulary": vocabulary,
+                                        "files": files,
                                         "documents": len({c.doc_id for c in new_chunks} | keep_docs)})
         except BaseException:
             writer.abort()

@@ -33,11 +33,13 @@ import json
 import logging
 import os
 import shutil
+import socket
 import threading
 import time
 from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -55,6 +57,7 @@ _SENTENCES = "sentences"
 _KINDS = (_CHUNKS, _SENTENCES)
 # Records (with 512-d vectors, about 2 kB each) a reader keeps per collection of a generation.
 _CACHED_RECORDS = 20_000
+_LOCK_STALE = 120.0  # seconds after which an unrenewed writer lock counts as abandoned
 
 
 @dataclass(frozen=True)
@@ -329,6 +332,8 @@ class GenerationWriter:
     def counts(self) -> dict[str, int]:
         return {f"{a}_{k}": col.count() for (a, k), col in self._cols.items()}
 
+    base: str | None = None  # the live generation when this one was begun
+
     def publish(self, info: dict[str, Any]) -> Generation:
         """Validate the new generation and make it the one readers see."""
         counts = self.counts()
@@ -387,7 +392,68 @@ class ChromaChunkStore(ABC):
 
     def begin(self) -> GenerationWriter:
         gen_id = self._new_gen_id()
-        return GenerationWriter(self, gen_id, self._writer_client(gen_id), self._names(gen_id))
+        writer = GenerationWriter(self, gen_id, self._writer_client(gen_id), self._names(gen_id))
+        writer.base = self._read_pointer()
+        return writer
+
+    # -- one writer at a time -------------------------------------------------------
+    @contextmanager
+    def writing(self, wait: float = 0.0) -> Iterator[None]:
+        """Hold the store's writer lock while building and publishing (or rolling back):
+        for the whole store, whichever process or machine writes. Waits up to ``wait``
+        seconds for another writer, then refuses with a StoreError naming it."""
+        holder = self._acquire(wait)
+        try:
+            yield
+        finally:
+            self._release(holder)
+
+    @abstractmethod
+    def _acquire(self, wait: float) -> Any:
+        """Take the writer lock or raise StoreError; returns what ``_release`` needs."""
+
+    @abstractmethod
+    def _release(self, holder: Any) -> None:
+        """Give the writer lock back."""
+
+    # -- history ----------------------------------------------------------------------
+    def history(self) -> list[dict[str, Any]]:
+        """The published generations, oldest first: id, time, counts, and which is live."""
+        live = self._read_pointer()
+        out = []
+        for gen_id in self.generations():
+            info = self._info(gen_id)
+            if info is not None:
+                out.append({"generation": gen_id, "published_at": info.get("published_at"),
+                            "files": info.get("files"), "counts": info.get("counts", {}),
+                            "live": gen_id == live})
+        return out
+
+    def rollback(self, to: str | None = None) -> Generation:
+        """Make an earlier published generation live again: ``to``, or the one before the
+        live one. Every reader switches within ``refresh_seconds``; nothing is deleted, so
+        the newer generation stays until a later publish prunes it."""
+        with self.writing():
+            published = [g["generation"] for g in self.history()]
+            live = self._read_pointer()
+            if to is None:
+                older = [g for g in published if live is None or g < live]
+                if not older:
+                    raise StoreError("there is no earlier generation to roll back to "
+                                     f"(kept: {', '.join(published) or 'none'})")
+                to = older[-1]
+            if to not in published:
+                raise StoreError(f"no published generation {to!r} (kept: {', '.join(published)})")
+            self._point_to(to, self._info(to) or {})
+            return self.current(force=True)
+
+    @abstractmethod
+    def _info(self, gen_id: str) -> dict[str, Any] | None:
+        """What was published with a generation; None for one never published."""
+
+    @abstractmethod
+    def _point_to(self, gen_id: str, info: dict[str, Any]) -> None:
+        """Make ``gen_id`` the live generation."""
 
     def cache_dir(self, gen_id: str) -> Path:
         return self.home / "cache" / f"g{gen_id}"
@@ -462,9 +528,32 @@ class PersistentChunkStore(ChromaChunkStore):
     def publish(self, writer: GenerationWriter, info: dict[str, Any]) -> Generation:
         gen_dir = self._gen_dir(writer.gen_id)
         _atomic_write(gen_dir / "generation.json", json.dumps(info, indent=2))
-        _atomic_write(self.root / "CURRENT", writer.gen_id)
+        self._point_to(writer.gen_id, info)
         self._prune(keep=writer.gen_id)
         return self.current(force=True)
+
+    def _point_to(self, gen_id: str, info: dict[str, Any]) -> None:
+        _atomic_write(self.root / "CURRENT", gen_id)
+
+    def _info(self, gen_id: str) -> dict[str, Any] | None:
+        try:
+            return json.loads((self._gen_dir(gen_id) / "generation.json").read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def _acquire(self, wait: float) -> Any:
+        from filelock import FileLock, Timeout
+
+        lock = FileLock(str(self.root / "writer.lock"))
+        try:
+            lock.acquire(timeout=wait)
+        except Timeout as exc:
+            raise StoreError(f"another ingest or rollback holds {self.root / 'writer.lock'}; "
+                             "try again when it ends") from exc
+        return lock
+
+    def _release(self, holder: Any) -> None:
+        holder.release()
 
     def discard(self, gen_id: str) -> None:
         shutil.rmtree(self._gen_dir(gen_id), ignore_errors=True)
@@ -519,9 +608,84 @@ class HttpChunkStore(ChromaChunkStore):
         return self._http
 
     def publish(self, writer: GenerationWriter, info: dict[str, Any]) -> Generation:
-        self._pointer().modify(metadata={"generation": writer.gen_id, "info": json.dumps(info)})
+        # Compare-and-set: the writer lock keeps other writers out, and this refuses a
+        # publish over a generation this writer never saw (a lock taken over as stale).
+        live = self._read_pointer()
+        if live != writer.base:
+            self.discard(writer.gen_id)
+            raise StoreError(f"generation {live} was published by another writer while this "
+                             f"one was built from {writer.base}; nothing was published, run "
+                             "the ingest again")
+        self._http.get_collection(self._names(writer.gen_id)[(AUDIENCES[0], _CHUNKS)]).modify(
+            metadata={"lotse_info": json.dumps(info)})
+        self._point_to(writer.gen_id, info)
         self._prune(keep=writer.gen_id)
         return self.current(force=True)
+
+    def _point_to(self, gen_id: str, info: dict[str, Any]) -> None:
+        self._pointer().modify(metadata={"generation": gen_id, "info": json.dumps(info)})
+
+    def _info(self, gen_id: str) -> dict[str, Any] | None:
+        try:
+            col = self._http.get_collection(self._names(gen_id)[(AUDIENCES[0], _CHUNKS)])
+        except Exception:
+            return None
+        raw = (col.metadata or {}).get("lotse_info")
+        return json.loads(raw) if raw else None
+
+    # The lock is a collection: the server creates a name once, so of two writers on any
+    # machines only one succeeds. Its holder renews it; one not renewed for
+    # ``_LOCK_STALE`` seconds belongs to a writer that died and is taken over.
+    def _acquire(self, wait: float) -> Any:
+        name = f"{self.prefix}_writer"
+        deadline = time.monotonic() + wait
+        while True:
+            me = {"host": socket.gethostname(), "pid": os.getpid(), "renewed": time.time()}
+            try:
+                self._http.create_collection(name, metadata=me, embedding_function=None)
+                break
+            except Exception:
+                held = self._lock_holder(name)
+                if held is not None and time.time() - held.get("renewed", 0) > _LOCK_STALE:
+                    log.warning("taking over the writer lock of %s, not renewed for %.0f s",
+                                held, time.time() - held.get("renewed", 0))
+                    self._delete_quietly(name)
+                    continue
+                if time.monotonic() >= deadline:
+                    who = f"{held.get('host')} (pid {held.get('pid')})" if held else "another writer"
+                    raise StoreError(f"{who} is writing to this store (lock {name} on the chroma "
+                                     f"server); try again when it ends") from None
+                time.sleep(min(1.0, max(0.05, deadline - time.monotonic())))
+        stop = threading.Event()
+
+        def renew() -> None:
+            while not stop.wait(_LOCK_STALE / 4):
+                try:
+                    self._http.get_collection(name).modify(metadata={**me, "renewed": time.time()})
+                except Exception:
+                    log.warning("could not renew the writer lock %s", name)
+
+        thread = threading.Thread(target=renew, daemon=True, name="lotse-writer-lock")
+        thread.start()
+        return name, stop, thread
+
+    def _release(self, holder: Any) -> None:
+        name, stop, thread = holder
+        stop.set()
+        thread.join(timeout=5)
+        self._delete_quietly(name)
+
+    def _lock_holder(self, name: str) -> dict[str, Any] | None:
+        try:
+            return dict(self._http.get_collection(name).metadata or {})
+        except Exception:
+            return None  # released meanwhile
+
+    def _delete_quietly(self, name: str) -> None:
+        try:
+            self._http.delete_collection(name)
+        except Exception:
+            pass  # already gone
 
     def discard(self, gen_id: str) -> None:
         for name in self._names(gen_id).values():
@@ -561,11 +725,15 @@ def _atomic_write(path: Path, text: str) -> None:
 
 class ChunkStore(Protocol):
     """What the rest of Lotse needs from a store: readers take ``current()``, the syncer
-    ``begin()``s the next generation."""
+    ``begin()``s the next generation inside ``writing()``; staff list the ``history()``
+    and ``rollback()``."""
 
     def current(self, force: bool = False) -> Generation | None: ...
     def begin(self) -> GenerationWriter: ...
     def generations(self) -> list[str]: ...
+    def writing(self, wait: float = 0.0) -> Any: ...
+    def history(self) -> list[dict[str, Any]]: ...
+    def rollback(self, to: str | None = None) -> Generation: ...
 
 
 def make_store(settings: LotseSettings) -> ChunkStore:

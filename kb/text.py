@@ -115,6 +115,36 @@ def named_products(text: str, products: Iterable[str]) -> list[str]:
     return sorted(found, key=len, reverse=True)
 
 
+def mentioned_products(text: str, products: Iterable[str]) -> list[str]:
+    """Products named in full or by a short form people use in a comparison, in the order
+    they are mentioned: the name's first words up to its number when only one product
+    starts so ("Fjell 2" for "Fjell 2 Expedition"), and a bare number after its family
+    was named ("AlpinPro 50 oder reicht der 35?", "der 35er")."""
+    products = list(products)
+    folded = _name_key(text)
+    spans: dict[str, int] = {}
+    for p in products:
+        key = _name_key(p)
+        if key in folded:
+            spans.setdefault(p, folded.index(key))
+            continue
+        parts = key.split()
+        numbered = next((i for i, w in enumerate(parts) if any(c.isdigit() for c in w)), None)
+        if numbered is not None and 0 < numbered < len(parts) - 1:
+            short = f" {' '.join(parts[:numbered + 1])} "
+            if short in folded and sum(_name_key(q).startswith(short) for q in products) == 1:
+                spans.setdefault(p, folded.index(short))
+    families = {_name_key(p).split()[0] for p in spans}
+    for p in products:
+        parts = _name_key(p).split()
+        if p in spans or len(parts) != 2 or parts[0] not in families:
+            continue
+        m = re.search(rf" {re.escape(parts[1])}(?:er|ers|s)? ", folded)
+        if m:
+            spans[p] = m.start()
+    return sorted(spans, key=spans.get)
+
+
 @lru_cache(maxsize=8192)
 def _name_key(text: str) -> str:
     """Folded words between spaces; cached, since every retrieval compares every name."""

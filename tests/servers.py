@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -69,6 +70,11 @@ def start_lotse_serve(env: dict, timeout: float = 120) -> tuple[subprocess.Popen
     while "REST token (admin)" not in banner:
         assert proc.poll() is None and time.monotonic() < deadline, banner
         banner += proc.stderr.readline()
+    # The server logs a JSON line per request: read them all the time, or a full pipe
+    # would block it; the last ones stay on ``proc.log_lines`` for tests to look at.
+    proc.log_lines = deque(maxlen=5000)
+    threading.Thread(target=lambda: proc.log_lines.extend(iter(proc.stderr.readline, "")),
+                     daemon=True).start()
     url = f"http://127.0.0.1:{port}"
     while True:
         try:
@@ -134,3 +140,40 @@ def stop(proc: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout=10)
+
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+@contextmanager
+def postgres_server(folder: Path) -> Iterator[str]:
+    """A throwaway PostgreSQL cluster (Debian's postgresql 15) in ``folder`` on a free
+    loopback port; yields its SQLAlchemy URL. `initdb` refuses root, so as root the
+    cluster runs as the ``postgres`` user. Skips the test when PostgreSQL is missing."""
+    import os
+    import shutil
+
+    import pytest
+
+    initdb = PG_BIN / "initdb"
+    if not initdb.exists():
+        pytest.skip(f"PostgreSQL not found at {PG_BIN}: apt-get install postgresql-15")
+    as_postgres: list[str] = []
+    if os.geteuid() == 0:
+        as_postgres = ["runuser", "-u", "postgres", "--"]
+        shutil.chown(folder, "postgres", "postgres")
+    data, port = folder / "data", free_port()
+
+    def run(*cmd: str) -> None:
+        subprocess.run([*as_postgres, *cmd], check=True, capture_output=True, timeout=120)
+
+    run(str(initdb), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
+        "--locale=C.UTF-8")
+    run(str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(folder / "log"), "-w", "-o",
+        f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
+    try:
+        run(str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(port),
+            "-U", "postgres", "lotse")
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/lotse"
+    finally:
+        run(str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop")

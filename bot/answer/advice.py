@@ -41,7 +41,7 @@ from bot.answer.needs import (
     read_needs,
 )
 from kb.catalog import FACETS, Fact, Product, Size, _key
-from kb.text import fold, named_products, words
+from kb.text import fold, mentioned_products, named_products, words
 from kb.types import Citation
 from kb.vocabulary import EMPTY, Vocabulary
 
@@ -66,6 +66,10 @@ _WEAK_CUE = re.compile(r"(?:^\W*(?:hallo|hi|hey|moin|servus)?\W*(?:such\w*|brauc
                        r"looking|habt ihr|hättet ihr|gibt'?s|gibt es|have you got|do you have|"
                        r"do you sell|verkauft ihr|any|cheap|günstig\w*)\b|"
                        r"gesucht|\bsuche?\b|\bbrauch\w*\b|\bfor sale\b)", re.IGNORECASE)
+# A wish anywhere in a message, for ``Adviser.rescue``.
+_WISH = re.compile(r"\b(need|want|looking|please|recommend|suggest|which|what kind|brauch\w*|"
+                   r"such\w*|gesucht|bitte|empfehl\w*|welche[rsnm]?|hätte gern|möchte)\b",
+                   re.IGNORECASE)
 # "Do I need a hammer drill for concrete?" asks what is true, not what to buy.
 _KNOWLEDGE_QUESTION = re.compile(r"\W*(?:do|does|did|is|are|can|could|will|brauche ich|"
                                  r"braucht man|muss ich|ist|sind|kann|können|hat|haben)\b", re.I)
@@ -253,6 +257,17 @@ def fact_line(product: Product, fact: Fact) -> str:
     known facet, English: answers to English questions use it), the value as written."""
     english = f" / {_LABELS_EN[fact.facet]}" if fact.facet in _LABELS_EN else ""
     return f"{product.name} – {fact.label}{english}: {fact.text}"
+
+
+def _names_a_size(product: Product, text: str) -> bool:
+    """Whether ``text`` names one of the product's sizes ("XS oder S?", "regular or long?");
+    short size codes count only as capitals, so "s" and "m" in prose do not."""
+    for size in product.sizes:
+        short = len(size.name) <= 3
+        if re.search(rf"(?<![\w/]){re.escape(size.name)}(?![\w/])", text,
+                     0 if short else re.IGNORECASE):
+            return True
+    return False
 
 
 def source_lines(product: Product) -> str:
@@ -561,11 +576,13 @@ class Adviser:
         thread = Thread.from_dict(history[-1].advice) if history and history[-1].advice else None
         if thread and thread.pending:
             return self._continue(text, language, products, categories, thread, vocabulary)
-        if len(named) >= 2 and _COMPARE_CUE.search(text):
-            return self.compare([_by_name(products, n) for n in named[:3]], text, language,
+        compared = named if len(named) >= 2 else mentioned_products(text, names)
+        if len(compared) >= 2 and _COMPARE_CUE.search(text):
+            return self.compare([_by_name(products, n) for n in compared[:3]], text, language,
                                 categories, vocabulary)
         needs = read_needs(text, categories, vocabulary, language=language)
-        if len(named) == 1 and needs.measure and _SIZE_CUE.search(text):
+        if len(named) == 1 and needs.measure and (
+                _SIZE_CUE.search(text) or _names_a_size(_by_name(products, named[0]), text)):
             return self.size(_by_name(products, named[0]), needs, language)
         if len(named) == 1 and language == "en":
             return self.fact(_by_name(products, named[0]), text, language)
@@ -582,6 +599,24 @@ class Adviser:
             return None
         if not needs.categories and not any(_use_match(p, needs) for p in products):
             return None  # "Ich suche meine Bestellung": not about anything we sell
+        return self.recommend(needs, Thread(needs), language, products, categories)
+
+    def rescue(self, text: str, language: str, view: str = "customer") -> Advice | None:
+        """Advice for a message the cue words missed, asked only when the documents have
+        no answer for it (instead of a handoff): one category we sell, and a need stated
+        (a season, a budget, persons, a temperature, a weight …) or a wish ("need a tent",
+        "Regenjacke gesucht"). A question about a named product is left alone."""
+        products = self.catalog(view)
+        if not products or named_products(text, [p.name for p in products]):
+            return None
+        language = language if language in _TEXTS else "de"
+        categories = sorted({p.category for p in products if p.category})
+        needs = read_needs(text, categories, self.vocabulary(), language=language)
+        if len(needs.categories) != 1:
+            return None
+        stated = needs.given() - {"categories", "words"}
+        if not stated and (_KNOWLEDGE_QUESTION.match(text) or not _WISH.search(text)):
+            return None
         return self.recommend(needs, Thread(needs), language, products, categories)
 
     def facet_list(self, category: str, facet: str, products: list[Product],
@@ -731,8 +766,9 @@ class Adviser:
         if not rows:
             return None
         t = _TEXTS[language]
-        label = _label(rows[0][1], language) if language == "de" else \
-            _MEASURE_LABELS.get(key, (key, key))[1]
+        # "Körpergröße bis" heads a column of limits; the sentence names the measure.
+        label = re.sub(r"\s+(?:bis|max\.?)$", "", _label(rows[0][1], language)) \
+            if language == "de" else _MEASURE_LABELS.get(key, (key, key))[1]
         shown_value = f"{_number_text(_num(value), language)} cm"
         fitting = _fitting_sizes(product, needs.measure)
         if len(fitting) == 1:

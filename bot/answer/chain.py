@@ -194,7 +194,7 @@ class AnswerChain:
             if situation and direct is not None and direct.kind in ("answer", "faq") \
                     and not direct.handoff \
                     and direct.confidence >= DIRECT_OVER_ASKING \
-                    and self.retriever.named_products(direct.text, view):
+                    and self._names_asked_category(direct.text, advice, view):
                 yield direct
                 return
         if advice is not None:
@@ -207,7 +207,13 @@ class AnswerChain:
         base = dict(question=question, language=language, retrieval_query=query,
                     hits=tuple(retrieval.hits))
 
+        # What the documents cannot answer may still be a need the catalog can meet.
+        rescue = self.adviser.rescue(understood.core or question, language, view) \
+            if advise and not history else None
         if not retrieval.hits:
+            if rescue is not None:
+                yield (yield from self._advise(rescue, question, language, view))
+                return
             yield self._handoff("no_sources", base, confidence_value=0.0)
             return
 
@@ -228,6 +234,10 @@ class AnswerChain:
         # The rewritten follow-up carries the intent ("Und der AlpinPro 50?" -> "Wie schwer
         # ist der AlpinPro 50?"), so sentences are chosen for it, not for the fragment.
         extract, sig = self.assess(query, retrieval)
+        if (not extract.citations or sig is None or confidence(sig) < self.settings.handoff_below) \
+                and rescue is not None:
+            yield (yield from self._advise(rescue, question, language, view))
+            return
         if not extract.citations or sig is None:
             yield self._handoff("no_sources", base, 0.0, grounding=grounding)
             return
@@ -249,6 +259,14 @@ class AnswerChain:
         yield Answer(text=extract.text, citations=extract.citations, confidence=conf,
                      handoff=False, handoff_reason=None, kind="faq" if extract.faq else "answer",
                      signals=sig.as_dict(), grounding=grounding, **base)
+
+    def _names_asked_category(self, text: str, advice: Advice, view: str) -> bool:
+        """Whether ``text`` names a product of the category the customer asks for (a guide
+        that answers "welcher Schlafsack" with a tent does not answer it)."""
+        wanted = set(advice.thread.needs.categories) if advice.thread else set()
+        kinds = {p.name: p.category for p in self.retriever.catalog(view)}
+        return any(not wanted or kinds.get(name) in wanted
+                   for name in self.retriever.named_products(text, view))
 
     def _advise(self, advice: Advice, question: str, language: str,
                 view: str) -> Generator[str, None, Answer]:

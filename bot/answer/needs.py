@@ -215,35 +215,69 @@ def category_keys(category: str) -> tuple[str, str | None]:
     return key, None
 
 
+# Words before a category that ask for it ("welcher Rucksack", "need a tent") or make it
+# the setting of the question ("mit Zelt", "zum Zelten", "with a light pack").
+_ASKING = {"welche", "welcher", "welches", "welchen", "welchem", "which", "what", "need", "needs",
+           "brauche", "brauch", "suche", "such", "looking", "want", "empfehlt", "recommend",
+           "gesucht", "eine", "einen"}
+_SETTING = {"mit", "with", "zum", "zur", "beim", "ohne", "without", "fur", "for", "furs",
+            "fuers", "mein", "meinen", "meinem", "meine", "my", "our", "unser", "unseren"}
+_BEFORE = 3  # tokens looked at before a category's mention
+
+
 def find_categories(text: str, categories: Sequence[str], vocabulary: Vocabulary = EMPTY,
                     language: str = "de") -> tuple[str, ...]:
-    """The categories a message names: by name or plural ("Zelte"), by English word through
-    the glossary and the shop's vocabulary ("tent"), or by the head of the compounds
-    ("Schuhe" -> every category ending in "schuh")."""
+    """The categories a message asks for: by name or plural ("Zelte"), by English word
+    through the glossary and the shop's vocabulary ("tent"), or by the head of the
+    compounds ("Schuhe" -> every category ending in "schuh"). When it names several, the
+    one it asks for wins ("welcher Rucksack … mit Zelt" asks for a pack), else the first
+    named that is not only the setting ("zum Zelten", "with a light pack")."""
     tokens = [fold(w) for w in re.findall(r"[\wäöüÄÖÜß-]+", text)]
-    translated = [fold(t) for t in vocabulary.words_for(text, language).split()]
+    translated = [(i, fold(t)) for i, w in enumerate(tokens)
+                  for t in vocabulary.words_for(w, language).split()]
+    translated += [(-1, fold(t)) for t in vocabulary.words_for(text, language).split()]
     if language == "en":
-        translated += [fold(t) for w in tokens for g in german_terms(w) for t in g.split()]
+        translated += [(i, fold(t)) for i, w in enumerate(tokens)
+                       for g in german_terms(w) for t in g.split()]
     # What the customer wrote outranks what a vocabulary made of it ("Trekking" brings
     # "Trekkingstöcke" but "Rucksack für Trekking" asks for a pack).
-    for group in (tokens, translated):
-        exact, by_head = [], []
+    for group in (list(enumerate(tokens)), translated):
+        exact: dict[str, int] = {}
+        by_head: dict[str, int] = {}
         for category in categories:
             key, head = category_keys(category)
-            for token in group:
+            for i, token in group:
                 token = token.replace("-", "")
                 stem = _stem(token)
                 if token == key or stem == key or (len(key) >= 4 and token.startswith(key)
                                                    and len(token) - len(key) <= 3):
-                    exact.append(category)
+                    exact.setdefault(category, i)
                     break
                 # "Schuhe" names every kind of shoe; "Kinderrucksäcke" or "Tourenschuhe"
                 # name a kind the shop may not sell, so they name no category.
                 if head and head in (token, stem):
-                    by_head.append(category)
-        if exact or by_head:
-            return tuple(dict.fromkeys(exact or by_head))
+                    by_head.setdefault(category, i)
+        found = exact or by_head
+        if found:
+            return _asked_for(found, tokens) if exact else tuple(found)
     return ()
+
+
+def _asked_for(found: dict[str, int], tokens: list[str]) -> tuple[str, ...]:
+    """Of several named categories, the one asked for (see ``find_categories``)."""
+    ordered = sorted(found, key=lambda c: (found[c] < 0, found[c]))
+    if len(ordered) == 1:
+        return tuple(ordered)
+
+    def before(category: str) -> set[str]:
+        i = found[category]
+        return set(tokens[max(0, i - _BEFORE):i]) if i >= 0 else set()
+
+    asked = [c for c in ordered if before(c) & _ASKING]
+    if asked:
+        return (asked[0],)
+    chosen = [c for c in ordered if not before(c) & _SETTING]
+    return ((chosen or ordered)[0],)
 
 
 def _budget(text: str) -> float | None:

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import re
 import shutil
+import time
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot.chat.engine import Engine
+from bot.chat.metrics import Metrics
 from ingest.loaders import SUPPORTED
 from ingest.sync import Progress, SyncReport
 from kb.errors import Forbidden, InvalidInput, TooLarge, UnsupportedType
@@ -67,8 +69,10 @@ class StoreStats:
 class AdminService:
     """Uploads, re-ingest and store statistics over the syncer of ``engine``."""
 
-    def __init__(self, engine: Engine, upload_dir: Path, ingest_roots: list[Path]) -> None:
+    def __init__(self, engine: Engine, upload_dir: Path, ingest_roots: list[Path],
+                 metrics: Metrics | None = None) -> None:
         self.engine = engine
+        self.metrics = metrics or Metrics()
         self.upload_dir = Path(upload_dir).resolve()
         self.upload_dir.mkdir(parents=True, exist_ok=True)
         self.ingest_roots = [Path(r).resolve() for r in ingest_roots]
@@ -123,7 +127,16 @@ class AdminService:
 
     def ingest(self, paths: list[str | Path], progress: Progress | None = None) -> SyncReport:
         checked = [self.allowed_path(p) for p in paths]
-        return self.engine.syncer.sync(checked, progress=progress)
+        started = time.monotonic()
+        try:
+            report = self.engine.syncer.sync(checked, progress=progress)
+        except Exception:
+            self.metrics.ingests.labels("error").inc()
+            raise
+        finally:
+            self.metrics.ingest_seconds.observe(time.monotonic() - started)
+        self.metrics.ingests.labels("failed_files" if report.failed else "ok").inc()
+        return report
 
     def uploads(self) -> list[str]:
         return sorted(p.relative_to(self.upload_dir).as_posix()

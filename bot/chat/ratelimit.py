@@ -1,10 +1,12 @@
 """How many messages one chat session, and one client address, may send per minute.
 
 A flood from one browser tab or script must not slow everybody else down or fill
-the database. The limit is a sliding window of 60 seconds per key, kept in
-memory: each Lotse process counts its own traffic, which is what protects it.
+the database. The limit is a sliding window of 60 seconds per key. With a state
+store the windows live in its database (``StateStore.take_slot``), so N Lotse
+processes behind one address still allow 20 messages a minute, not N × 20;
+without one they are kept in this process's memory.
 
-    >>> limits = RateLimiter(per_session=20, per_client=120)
+    >>> limits = RateLimiter(per_session=20, per_client=120, state=state)
     >>> limits.check("session-1", "203.0.113.7")   # raises RateLimited when over
 """
 
@@ -14,8 +16,12 @@ import math
 import threading
 import time
 from collections import deque
+from typing import TYPE_CHECKING
 
 from kb.errors import Throttled
+
+if TYPE_CHECKING:
+    from bot.chat.state import StateStore
 
 WINDOW_SECONDS = 60.0
 
@@ -25,10 +31,15 @@ class RateLimited(Throttled):
 
 
 class RateLimiter:
-    """Sliding one-minute windows per session and per client address."""
+    """Sliding one-minute windows per session and per client address, shared through
+    ``state`` when given."""
 
-    def __init__(self, per_session: int, per_client: int, clock=time.monotonic) -> None:
+    def __init__(self, per_session: int, per_client: int, clock=None,
+                 state: StateStore | None = None) -> None:
         self.limits = {"session": per_session, "client": per_client}
+        self.state = state
+        # Shared windows are compared across processes, so they need the wall clock.
+        clock = clock or (time.time if state is not None else time.monotonic)
         self._clock = clock
         self._seen: dict[tuple[str, str], deque[float]] = {}
         self._lock = threading.Lock()
@@ -40,18 +51,27 @@ class RateLimiter:
         now = self._clock()
         keys = ([("session", session_id)] if session_id else []) + \
             ([("client", client)] if client else [])
+        if self.state is not None:
+            full = self.state.take_slot([(f"{kind}:{key}", self.limits[kind])
+                                         for kind, key in keys], WINDOW_SECONDS, now)
+            if full is not None:
+                kind = full[0].split(":", 1)[0]
+                self._refuse(kind, full[1] - now)
+            return
         with self._lock:
             if now - self._swept > WINDOW_SECONDS:
                 self._sweep(now)
             windows = [self._window(key, now) for key in keys]
             for (kind, _), window in zip(keys, windows):
                 if len(window) >= self.limits[kind]:
-                    wait = max(1, math.ceil(window[0] + WINDOW_SECONDS - now))
-                    raise RateLimited(
-                        f"too many messages: at most {self.limits[kind]} per minute per {kind}; "
-                        f"try again in {wait} s", retry_after=wait)
+                    self._refuse(kind, window[0] + WINDOW_SECONDS - now)
             for window in windows:
                 window.append(now)
+
+    def _refuse(self, kind: str, seconds: float) -> None:
+        wait = max(1, math.ceil(seconds))
+        raise RateLimited(f"too many messages: at most {self.limits[kind]} per minute per {kind}; "
+                          f"try again in {wait} s", retry_after=wait)
 
     def _window(self, key: tuple[str, str], now: float) -> deque[float]:
         window = self._seen.setdefault(key, deque())

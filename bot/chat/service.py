@@ -37,8 +37,9 @@ from bot.chat.analytics import kpis
 from bot.chat.engine import Engine
 from bot.chat.faq import FaqLoop
 from bot.chat.hours import BusinessHours
+from bot.chat.metrics import Metrics
 from bot.chat.pii import find_email
-from bot.chat.ratelimit import RateLimiter
+from bot.chat.ratelimit import RateLimited, RateLimiter
 from bot.chat.staff import Credentials, LoginSessions
 from bot.chat.state import Message, StateStore, Ticket, check_session_id
 from kb.errors import Forbidden, InvalidInput
@@ -168,16 +169,31 @@ class ChatService:
     """Conversations over the answer chain, with state, follow-ups and tickets."""
 
     def __init__(self, engine: Engine, state: StateStore,
-                 mail: ReplyChannel | None = None) -> None:
+                 mail: ReplyChannel | None = None, metrics: Metrics | None = None) -> None:
         self.engine = engine
         self.state = state
         self.mail = mail  # None: no e-mail is offered or sent
+        self.metrics = metrics or Metrics()
         self.hours = BusinessHours.of(engine.settings.hours)
         server = engine.settings.server
-        self.limits = RateLimiter(server.messages_per_minute, server.client_messages_per_minute)
+        self.limits = RateLimiter(server.messages_per_minute, server.client_messages_per_minute,
+                                  state=state)
         # Agents' drafts are written here, after the customer has the reply.
         self._drafter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lotse-draft")
         self._drafting: dict[int, Future] = {}
+
+    def _record(self, event: str, session_id: str = "", value: float | None = None,
+                **data: Any) -> None:
+        """An event for the KPIs (stored) and the process's metrics."""
+        self.state.record(event, session_id, value, **data)
+        self.metrics.event(event, value, data)
+
+    def _check_limits(self, session_id: str | None, client: str | None) -> None:
+        try:
+            self.limits.check(session_id, client)
+        except RateLimited:
+            self.metrics.rate_limited.inc()
+            raise
 
     @property
     def brand(self) -> str:
@@ -208,11 +224,11 @@ class ChatService:
         question = Question.of(text)
         secret = None
         if session_id is None:  # only now: a refused first message leaves nothing behind
-            self.limits.check(None, client)
+            self._check_limits(None, client)
             session_id, secret = self.start_conversation(view)
         else:
             check_session_id(session_id)
-            self.limits.check(session_id, client)
+            self._check_limits(session_id, client)
         self.state.ensure_session(session_id, role=view)
         ids = {"session_id": session_id, "secret": secret}
         open_ticket = self.state.open_ticket_of(session_id) if view == "customer" else None
@@ -231,7 +247,7 @@ class ChatService:
         if open_ticket is not None:
             # A person is on the way: the bot still answers what the documents answer, and
             # everything the customer writes lands in the ticket the agent sees.
-            self.state.record("forwarded", session_id)
+            self._record("forwarded", session_id)
             # An address is taken only while the offer stands (out of hours, none on file yet):
             # typing it after reading what it is for is the consent.
             email = find_email(question.text) if self.offers_email(open_ticket) else None
@@ -240,7 +256,7 @@ class ChatService:
                     else question.language
                 language = language if language in _EMAIL_KEPT else "de"
                 self.state.set_contact(open_ticket.id, email)
-                self.state.record("email_consent", session_id)
+                self._record("email_consent", session_id)
                 kept = _EMAIL_KEPT[language].format(email=mask_email(email),
                                                     number=open_ticket.number)
                 status = self.ticket_status(open_ticket, language)
@@ -282,7 +298,7 @@ class ChatService:
                   "kind": answer.kind, "grounding": answer.grounding, "advice": answer.advice}
         message_id = self.state.add_message(session_id, "bot", shown, answer=record,
                                             latency_ms=latency_ms)
-        self.state.record("answer", session_id, latency_ms, kind=answer.kind,
+        self._record("answer", session_id, latency_ms, kind=answer.kind,
                           handoff=answer.handoff, reason=answer.handoff_reason,
                           confidence=answer.confidence, question=question,
                           generated=bool(answer.grounding.get("backend")),
@@ -340,7 +356,7 @@ class ChatService:
         if ticket is None:
             raise InvalidInput("this conversation has no open ticket to answer by e-mail")
         self.state.set_contact(ticket.id, email)
-        self.state.record("email_consent", session_id)
+        self._record("email_consent", session_id)
         return mask_email(email)
 
     def draft_later(self, ticket_id: int, question: str) -> Future:
@@ -426,14 +442,14 @@ class ChatService:
         message_id = self.state.add_message(session_id, "bot", text,
                                             answer={"kind": "ticket_notice", "handoff": True,
                                                     "handoff_reason": "asked_for_human"})
-        self.state.record("answer", session_id, None, kind="handoff", handoff=True,
+        self._record("answer", session_id, None, kind="handoff", handoff=True,
                           reason="asked_for_human", question=question, button=True)
         return Reply(text, None, message_id, ticket)
 
     def feedback(self, session_id: str, rating: int, message_id: int | None = None,
                  comment: str = "", client: str | None = None) -> int:
         """Store a rating; it counts against the same per-minute limit as messages."""
-        self.limits.check(session_id, client)
+        self._check_limits(session_id, client)
         feedback_id = self.state.add_feedback(session_id, rating, message_id, comment)
         question = ""
         if message_id is not None:
@@ -442,7 +458,7 @@ class ChatService:
             if message_id in ids:
                 before = [m for m in transcript[: ids.index(message_id)] if m.role == "customer"]
                 question = before[-1].text if before else ""
-        self.state.record("feedback", session_id, float(rating), question=question)
+        self._record("feedback", session_id, float(rating), question=question)
         return feedback_id
 
     def copilot(self, question: str) -> Answer:
@@ -453,7 +469,7 @@ class ChatService:
         customer KPI.
         """
         answer = self.engine.chain.suggest(question, view="agent")
-        self.state.record("copilot", "", kind=answer.kind, handoff=answer.handoff)
+        self._record("copilot", "", kind=answer.kind, handoff=answer.handoff)
         return answer
 
     def queue(self, status: str | None = "open") -> list[Ticket]:
@@ -495,7 +511,7 @@ class ChatService:
 
     def take(self, ticket_id: int, agent: str) -> Ticket:
         ticket = self.state.take(ticket_id, agent)
-        self.state.record("ticket_taken", ticket.session_id)
+        self._record("ticket_taken", ticket.session_id)
         return ticket
 
     def agent_reply(self, ticket_id: int, agent: str, text: str) -> SentReply:
@@ -504,7 +520,7 @@ class ChatService:
         the reply is in the chat either way)."""
         message_id = self.state.reply(ticket_id, agent, text)
         ticket = self.state.ticket(ticket_id)
-        self.state.record("agent_reply", ticket.session_id)
+        self._record("agent_reply", ticket.session_id)
         email = self.state.contact_of(ticket_id) if self.mail else None
         if not email:
             return SentReply(message_id)
@@ -517,16 +533,16 @@ class ChatService:
             code = getattr(exc, "smtp_code", None) or getattr(exc, "errno", None)
             reason = type(exc).__name__ + (f" ({code})" if code else "")
             log.warning("e-mail for ticket %s not sent: %s", ticket.number, reason)
-            self.state.record("mail_failed", ticket.session_id)
+            self._record("mail_failed", ticket.session_id)
             return SentReply(message_id, mask_email(email), reason)
-        self.state.record("mail_sent", ticket.session_id, 1000 * (time.perf_counter() - started))
+        self._record("mail_sent", ticket.session_id, 1000 * (time.perf_counter() - started))
         return SentReply(message_id, mask_email(email))
 
     def close_ticket(self, ticket_id: int, resolved: bool) -> Ticket:
         """Close with a resolution flag (first-contact resolution); the customer is told
         that Lotse answers again from now on."""
         ticket = self.state.close(ticket_id, resolved)
-        self.state.record("ticket_closed", ticket.session_id, 1.0 if resolved else 0.0)
+        self._record("ticket_closed", ticket.session_id, 1.0 if resolved else 0.0)
         language = detect_language(ticket.question) if ticket.question else "de"
         self.state.add_message(ticket.session_id, "notice",
                                _CLOSED[language].format(number=ticket.number))

@@ -19,7 +19,7 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +35,7 @@ from sqlalchemy import (
     delete,
     event,
     select,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
@@ -191,6 +192,22 @@ class _LoginAttempt(_Base):
     ok: Mapped[bool] = mapped_column(Boolean)
 
 
+class _Full(Exception):
+    """A rate limit is full: raised inside the transaction so that nothing is counted."""
+
+    def __init__(self, key: str, free_at: float) -> None:
+        self.key, self.free_at = key, free_at
+
+
+class _RateHit(_Base):
+    """One message counted against a rate limit ("session:…" or "client:…"), so the
+    limits hold across every Lotse process on this database."""
+    __tablename__ = "rate_hits"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(160), index=True)
+    at: Mapped[float] = mapped_column(Float, index=True)
+
+
 @dataclass(frozen=True)
 class Message:
     id: int
@@ -265,6 +282,7 @@ class StateStore:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         _Base.metadata.create_all(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._rate_swept = 0.0
 
     @contextmanager
     def _tx(self) -> Iterator[Session]:
@@ -375,6 +393,36 @@ class StateStore:
             if name is not None:
                 query = query.where(_LoginAttempt.name == name[:64])
             return [(r.at, r.ok) for r in db.scalars(query.order_by(_LoginAttempt.id))]
+
+    # -- rate limits (shared by every Lotse process on this database) --------------------
+    def take_slot(self, limits: Sequence[tuple[str, int]], window: float,
+                  now: float) -> tuple[str, float] | None:
+        """Count one message under every ``(key, limit)`` of the sliding ``window``, or none
+        when one is full: then (that key, the time its oldest counted message leaves the
+        window). Atomic across processes: each key is locked first (an advisory lock on
+        PostgreSQL; SQLite has one writer at a time and the insert comes first)."""
+        keys = sorted(k[:160] for k, _ in limits)
+        try:
+            with self._tx() as db:
+                if self.engine.dialect.name == "postgresql":
+                    for key in keys:  # sorted: two processes never wait on each other in a cycle
+                        db.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key})
+                if now - self._rate_swept > window:  # windows of keys that went quiet
+                    db.execute(delete(_RateHit).where(_RateHit.at <= now - window))
+                    self._rate_swept = now
+                db.add_all([_RateHit(key=k, at=now) for k in keys])
+                db.flush()
+                for key, limit in limits:
+                    key = key[:160]
+                    db.execute(delete(_RateHit).where(_RateHit.key == key,
+                                                      _RateHit.at <= now - window))
+                    hits = list(db.scalars(select(_RateHit.at).where(_RateHit.key == key)
+                                           .order_by(_RateHit.at)))
+                    if len(hits) > limit:  # this message's own row is among them
+                        raise _Full(key, hits[0] + window)  # rolls the count back
+        except _Full as full:
+            return full.key, full.free_at
+        return None
 
     # -- feedback ---------------------------------------------------------------------
     def add_feedback(self, session_id: str, rating: int, message_id: int | None = None,

@@ -37,16 +37,23 @@ from typing import Annotated, Literal
 from fastapi import Depends, FastAPI, Form, Request, UploadFile
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
+from fastapi.responses import (
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    StreamingResponse,
+)
 from pydantic import BaseModel, Field, StrictBool, StrictInt, field_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.chat.admin import UploadRejected
+from bot.chat.metrics import CONTENT_TYPE as METRICS_TYPE
 from bot.chat.service import ChatServices, Reply
 from bot.chat.staff import allows
 from bot.chat.state import SESSION_ID_PATTERN
 from bot.web.auth import COOKIE, login_routes, require_role
 from bot.web.guard import RequestGuard
+from bot.web.observe import Observed
 from kb.errors import (
     Forbidden,
     InvalidInput,
@@ -130,6 +137,7 @@ def _guarded(app: FastAPI, services: ChatServices) -> None:
     app.add_middleware(RequestGuard, credentials=services.credentials, logins=services.logins,
                        upload_limit=services.admin.max_bytes + 1024 * 1024,
                        allowed_origins=list(server.allowed_origins))
+    app.add_middleware(Observed, metrics=services.chat.metrics)  # outside the guard
 
 
 def _sse(data: dict) -> str:
@@ -260,6 +268,11 @@ def create_api(services: ChatServices) -> FastAPI:
     @app.get("/v1/kpis")
     def get_kpis(_: str = Depends(role("agent"))) -> dict:
         return chat.kpis()
+
+    @app.get("/v1/metrics", response_class=PlainTextResponse)
+    def get_metrics(_: str = Depends(role("admin"))) -> PlainTextResponse:
+        """This process's Prometheus metrics (scrape each instance with the admin token)."""
+        return PlainTextResponse(chat.metrics.render(), media_type=METRICS_TYPE)
 
     @app.post("/v1/uploads")
     def post_uploads(files: list[UploadFile], audience: str = Form("public"),

@@ -21,6 +21,7 @@ from bot.chat.service import ChatServices
 from bot.web.api import create_api
 from bot.web.auth import staff_user
 from bot.web.customer_ui import CHAT_COOKIE, CSS, build_customer_ui, parse_chat_cookie
+from bot.web.observe import json_logging
 from bot.web.staff_texts import I18N as STAFF_I18N
 from bot.web.staff_ui import build_staff_ui
 
@@ -53,7 +54,8 @@ def create_app(services: ChatServices) -> FastAPI:
 
 
 def serve(services: ChatServices, host: str = "127.0.0.1", port: int = 7860) -> int:
-    """Warm the chain, print where to go and how to log in, and serve until stopped."""
+    """Warm the chain, print where to go and how to log in, and serve until stopped; log
+    lines (one a request, with its id) go to stderr as JSON."""
     services.chat.warm_up()
     app = create_app(services)
     base = f"http://{host}:{port}"
@@ -64,6 +66,7 @@ def serve(services: ChatServices, host: str = "127.0.0.1", port: int = 7860) -> 
         print(f"  login {name!r} ({role}): {password}", file=sys.stderr)
     for role in ("customer", "agent", "admin"):
         print(f"  REST token ({role}): {credentials.token_for(role)}", file=sys.stderr)
+    json_logging()
     proxies = services.admin.engine.settings.server.trusted_proxies
     # A client that keeps a stream open must not hold a restart for longer than 10 s.
     uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=bool(proxies),

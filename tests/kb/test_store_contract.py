@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -15,31 +9,6 @@ from kb.errors import StoreError
 from kb.settings import LotseSettings
 from kb.store import ChromaChunkStore, Sentence, make_store
 from kb.types import Chunk
-from tests.servers import free_port
-
-
-@pytest.fixture(scope="module")
-def chroma_server(tmp_path_factory):
-    """A real `chroma run` on a free loopback port, for the module."""
-    port = free_port()
-    path = tmp_path_factory.mktemp("chroma-server")
-    chroma = Path(sys.executable).with_name("chroma")
-    proc = subprocess.Popen([str(chroma), "run", "--path", str(path), "--host", "127.0.0.1",
-                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1)
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail("chroma run did not start")
-            time.sleep(0.3)
-    yield port
-    proc.terminate()
-    proc.wait(timeout=20)
-
 
 _PREFIXES = iter(f"t{i}" for i in range(10_000))
 
@@ -213,5 +182,63 @@ def test_a_backend_that_misses_a_hook_cannot_be_built(settings):
         def generations(self):
             return []
 
+        def _acquire(self, wait):
+            raise AssertionError
+
+        def _release(self, holder):
+            raise AssertionError
+
+        def _info(self, gen_id):
+            raise AssertionError
+
+        def _point_to(self, gen_id, info):
+            raise AssertionError
+
     with pytest.raises(TypeError, match="discard"):
         Forgetful(settings)
+
+
+def test_rollback_brings_the_previous_generation_back_to_every_reader(make):
+    store, reader = make(), make()
+    w, _ = _write(store, [_chunk("old", 0)])
+    first = w.publish({"files": 1})
+    w2, _ = _write(store, [_chunk("new", 0), _chunk("new", 1)])
+    second = w2.publish({"files": 2})
+    history = store.history()
+    assert [(h["generation"], h["live"]) for h in history] == [(first.id, False), (second.id, True)]
+    assert history[1]["counts"]["public_chunks"] == 2 and history[0]["files"] == 1
+    assert reader.current(force=True).id == second.id
+    back = store.rollback()
+    assert back.id == first.id
+    seen = reader.current(force=True)
+    assert seen.id == first.id and set(seen.get_chunks(["old-0", "new-0"], ("public",))) == {"old-0"}
+    with pytest.raises(StoreError, match="no earlier generation"):
+        store.rollback()
+    assert store.rollback(to=second.id).id == second.id  # and forward again
+    with pytest.raises(StoreError, match="no published generation"):
+        store.rollback(to="123")
+
+
+def test_one_writer_at_a_time_and_the_second_is_told_who_writes(make):
+    first, second = make(), make()
+    with first.writing():
+        with pytest.raises(StoreError, match="writ|holds"):
+            with second.writing(wait=0):
+                pass
+    with second.writing(wait=0):  # released: the next writer goes ahead
+        pass
+
+
+def test_a_publish_over_a_generation_the_writer_never_saw_is_refused(chroma_server, tmp_path):
+    """Compare-and-set on the http store's shared pointer: the second guard besides the
+    writer lock (which a writer may take over as stale)."""
+    settings = LotseSettings(home=tmp_path / "home", store={
+        "mode": "http", "port": chroma_server, "collection_prefix": next(_PREFIXES),
+        "refresh_seconds": 0})
+    one, other = make_store(settings), make_store(settings)
+    slow, _ = _write(one, [_chunk("slow", 0)])
+    fast, _ = _write(other, [_chunk("fast", 0)])
+    fast_gen = fast.publish({})
+    with pytest.raises(StoreError, match="another writer"):
+        slow.publish({})
+    assert one.current(force=True).id == fast_gen.id

@@ -33,3 +33,15 @@ def test_word_tokens_stem_and_drop_stop_words():
 def test_ngrams_match_compound_parts():
     assert set(ngram_tokens("Stöcke")) <= set(ngram_tokens("Wanderstöcke")) | {"#sto"}
     assert set(ngram_tokens("Jacke")) & set(ngram_tokens("Regenjacke"))
+
+
+def test_products_are_found_by_the_short_forms_of_a_comparison():
+    from kb.text import mentioned_products
+
+    names = ["AlpinPro 35", "AlpinPro 50", "Fjell 2 Expedition", "Sommerbrise 3", "Fjell 3 Lite"]
+    assert mentioned_products("Fjell 2 oder Sommerbrise 3?", names) == \
+        ["Fjell 2 Expedition", "Sommerbrise 3"]
+    assert mentioned_products("Eher der AlpinPro 50 oder reicht der 35er?", names) == \
+        ["AlpinPro 50", "AlpinPro 35"]
+    assert mentioned_products("Ich habe 35 Euro, was gibt es?", names) == []
+    assert mentioned_products("Fjell oder Sommerbrise?", names) == []

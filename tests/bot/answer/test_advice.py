@@ -142,3 +142,46 @@ def test_an_llm_may_phrase_the_advice_but_products_and_facts_stay_the_catalogs(d
         assert reason in {d["reason"] for d in answer.grounding["dropped"]}, wrong
         assert answer.grounding["fallback"] == "template" and answer.text == template.text
         assert answer.products == template.products
+
+
+def test_a_need_without_the_usual_cue_words_gets_advice_not_a_handoff(default_engine):
+    """"need a tent … that isn't crazy heavy" or "Mehr als 200 € wollen wir fürs Zelt nicht
+    ausgeben" name no "ich suche"/"empfehlt ihr", and the documents hold no answer: the
+    catalog does, so the adviser answers instead of a colleague."""
+    catalog = {p.name: p for p in default_engine.retriever.catalog("customer")}
+    for text, category in (
+            ("We're cycling along the river in June with our kid. Need a tent for the three "
+             "of us that isn't crazy heavy.", "Zelt"),
+            ("Wir sind vier Leute und wollen im Winter im Schnee zelten. Mehr als 200 € wollen "
+             "wir fürs Zelt echt nicht ausgeben.", "Zelt"),
+            ("Going to the Arctic in February, need a sleeping bag that's good down to -35°C.",
+             "Schlafsack")):
+        [answer] = _talk(default_engine, text)
+        assert not answer.handoff and answer.kind == "advice", (text, answer.text)
+        assert answer.products and all(catalog[p["name"]].category == category
+                                       for p in answer.products), answer.products
+
+
+def test_the_category_asked_for_wins_over_the_setting(default_engine):
+    catalog = {p.name: p for p in default_engine.retriever.catalog("customer")}
+    [answer] = _talk(default_engine, "Ich geh im Mai 4 Tage mit Zelt durch den Wald, welcher "
+                                     "Rucksack passt da?")
+    assert answer.products and all(catalog[p["name"]].category == "Rucksack"
+                                   for p in answer.products)
+
+
+def test_size_names_and_short_product_names_are_understood(default_engine):
+    [size] = _talk(default_engine, "Alpenrose 38: ich hab 39 cm Rückenlänge, XS oder S?")
+    assert size.advice["kind"] == "size" and "XS" in size.text and "39 cm" in size.text
+    [compared] = _talk(default_engine, "Fjell 2 oder Sommerbrise 3 für Schweden im Oktober, zu zweit?")
+    assert compared.advice["kind"] == "compare"
+    assert [p["name"] for p in compared.products] == ["Fjell 2 Expedition", "Sommerbrise 3"]
+    [family] = _talk(default_engine, "Reicht für 5 Tage eher der AlpinPro 50 oder der 35?")
+    assert {p["name"] for p in family.products} == {"AlpinPro 50", "AlpinPro 35"}
+
+
+def test_a_question_about_an_order_is_not_taken_for_a_need(default_engine):
+    for text in ("Kostet ein Zelt extra Versand, weil das Paket so groß ist?",
+                 "Mein Rucksack ist kaputt, was nun?"):
+        [answer] = _talk(default_engine, text)
+        assert answer.kind != "advice", (text, answer.text)

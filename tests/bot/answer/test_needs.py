@@ -53,3 +53,15 @@ def test_needs_merge_and_survive_a_round_trip():
     later = first.merged(Needs(persons=2))
     assert later.categories == ("Zelt",) and later.persons == 2
     assert Needs.from_dict(later.to_dict()) == later
+
+
+def test_of_several_categories_the_one_asked_for_is_kept():
+    from bot.answer.needs import find_categories
+
+    kinds = ["Rucksack", "Schlafsack", "Zelt", "Regenjacke"]
+    assert find_categories("Im Mai 4 Tage mit Zelt, welcher Rucksack passt?", kinds) == ("Rucksack",)
+    assert find_categories("Wir fahren nach Norwegen zum Zelten. Welcher Schlafsack?", kinds) == \
+        ("Schlafsack",)
+    assert find_categories("Regenjacke für zwei Wochen, ich trag nen großen Rucksack",
+                           kinds) == ("Regenjacke",)
+    assert find_categories("Zelt gesucht", kinds) == ("Zelt",)

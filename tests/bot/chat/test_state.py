@@ -1,11 +1,12 @@
-"""Durable state in a real SQLite file: redaction, tickets, restart, DSGVO export and delete."""
+"""Durable state on both backends, a real SQLite file and a real PostgreSQL: redaction,
+tickets, restart, DSGVO export and delete."""
 
 from __future__ import annotations
 
-import sqlite3
+import uuid
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import create_engine, inspect, text
 
 from bot.chat.state import StateError, StateStore
 
@@ -15,30 +16,52 @@ def db_path(tmp_path):
     return tmp_path / "state.db"
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def state_url(request, db_path):
+    """The URL of an empty state database: a SQLite file, or a new database on the
+    session's PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{db_path}"
+    server = request.getfixturevalue("postgres_url")
+    name = f"t{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    return server.rsplit("/", 1)[0] + f"/{name}"
+
+
 @pytest.fixture
-def state(db_path):
-    return StateStore(f"sqlite:///{db_path}")
+def state(state_url):
+    store = StateStore(state_url)
+    yield store
+    store.engine.dispose()
 
 
-def test_stored_rows_are_redacted(state, db_path):
+def rows(state: StateStore, sql: str, **params) -> list[tuple]:
+    """Rows as stored, read past the StateStore with plain SQL."""
+    with state.engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(text(sql), params)]
+
+
+def test_stored_rows_are_redacted(state):
     sid = state.new_session()
     state.add_message(sid, "customer", "Ich bin anna@example.de, Tel. 0171 2345678, "
                                        "IBAN DE89 3704 0044 0532 0130 00, Lindenweg 17")
     state.add_feedback(sid, -1, comment="Schreibt mir an anna@example.de")
-    rows = sqlite3.connect(db_path).execute("SELECT text FROM messages").fetchall()
-    stored = rows[0][0]
+    stored = rows(state, "SELECT text FROM messages")[0][0]
     for secret in ("anna@example.de", "0171 2345678", "DE89", "Lindenweg 17"):
         assert secret not in stored
-    comment = sqlite3.connect(db_path).execute("SELECT comment FROM feedback").fetchone()[0]
+    comment = rows(state, "SELECT comment FROM feedback")[0][0]
     assert "anna@example.de" not in comment
 
 
-def test_no_table_keeps_personal_data_once_the_ticket_is_closed(default_engine, db_path):
+def test_no_table_keeps_personal_data_once_the_ticket_is_closed(default_engine, state):
     """The whole path through the chat service: messages, answers, the ticket's question
-    and draft, feedback and the events behind the KPIs, all read back from the file."""
+    and draft, feedback and the events behind the KPIs, all read back from the database."""
     from bot.chat.service import ChatService
 
-    chat = ChatService(default_engine, StateStore(f"sqlite:///{db_path}"))
+    chat = ChatService(default_engine, state)
     secrets = ["anna@example.de", "0171 2345678", "DE89 3704 0044 0532 0130 00",
                "Lindenweg 17", "79098 Freiburg", "Kaiser-Joseph-Straße 12"]
     chat.send("pii-1", "Wo bleibt meine Bestellung? Ich wohne Lindenweg 17, 79098 Freiburg, "
@@ -48,16 +71,15 @@ def test_no_table_keeps_personal_data_once_the_ticket_is_closed(default_engine, 
                                "Kaiser-Joseph-Straße 12")
     chat.feedback("pii-1", -1, reply.message_id, "Ruft mich an: 0171 2345678")
     chat.close_ticket(reply.ticket.id, resolved=False)
-    db = sqlite3.connect(db_path)
     stored = " ".join(str(value) for table in ("messages", "raw_texts", "feedback", "tickets",
                                                "events")
-                      for row in db.execute(f"SELECT * FROM {table}") for value in row)
+                      for row in rows(state, f"SELECT * FROM {table}") for value in row)
     assert "Frechheit" in stored and "[ADRESSE]" in stored  # the rows are there, redacted
     for secret in secrets:
         assert secret not in stored, secret
 
 
-def test_originals_only_in_the_live_view_of_an_open_ticket(state, db_path):
+def test_originals_only_in_the_live_view_of_an_open_ticket(state):
     sid = state.new_session()
     state.add_message(sid, "customer", "Meine Mail: anna@example.de")
     assert "anna@example.de" not in state.transcript(sid, unredacted=True)[0].text
@@ -66,7 +88,7 @@ def test_originals_only_in_the_live_view_of_an_open_ticket(state, db_path):
     assert "anna@example.de" not in state.transcript(sid)[0].text
     state.close(ticket.id, resolved=True)
     assert "anna@example.de" not in state.transcript(sid, unredacted=True)[0].text
-    assert sqlite3.connect(db_path).execute("SELECT count(*) FROM raw_texts").fetchone()[0] == 0
+    assert rows(state, "SELECT count(*) FROM raw_texts") == [(0,)]
 
 
 def test_ticket_lifecycle(state):
@@ -102,18 +124,19 @@ def test_session_ids_up_to_the_api_limit_are_stored_and_others_refused(state):
             check_session_id(bad)
 
 
-def test_a_restart_loses_nothing(db_path):
-    first = StateStore(f"sqlite:///{db_path}")
+def test_a_restart_loses_nothing(state_url):
+    first = StateStore(state_url)
     sid = first.new_session()
     first.add_message(sid, "customer", "Hallo")
     first.add_feedback(sid, 1)
     ticket = first.open_ticket(sid, "low_confidence", "Hallo", [], "")
     first.record("answer", sid, 42.0, kind="handoff")
     first.engine.dispose()
-    again = StateStore(f"sqlite:///{db_path}")
+    again = StateStore(state_url)
     assert [m.text for m in again.transcript(sid)] == ["Hallo"]
     assert again.ticket(ticket.id).status == "open"
     assert again.feedback()[0][2] == 1 and again.events()[0].value == 42.0
+    again.engine.dispose()
 
 
 def test_export_and_delete_serve_dsgvo_requests(state, db_path):
@@ -129,18 +152,19 @@ def test_export_and_delete_serve_dsgvo_requests(state, db_path):
     assert exported["tickets"][0]["number"] == "LT-000001"
     counts = state.delete(sid)
     assert counts["messages"] == 1 and counts["feedback"] == 1 and counts["tickets"] == 1
-    db = sqlite3.connect(db_path)
     for table in ("messages", "feedback", "tickets", "events", "raw_texts", "sessions"):
-        rows = db.execute(f"SELECT count(*) FROM {table} WHERE "
-                          f"{'id' if table == 'sessions' else 'session_id'} = ?", (sid,)).fetchone()
-        assert rows[0] == 0, table
+        column = "id" if table == "sessions" else "session_id"
+        assert rows(state, f"SELECT count(*) FROM {table} WHERE {column} = :sid", sid=sid) \
+            == [(0,)], table
     assert state.transcript(other)[0].text == "Andere Sitzung"
     with pytest.raises(StateError):
         state.export(sid)
+    if state.engine.dialect.name != "sqlite":
+        return  # PostgreSQL's files are the server's; what it keeps on disk is its own policy
     # Not even a stale copy in a free page or the write-ahead log is left on disk.
     files = b"".join(p.read_bytes() for p in db_path.parent.glob(f"{db_path.name}*"))
-    for text in ("Mail an", "schlecht", "Rückruf bitte", "anna@example.de"):
-        assert text.encode() not in files, text
+    for gone in ("Mail an", "schlecht", "Rückruf bitte", "anna@example.de"):
+        assert gone.encode() not in files, gone
     assert "Andere Sitzung".encode() in files
 
 
@@ -148,3 +172,56 @@ def test_feedback_rating_is_validated(state):
     sid = state.new_session()
     with pytest.raises(StateError, match="rating"):
         state.add_feedback(sid, 5)
+
+
+def test_rate_limits_are_shared_by_every_process_on_the_database(state_url):
+    """Two stores on one database stand for two Lotse processes: the window is one."""
+    import threading
+
+    from bot.chat.ratelimit import RateLimited, RateLimiter
+
+    first, second = StateStore(state_url), StateStore(state_url)
+    a = RateLimiter(per_session=3, per_client=100, state=first)
+    b = RateLimiter(per_session=3, per_client=100, state=second)
+    a.check("s1", "10.0.0.1")
+    b.check("s1", "10.0.0.2")
+    a.check("s1", "10.0.0.1")
+    with pytest.raises(RateLimited, match="per session") as refused:
+        b.check("s1", "10.0.0.2")
+    assert 1 <= refused.value.retry_after <= 60
+    b.check("s2", "10.0.0.2")  # another conversation is not affected
+    # Many at once: exactly the limit gets through, never more.
+    stores = [StateStore(state_url) for _ in range(4)]
+    admitted, errors = [], []
+
+    def send(store):
+        limiter = RateLimiter(per_session=10, per_client=1000, state=store)
+        for _ in range(5):
+            try:
+                limiter.check("burst")
+                admitted.append(1)
+            except RateLimited:
+                pass
+            except Exception as exc:  # a deadlock or a lost update would show here
+                errors.append(exc)
+
+    threads = [threading.Thread(target=send, args=(s,)) for s in stores]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(admitted) == 10
+    for store in (first, second, *stores):
+        store.engine.dispose()
+
+
+def test_rate_windows_of_quiet_conversations_are_swept(state):
+    from bot.chat.ratelimit import RateLimiter
+
+    now = [1000.0]
+    limiter = RateLimiter(per_session=5, per_client=50, clock=lambda: now[0], state=state)
+    for sid in ("quiet-1", "quiet-2"):
+        limiter.check(sid, "10.0.0.9")
+    now[0] += 61
+    limiter.check("busy")
+    assert rows(state, "SELECT key FROM rate_hits") == [("session:busy",)]

@@ -322,3 +322,58 @@ def test_the_email_route_needs_the_secret_and_says_when_mail_is_not_set_up(serve
     mine = {**cust, "X-Session-Secret": start["session_secret"]}
     r = httpx.put(f"{url}/v1/conversations/{start['session_id']}/email", headers=mine, json=body)
     assert r.status_code == 400 and "not set up" in r.json()["error"]
+
+
+def _metric(text: str, name: str, **labels: str) -> float:
+    """One sample of the Prometheus text format, 0 when absent."""
+    wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    for line in text.splitlines():
+        head, _, value = line.rpartition(" ")
+        if head == (f"{name}{{{wanted}}}" if labels else name):
+            return float(value)
+    return 0.0
+
+
+def test_metrics_count_requests_by_route_answers_handoffs_and_refusals(server):
+    url, cust = server["url"], _auth(server, "customer")
+    admin = _auth(server, "admin")
+    assert httpx.get(f"{url}/v1/metrics", headers=cust).status_code == 403
+    before = httpx.get(f"{url}/v1/metrics", headers=admin).text
+    started = httpx.post(f"{url}/v1/chat", headers=cust, timeout=30,
+                         json={"message": "Ich möchte mit einem Mitarbeiter sprechen"}).json()
+    assert started["handoff"]
+    sid, mine = started["session_id"], {**cust, "X-Session-Secret": started["session_secret"]}
+    refused = 0
+    for _ in range(21):
+        r = httpx.post(f"{url}/v1/chat", headers=mine, timeout=30,
+                       json={"session_id": sid, "message": "Hallo"})
+        refused += r.status_code == 429
+    assert refused >= 1
+    httpx.get(f"{url}/v1/conversations/{sid}", headers=mine)
+    after = httpx.get(f"{url}/v1/metrics", headers=admin)
+    assert after.headers["content-type"].startswith("text/plain")
+    text = after.text
+
+    def grew(name, **labels):
+        return _metric(text, name, **labels) - _metric(before, name, **labels)
+
+    assert grew("lotse_http_requests_total", route="/v1/chat", method="POST", status="429") \
+        == refused
+    # A route template, never the session's own path.
+    assert grew("lotse_http_requests_total", route="/v1/conversations/{session_id}",
+                method="GET", status="200") == 1
+    assert sid not in text
+    assert grew("lotse_handoffs_total", reason="asked_for_human") == 1
+    assert grew("lotse_rate_limited_total") == refused
+    assert grew("lotse_answer_seconds_count", kind="smalltalk") == 21 - refused
+    assert 0 <= _metric(text, "lotse_generation_age_seconds") < 3600
+
+
+def test_every_response_echoes_a_request_id(server):
+    url = server["url"]
+    mine = httpx.get(f"{url}/healthz", headers={"X-Request-ID": "support-case-4711"})
+    assert mine.headers["X-Request-ID"] == "support-case-4711"
+    fresh = httpx.get(f"{url}/healthz", headers={"X-Request-ID": "no spaces\tor tabs"})
+    assert len(fresh.headers["X-Request-ID"]) == 32 and " " not in fresh.headers["X-Request-ID"]
+    refused = httpx.post(f"{url}/v1/chat", json={"message": "Hallo"})  # no token: the guard
+    assert refused.status_code == 401 and len(refused.headers["X-Request-ID"]) == 32
