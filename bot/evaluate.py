@@ -292,12 +292,14 @@ def run_customer(engine: Engine, path: Path) -> CustomerReport:
 # docs_corpus/eval/advice.jsonl: advice dialogues written from the catalog before the
 # adviser was tuned, split into "dev" and "test". Each has an opening message, the
 # customer's reply per facet Lotse may ask about (else "egal" / "no preference"), and the
-# acceptable products. Measured 2026-11-25 (dev / test): advice accuracy 0.354 / 0.227,
-# resolved without a person 0.812 / 0.682, every shown fact passing the citation check.
-# The thresholds sit a little below, so a regression fails CI; far from good enough yet.
+# acceptable products. First measured 2026-11-25 (dev / test): advice accuracy 0.354 /
+# 0.227, resolved without a person 0.812 / 0.682. With the rescue of needs the cue words
+# miss and the asked-for category (same day): 0.521 / 0.318 and 0.979 / 0.841, every shown
+# fact passing the citation check. The thresholds sit a little below, so a regression
+# fails CI.
 ADVICE_THRESHOLDS: dict[str, dict[str, float]] = {
-    "dev": {"advice_accuracy": 0.33, "resolved_without_person": 0.78, "fact_check": 1.0},
-    "test": {"advice_accuracy": 0.22, "resolved_without_person": 0.68, "fact_check": 1.0},
+    "dev": {"advice_accuracy": 0.50, "resolved_without_person": 0.95, "fact_check": 1.0},
+    "test": {"advice_accuracy": 0.30, "resolved_without_person": 0.82, "fact_check": 1.0},
 }
 MAX_TURNS = 5
 _NO_PREFERENCE = {"de": "egal", "en": "no preference"}
