@@ -40,6 +40,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from bot.answer.followup import Turn
+from bot.chat import migrations
 from bot.chat.pii import redact
 from kb.errors import InvalidInput, NotFound
 
@@ -280,7 +281,7 @@ class StateStore:
         self.engine = create_engine(url, future=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        _Base.metadata.create_all(self.engine)
+        migrations.upgrade(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._rate_swept = 0.0
 

@@ -225,3 +225,59 @@ def test_rate_windows_of_quiet_conversations_are_swept(state):
     now[0] += 61
     limiter.check("busy")
     assert rows(state, "SELECT key FROM rate_hits") == [("session:busy",)]
+
+
+def test_the_migrations_build_exactly_the_tables_the_code_uses(state):
+    """Alembic compares the migrated database with the models: no difference at all."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from bot.chat.state import _Base
+
+    with state.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), _Base.metadata) == []
+        assert MigrationContext.configure(conn).get_current_revision() == "0002"
+
+
+def test_an_upgrade_keeps_the_data_of_an_older_database(state_url):
+    """A database at the first revision, with a conversation, a ticket and a login in it,
+    is upgraded when Lotse opens it, and everything is still there."""
+    from bot.chat import migrations
+
+    engine = create_engine(state_url)
+    migrations.upgrade(engine, "0001")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO sessions (id, created_at, role, language, status) "
+                          "VALUES ('old', 1.0, 'customer', 'de', 'handoff')"))
+        conn.execute(text("INSERT INTO messages (session_id, created_at, role, text, answer) "
+                          "VALUES ('old', 1.0, 'customer', 'Wo bleibt mein Paket?', '{}')"))
+        conn.execute(text("INSERT INTO tickets (session_id, created_at, updated_at, reason, "
+                          "question, sources, draft, status, assignee) VALUES ('old', 1.0, "
+                          "1.0, 'asked_for_human', 'Paket?', '[]', '', 'open', '')"))
+        conn.execute(text("INSERT INTO staff_logins VALUES ('h', 'agent1', 'agent', 9e9)"))
+        assert not inspect(conn).has_table("rate_hits")
+    engine.dispose()
+    upgraded = StateStore(state_url)
+    assert [m.text for m in upgraded.transcript("old")] == ["Wo bleibt mein Paket?"]
+    assert upgraded.open_ticket_of("old").question == "Paket?"
+    assert upgraded.login_of("h")[:2] == ("agent1", "agent")
+    assert inspect(upgraded.engine).has_table("rate_hits")
+    upgraded.engine.dispose()
+
+
+def test_a_database_made_before_migrations_is_adopted(db_path):
+    """Tables made by create_all (Lotse before migrations) are stamped, then upgraded."""
+    from bot.chat.state import _Base
+
+    engine = create_engine(f"sqlite:///{db_path}")
+    _Base.metadata.tables["sessions"].create(engine)
+    for name in ("messages", "raw_texts", "feedback", "tickets", "ticket_contacts",
+                 "ticket_reads", "session_secrets", "events", "faq_proposals", "staff_logins",
+                 "login_attempts"):
+        _Base.metadata.tables[name].create(engine)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO sessions VALUES ('before', 1.0, 'customer', 'de', 'bot')"))
+    engine.dispose()
+    store = StateStore(f"sqlite:///{db_path}")
+    assert store.session_status("before") == "bot"
+    assert rows(store, "SELECT version_num FROM alembic_version") == [("0002",)]
