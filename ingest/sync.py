@@ -263,7 +263,7 @@ class Syncer:
     def _publish(self, live: Generation | None, keep_docs: set[str], new_chunks: list[Chunk],
                  report: SyncReport, progress: Progress | None,
                  vocabulary: dict[str, dict[str, dict[str, str]]], files: int) -> None:
-        writer = self.store.begin()
+        writer = self.store.begin(base=live.id if live else None)
         try:
             copied = writer.copy_from(live, keep_docs) if live and keep_docs else 0
             sentences = [

@@ -36,6 +36,7 @@ import shutil
 import socket
 import threading
 import time
+import uuid
 from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -58,6 +59,7 @@ _KINDS = (_CHUNKS, _SENTENCES)
 # Records (with 512-d vectors, about 2 kB each) a reader keeps per collection of a generation.
 _CACHED_RECORDS = 20_000
 _LOCK_STALE = 120.0  # seconds after which an unrenewed writer lock counts as abandoned
+_POINTER = object()  # "the generation the pointer names now"
 
 
 @dataclass(frozen=True)
@@ -390,10 +392,13 @@ class ChromaChunkStore(ABC):
                 self._current = self._open(pointer)
             return self._current
 
-    def begin(self) -> GenerationWriter:
+    def begin(self, base: str | None | object = _POINTER) -> GenerationWriter:
+        """A writer for the next generation, built from ``base``: the generation the caller
+        read its manifest from (by default the live one now). The http publish refuses
+        when the live generation is no longer ``base``."""
         gen_id = self._new_gen_id()
         writer = GenerationWriter(self, gen_id, self._writer_client(gen_id), self._names(gen_id))
-        writer.base = self._read_pointer()
+        writer.base = self._read_pointer() if base is _POINTER else base  # type: ignore[assignment]
         return writer
 
     # -- one writer at a time -------------------------------------------------------
@@ -634,32 +639,54 @@ class HttpChunkStore(ChromaChunkStore):
         return json.loads(raw) if raw else None
 
     # The lock is a collection: the server creates a name once, so of two writers on any
-    # machines only one succeeds. Its holder renews it; one not renewed for
-    # ``_LOCK_STALE`` seconds belongs to a writer that died and is taken over.
+    # machines only one succeeds. Its holder renews it with a token of its own; a lock
+    # whose renewal a waiter has not seen change for ``_LOCK_STALE`` seconds (by the
+    # waiter's clock, so clock skew between machines does not matter) belongs to a writer
+    # that died, and is taken over.
     def _acquire(self, wait: float) -> Any:
         name = f"{self.prefix}_writer"
         deadline = time.monotonic() + wait
+        token = uuid.uuid4().hex
+        seen: tuple[Any, float] | None = None  # (the holder's renewal, when first seen)
+        errors = 0
         while True:
-            me = {"host": socket.gethostname(), "pid": os.getpid(), "renewed": time.time()}
+            me = {"host": socket.gethostname(), "pid": os.getpid(), "token": token,
+                  "renewed": time.time()}
             try:
                 self._http.create_collection(name, metadata=me, embedding_function=None)
                 break
-            except Exception:
+            except Exception as exc:
                 held = self._lock_holder(name)
-                if held is not None and time.time() - held.get("renewed", 0) > _LOCK_STALE:
-                    log.warning("taking over the writer lock of %s, not renewed for %.0f s",
-                                held, time.time() - held.get("renewed", 0))
-                    self._delete_quietly(name)
+                if held is None:  # not held: released meanwhile, or the server failed
+                    errors += 1
+                    if errors >= 3:
+                        raise StoreError(f"cannot take the writer lock {name} on the chroma "
+                                         f"server: {exc}") from exc
+                    continue
+                errors = 0
+                mark = (held.get("token"), held.get("renewed"))
+                if seen is None or seen[0] != mark:
+                    seen = (mark, time.monotonic())
+                elif time.monotonic() - seen[1] > _LOCK_STALE:
+                    log.warning("taking over the writer lock of %s (pid %s), not renewed for "
+                                "%.0f s", held.get("host"), held.get("pid"), _LOCK_STALE)
+                    self._delete_if(name, held.get("token"))
+                    seen = None
                     continue
                 if time.monotonic() >= deadline:
-                    who = f"{held.get('host')} (pid {held.get('pid')})" if held else "another writer"
-                    raise StoreError(f"{who} is writing to this store (lock {name} on the chroma "
-                                     f"server); try again when it ends") from None
+                    raise StoreError(f"{held.get('host')} (pid {held.get('pid')}) is writing to "
+                                     f"this store (lock {name} on the chroma server); try "
+                                     "again when it ends") from None
                 time.sleep(min(1.0, max(0.05, deadline - time.monotonic())))
         stop = threading.Event()
 
         def renew() -> None:
             while not stop.wait(_LOCK_STALE / 4):
+                held = self._lock_holder(name)
+                if held is None or held.get("token") != token:
+                    log.error("the writer lock %s was taken over; the publish will be refused "
+                              "if another writer published meanwhile", name)
+                    return
                 try:
                     self._http.get_collection(name).modify(metadata={**me, "renewed": time.time()})
                 except Exception:
@@ -667,25 +694,29 @@ class HttpChunkStore(ChromaChunkStore):
 
         thread = threading.Thread(target=renew, daemon=True, name="lotse-writer-lock")
         thread.start()
-        return name, stop, thread
+        return name, token, stop, thread
 
     def _release(self, holder: Any) -> None:
-        name, stop, thread = holder
+        name, token, stop, thread = holder
         stop.set()
         thread.join(timeout=5)
-        self._delete_quietly(name)
+        self._delete_if(name, token)
 
     def _lock_holder(self, name: str) -> dict[str, Any] | None:
         try:
             return dict(self._http.get_collection(name).metadata or {})
         except Exception:
-            return None  # released meanwhile
+            return None  # not there (released), or the server cannot say
 
-    def _delete_quietly(self, name: str) -> None:
-        try:
-            self._http.delete_collection(name)
-        except Exception:
-            pass  # already gone
+    def _delete_if(self, name: str, token: Any) -> None:
+        """Delete the lock only while it is still the one with ``token``: a late release
+        or a second waiter must not remove a lock someone else holds now."""
+        held = self._lock_holder(name)
+        if held is not None and held.get("token") == token:
+            try:
+                self._http.delete_collection(name)
+            except Exception:
+                pass  # gone meanwhile
 
     def discard(self, gen_id: str) -> None:
         for name in self._names(gen_id).values():
@@ -729,7 +760,7 @@ class ChunkStore(Protocol):
     and ``rollback()``."""
 
     def current(self, force: bool = False) -> Generation | None: ...
-    def begin(self) -> GenerationWriter: ...
+    def begin(self, base: str | None | object = ...) -> GenerationWriter: ...
     def generations(self) -> list[str]: ...
     def writing(self, wait: float = 0.0) -> Any: ...
     def history(self) -> list[dict[str, Any]]: ...

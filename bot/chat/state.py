@@ -16,6 +16,7 @@ closed or the session deleted.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 import uuid
@@ -37,12 +38,15 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from bot.answer.followup import Turn
 from bot.chat import migrations
 from bot.chat.pii import redact
 from kb.errors import InvalidInput, NotFound
+
+log = logging.getLogger(__name__)
 
 # One definition of a session id for the tables, the REST schema and the services.
 SESSION_ID_MAX = 64
@@ -403,14 +407,14 @@ class StateStore:
         window). Atomic across processes: each key is locked first (an advisory lock on
         PostgreSQL; SQLite has one writer at a time and the insert comes first)."""
         keys = sorted(k[:160] for k, _ in limits)
+        if now - self._rate_swept > window:
+            self._sweep_rate_hits(now - window)
+            self._rate_swept = now
         try:
             with self._tx() as db:
                 if self.engine.dialect.name == "postgresql":
                     for key in keys:  # sorted: two processes never wait on each other in a cycle
                         db.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key})
-                if now - self._rate_swept > window:  # windows of keys that went quiet
-                    db.execute(delete(_RateHit).where(_RateHit.at <= now - window))
-                    self._rate_swept = now
                 db.add_all([_RateHit(key=k, at=now) for k in keys])
                 db.flush()
                 for key, limit in limits:
@@ -424,6 +428,16 @@ class StateStore:
         except _Full as full:
             return full.key, full.free_at
         return None
+
+    def _sweep_rate_hits(self, before: float) -> None:
+        """Forget the windows of keys that went quiet, in a transaction of its own: a sweep
+        that loses a race with another process's (PostgreSQL may end one as a deadlock)
+        is simply left to the next minute."""
+        try:
+            with self._tx() as db:
+                db.execute(delete(_RateHit).where(_RateHit.at <= before))
+        except DBAPIError as exc:
+            log.info("rate-limit sweep skipped: %s", exc.__class__.__name__)
 
     # -- feedback ---------------------------------------------------------------------
     def add_feedback(self, session_id: str, rating: int, message_id: int | None = None,

@@ -22,7 +22,9 @@ from typing import Any
 from bot.chat.metrics import Metrics
 
 REQUEST_ID = "X-Request-ID"
-_VALID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_VALID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+# Methods outside this set are counted as "other": a client cannot add metric series.
+_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 request_id: ContextVar[str] = ContextVar("request_id", default="")
 log = logging.getLogger("lotse.http")
 
@@ -40,7 +42,7 @@ class Observed:
             return
         given = dict(scope.get("headers") or []).get(REQUEST_ID.lower().encode(), b"").decode(
             "latin-1")
-        rid = given if _VALID.match(given) else uuid.uuid4().hex
+        rid = given if _VALID.fullmatch(given) else uuid.uuid4().hex
         token = request_id.set(rid)
         status = [500]
         started = time.perf_counter()
@@ -57,10 +59,11 @@ class Observed:
         finally:
             seconds = time.perf_counter() - started
             route = _route(scope)
-            self.metrics.requests.labels(route, scope["method"], str(status[0])).inc()
+            method = scope["method"] if scope["method"] in _METHODS else "other"
+            self.metrics.requests.labels(route, method, str(status[0])).inc()
             self.metrics.request_seconds.labels(route).observe(seconds)
-            log.info("request", extra={"method": scope["method"], "path": scope["path"],
-                                       "route": route, "status": status[0],
+            # The route, not the path: a path may carry a session id.
+            log.info("request", extra={"method": method, "route": route, "status": status[0],
                                        "ms": round(1000 * seconds, 1)})
             request_id.reset(token)
 
@@ -93,10 +96,10 @@ class JsonLogs(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
-def json_logging(level: int = logging.INFO) -> None:
-    """Send every log line of the process to stderr as JSON."""
+def json_logging() -> None:
+    """Send every log line of the process to stderr as JSON: Lotse's request lines at
+    INFO, everything else at the level already set (warnings unless ``--verbose``)."""
     handler = logging.StreamHandler()
     handler.setFormatter(JsonLogs())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
+    logging.getLogger().handlers[:] = [handler]
+    log.setLevel(logging.INFO)

@@ -29,6 +29,9 @@ def test_a_question_with_options_a_click_then_cards_and_a_comparison(lotse_serve
     page.wait_for_function("document.querySelectorAll('#chat .message-row.user-row').length >= 2",
                            timeout=LONG)
     assert "2 Personen" in page.locator("#chat .message-row.user-row").last.inner_text()
+    page.wait_for_function(
+        "document.querySelectorAll('#chat .message-row.bot-row').length >= 2", timeout=LONG)
+    assert page.get_by_role("button", name="2 Personen", exact=True).count() == 0
     # At most two more questions; "egal" to each, then the recommendation.
     for _ in range(3):
         page.wait_for_function(

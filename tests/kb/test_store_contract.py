@@ -242,3 +242,27 @@ def test_a_publish_over_a_generation_the_writer_never_saw_is_refused(chroma_serv
     with pytest.raises(StoreError, match="another writer"):
         slow.publish({})
     assert one.current(force=True).id == fast_gen.id
+
+
+def test_a_dead_writers_lock_is_taken_over_and_its_late_release_harms_nobody(
+        chroma_server, tmp_path, monkeypatch):
+    import kb.store
+
+    monkeypatch.setattr(kb.store, "_LOCK_STALE", 0.6)
+    settings = LotseSettings(home=tmp_path / "home", store={
+        "mode": "http", "port": chroma_server, "collection_prefix": next(_PREFIXES),
+        "refresh_seconds": 0})
+    store = make_store(settings)
+    name = f"{store.prefix}_writer"
+    # A writer on another machine died holding the lock; its clock may be anything.
+    store._http.create_collection(name, metadata={"host": "gone", "pid": 1, "token": "dead",
+                                                  "renewed": 4e9}, embedding_function=None)
+    with pytest.raises(StoreError, match="gone"):
+        with store.writing(wait=0):
+            pass
+    with store.writing(wait=5):  # not renewed for longer than the stale time: taken over
+        held = store._lock_holder(name)
+        assert held["token"] != "dead"
+        store._delete_if(name, "dead")  # the dead writer's late release
+        assert store._lock_holder(name) == held
+    assert store._lock_holder(name) is None

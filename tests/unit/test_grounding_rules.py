@@ -85,6 +85,8 @@ SIZES = ("Rucksack Fernweh 65 – Größen\n"
 STORE = "Filiale\nUnsere Filiale findest du in der Kaiser-Joseph-Straße 12 in Freiburg."
 PICKUP = ("Abholung\nBestellungen kannst du nur an Werktagen in der Filiale abholen. "
           "Geschenkgutscheine sind 3 Jahre ab Ausstellung gültig.")
+NOT_EXPRESS = ("Versand\nDie Rücksendung ist kostenlos. Expressversand ist für Zelte nicht "
+               "möglich.")
 SAFETY = "Sicherheit\nDer Bohrer kann nach dem Bohren sehr heiß sein. Trage immer eine Schutzbrille."
 
 
@@ -109,6 +111,10 @@ SAFETY = "Sicherheit\nDer Bohrer kann nach dem Bohren sehr heiß sein. Trage imm
      "polarity_changed"),
     # a negation the source does not make
     ("Der Bohrer kann nach dem Bohren nicht heiß sein. [1]", SAFETY, "claim_not_in_source"),
+    # a negation of one statement where the source negates another one
+    ("Die Rücksendung ist nicht kostenlos. [1]", NOT_EXPRESS, "polarity_changed"),
+    # a negation dropped
+    ("Expressversand ist für Zelte möglich. [1]", NOT_EXPRESS, "polarity_changed"),
 ])
 def test_claims_that_change_the_source_are_blocked(checker, sentence, source, reason):
     v = verdict(checker, sentence, source)
@@ -127,6 +133,4 @@ def test_claims_that_change_the_source_are_blocked(checker, sentence, source, re
 ])
 def test_faithful_restatements_of_the_same_sources_pass_those_rules(checker, sentence, source):
     v = verdict(checker, sentence, source)
-    assert v.reason not in {"number_not_in_source", "place_not_in_source", "reference_changed",
-                            "polarity_changed", "clause_not_in_source", "claim_not_in_source"}, \
-        (v.reason, v.detail)
+    assert v.ok, (v.reason, v.detail)

@@ -42,8 +42,11 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the database to ``revision`` (the newest by default)."""
     with _migrating(engine), engine.begin() as connection:
         cfg = config(connection)
-        if current(connection) is None and inspect(connection).has_table("sessions"):
-            command.stamp(cfg, FIRST)  # made by create_all before there were migrations
+        tables = inspect(connection)
+        if current(connection) is None and tables.has_table("sessions"):
+            # Made by create_all before there were migrations: stamped with the revision
+            # its tables match, then upgraded like any other.
+            command.stamp(cfg, "0002" if tables.has_table("rate_hits") else FIRST)
         command.upgrade(cfg, revision)
 
 

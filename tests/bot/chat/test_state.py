@@ -21,14 +21,17 @@ def state_url(request, db_path):
     """The URL of an empty state database: a SQLite file, or a new database on the
     session's PostgreSQL server."""
     if request.param == "sqlite":
-        return f"sqlite:///{db_path}"
+        yield f"sqlite:///{db_path}"
+        return
     server = request.getfixturevalue("postgres_url")
     name = f"t{uuid.uuid4().hex[:12]}"
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f"CREATE DATABASE {name}"))
+    yield server.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
     admin.dispose()
-    return server.rsplit("/", 1)[0] + f"/{name}"
 
 
 @pytest.fixture
@@ -265,16 +268,17 @@ def test_an_upgrade_keeps_the_data_of_an_older_database(state_url):
     upgraded.engine.dispose()
 
 
-def test_a_database_made_before_migrations_is_adopted(db_path):
-    """Tables made by create_all (Lotse before migrations) are stamped, then upgraded."""
+@pytest.mark.parametrize("with_rate_hits", [False, True])
+def test_a_database_made_before_migrations_is_adopted(db_path, with_rate_hits):
+    """Tables made by create_all (Lotse before migrations, with or without the rate-limit
+    table) are stamped with the revision they match, then upgraded."""
     from bot.chat.state import _Base
 
     engine = create_engine(f"sqlite:///{db_path}")
-    _Base.metadata.tables["sessions"].create(engine)
-    for name in ("messages", "raw_texts", "feedback", "tickets", "ticket_contacts",
-                 "ticket_reads", "session_secrets", "events", "faq_proposals", "staff_logins",
-                 "login_attempts"):
-        _Base.metadata.tables[name].create(engine)
+    names = ["sessions", "messages", "raw_texts", "feedback", "tickets", "ticket_contacts",
+             "ticket_reads", "session_secrets", "events", "faq_proposals", "staff_logins",
+             "login_attempts"] + (["rate_hits"] if with_rate_hits else [])
+    _Base.metadata.create_all(engine, tables=[_Base.metadata.tables[n] for n in names])
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO sessions VALUES ('before', 1.0, 'customer', 'de', 'bot')"))
     engine.dispose()
