@@ -207,12 +207,16 @@ class AnswerChain:
         base = dict(question=question, language=language, retrieval_query=query,
                     hits=tuple(retrieval.hits))
 
-        # What the documents cannot answer may still be a need the catalog can meet.
-        rescue = self.adviser.rescue(understood.core or question, language, view) \
-            if advise and not history else None
+        def rescue() -> Advice | None:
+            """What the documents cannot answer may still be a need the catalog can meet;
+            asked only on the way to a handoff, not for every question."""
+            return self.adviser.rescue(understood.core or question, language, view) \
+                if advise and not history else None
+
         if not retrieval.hits:
-            if rescue is not None:
-                yield (yield from self._advise(rescue, question, language, view))
+            advice = rescue()
+            if advice is not None:
+                yield (yield from self._advise(advice, question, language, view))
                 return
             yield self._handoff("no_sources", base, confidence_value=0.0)
             return
@@ -234,10 +238,11 @@ class AnswerChain:
         # The rewritten follow-up carries the intent ("Und der AlpinPro 50?" -> "Wie schwer
         # ist der AlpinPro 50?"), so sentences are chosen for it, not for the fragment.
         extract, sig = self.assess(query, retrieval)
-        if (not extract.citations or sig is None or confidence(sig) < self.settings.handoff_below) \
-                and rescue is not None:
-            yield (yield from self._advise(rescue, question, language, view))
-            return
+        if not extract.citations or sig is None or confidence(sig) < self.settings.handoff_below:
+            advice = rescue()
+            if advice is not None:
+                yield (yield from self._advise(advice, question, language, view))
+                return
         if not extract.citations or sig is None:
             yield self._handoff("no_sources", base, 0.0, grounding=grounding)
             return
