@@ -10,7 +10,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install system-deps run test test-fast screenshots grounding test-slow reliability eval bench corpus clean
+.PHONY: install system-deps run test test-fast screenshots grounding test-slow reliability soak ingest-bench eval corpus clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -63,6 +63,23 @@ test-slow: install
 # Lotse processes (about 6 minutes; needs ../shared/data/xquad, skips without it).
 reliability: install
 	$(BIN)/python -m bench.reingest_load
+
+# Lotse's ingest against a plain split-embed-add pipeline on the XQuAD paragraphs, side by
+# side, and the peak memory of the 100k-chunk build (about 10 minutes; skips without
+# ../shared/data/xquad).
+ingest-bench: install
+	$(BIN)/python -m bench.ingest --runs 5 --build 100000
+
+# The soak (a benchmark, not in CI): 50 customers for 30 minutes through nginx to three
+# `lotse serve` processes on one `chroma run` server and one PostgreSQL, a re-ingest every
+# 5 minutes from each process in turn and one rollback. Installs Debian's nginx and
+# postgresql-15 when missing.
+soak: install
+	@test -x /usr/sbin/nginx -a -x /usr/lib/postgresql/15/bin/initdb || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+	    nginx postgresql-15; }
+	$(BIN)/python -m bench.soak
 
 # The gold set against a fresh store of docs_corpus/ with the offline default embedder.
 eval: install

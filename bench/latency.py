@@ -54,8 +54,11 @@ def measure(engine: Engine, questions: list[str]) -> dict[str, float]:
 
 
 def synthetic_store(base: Engine, size: int, home: Path, seed: int = 0) -> Engine:
-    """A generation of ``size`` chunks recombined from the corpus behind ``base``."""
-    rng = np.random.default_rng(seed)
+    """A generation of ``size`` chunks recombined from the corpus behind ``base``.
+
+    Chunks are written first and their sentences second, with the writer's in-memory
+    indexes released in between (``GenerationWriter.release``), so the build holds one
+    index at a time; both passes draw the same chunks from per-batch seeds."""
     gen = base.retriever.generation()
     pool: list[tuple[str, np.ndarray]] = []
     for audience in AUDIENCES:
@@ -67,8 +70,9 @@ def synthetic_store(base: Engine, size: int, home: Path, seed: int = 0) -> Engin
     engine = build_engine(LotseSettings(home=home), embedder=base.embedder)
     writer = engine.store.begin()
     batch = 2000
-    for start in range(0, size, batch):
-        chunks, chunk_vecs, sentences, sentence_vecs = [], [], [], []
+
+    def draw(start: int):
+        rng = np.random.default_rng([seed, start])
         for i in range(start, min(size, start + batch)):
             picks = rng.choice(len(pool), size=int(rng.integers(2, 6)), replace=False)
             text = "\n".join(texts[p] for p in picks)
@@ -78,16 +82,26 @@ def synthetic_store(base: Engine, size: int, home: Path, seed: int = 0) -> Engin
             draft = Chunk(f"syn{i}", f"doc{i // 5}", text, i % 5, f"Abschnitt {i % 17}", meta)
             chunk = Chunk(draft.id, draft.doc_id, text, draft.position, draft.section,
                           {**meta, "sentences": len(chunk_units(draft))})
+            yield chunk, picks, rng
+
+    for start in range(0, size, batch):
+        chunks, chunk_vecs = [], []
+        for chunk, picks, rng in draw(start):
             mixed = vecs[picks].sum(axis=0) + rng.normal(scale=0.05, size=vecs.shape[1])
             chunks.append(chunk)
             chunk_vecs.append(mixed / np.linalg.norm(mixed))
+        writer.add(chunks, np.asarray(chunk_vecs, dtype=np.float32))
+    writer.release()
+    for start in range(0, size, batch):
+        chunks, sentences, sentence_vecs = [], [], []
+        for chunk, picks, rng in draw(start):
+            chunks.append(chunk)
             for j, (unit, p) in enumerate(zip(chunk_units(chunk), picks)):
-                sentences.append(Sentence(f"syn{i}:{j}", chunk.id, unit, "public",
-                                          {"doc_type": "product", "language": "de"}))
+                sentences.append(Sentence(f"{chunk.id}:{j}", chunk.id, unit, "public",
+                                          {"doc_type": "product"}))
                 noisy = vecs[p] + rng.normal(scale=0.02, size=vecs.shape[1])
                 sentence_vecs.append(noisy / np.linalg.norm(noisy))
-        writer.add(chunks, np.asarray(chunk_vecs, dtype=np.float32), sentences,
-                   np.asarray(sentence_vecs, dtype=np.float32))
+        writer.add_sentences(sentences, np.asarray(sentence_vecs, dtype=np.float32), chunks)
     new = writer.as_generation()
     for view in VIEWS:
         build_lexical(new, view).save(new.cache_dir / f"lexical-{view}")

@@ -151,10 +151,13 @@ def free_port() -> int:
 
 
 class Customers:
-    """``n`` chat sessions in threads, each thinking 1–3 s between messages."""
+    """``n`` chat sessions in threads, each thinking ``think`` seconds (1–3 s) between
+    messages; worker ``i`` talks to ``urls[i % len(urls)]``."""
 
-    def __init__(self, urls: list[str], questions: list[str], n: int, seed: int = 7) -> None:
+    def __init__(self, urls: list[str], questions: list[str], n: int, seed: int = 7,
+                 think: tuple[float, float] = (1.0, 3.0)) -> None:
         self.urls, self.questions, self.n, self.seed = urls, questions, n, seed
+        self.think = think
         self.log: list[Request] = []
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -175,7 +178,7 @@ class Customers:
         instance = worker % len(self.urls)
         headers = {"Authorization": f"Bearer {CUSTOMER}"}
         # Customers arrive spread over the first think time, not all in the same millisecond.
-        self._stop.wait(rng.uniform(0.0, 3.0))
+        self._stop.wait(rng.uniform(0.0, self.think[1]))
         with httpx.Client(base_url=self.urls[instance], headers=headers, timeout=120) as client:
             turn = 0
             owner: dict = {}  # the conversation's id and secret; three questions each
@@ -198,7 +201,7 @@ class Customers:
                 with self._lock:
                     self.log.append(entry)
                 turn += 1
-                self._stop.wait(rng.uniform(1.0, 3.0))
+                self._stop.wait(rng.uniform(*self.think))
 
 
 def watch_generations(urls: list[str], cycles: list[Cycle], generations: dict[int, str],

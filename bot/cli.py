@@ -41,10 +41,10 @@ def _engine(args: argparse.Namespace):
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    from bot.wiring import build_syncer
     from ingest.sync import console_progress
 
-    engine = _engine(args)
-    report = engine.syncer.sync([Path(p) for p in args.paths], audience=args.audience,
+    report = build_syncer(_settings(args)).sync([Path(p) for p in args.paths], audience=args.audience,
                                   progress=console_progress(), lock_timeout=args.wait)
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))

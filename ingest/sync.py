@@ -24,29 +24,27 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ingest.chunking import chunk_document, chunk_units
+from ingest.embedding import ChunkWriter, Progress
 from ingest.isolation import IsolatedLoader
 from ingest.loaders import SUPPORTED
 from kb.embedders import Embedder
 from kb.errors import LoaderError, LotseError, StoreError
+from kb.lexical import LexicalIndex
 from kb.retrieval import VIEWS, build_lexical
 from kb.settings import LotseSettings
-from kb.store import ChunkStore, Generation, Sentence
+from kb.store import ChunkStore, Generation
 from kb.text import content_hash
 from kb.types import AUDIENCES, Chunk
 from kb.vocabulary import VOCABULARY_FILE, Vocabulary, VocabularyError
 
 log = logging.getLogger(__name__)
-
-Progress = Callable[[str, int, int], None]
-"""Called as progress(stage, done, total); stages are 'load' and 'embed'."""
-
 
 @dataclass
 class SyncReport:
@@ -154,12 +152,11 @@ class Syncer:
         live = self.store.current(force=True)
         old = self._manifest(live) if live else {}
         fingerprint = self._fingerprint()
-        default_audience = audience or self.settings.ingest.default_audience
-        max_bytes = int(self.settings.ingest.max_file_mb * 2**20)
 
         keep_docs: set[str] = set()
         seen: set[tuple[str, str]] = set()
-        new_chunks: list[Chunk] = []
+        new_docs: set[str] = set()
+        new_files: set[tuple[str, str]] = set()
         listing = []
         for root in roots:
             root_key = str(root.resolve() if root.is_dir() else root.resolve().parent)
@@ -171,60 +168,69 @@ class Syncer:
         vocabulary = self._vocabulary(roots, live, report)
 
         limits = self.settings.ingest
-        with IsolatedLoader(limits.file_timeout_seconds, limits.file_memory_mb) as loader:
-            for done, (root_key, path, source) in enumerate(listing, start=1):
-                if progress:
-                    progress("load", done, len(listing))
-                key = (root_key, source)
-                seen.add(key)
-                previous = old.get(key)
-                try:
-                    raw = path.read_bytes() if path.stat().st_size <= max_bytes else b""
-                    file_hash = content_hash(raw + fingerprint.encode() + (audience or "").encode())
-                    if previous and previous.file_hash == file_hash and raw:
-                        keep_docs |= previous.doc_ids
-                        report.unchanged.append(source)
-                        continue
-                    loaded = loader.load(path, source, default_audience, audience == "internal",
-                                         max_bytes)
-                except (LoaderError, OSError) as exc:
-                    report.failed.append((source, str(exc)))
-                    if previous:  # nothing already stored is lost
-                        keep_docs |= previous.doc_ids
-                    continue
-                except Exception as exc:  # a loader bug must not end the batch
-                    log.exception("unexpected error loading %s", source)
-                    report.failed.append((source, f"unexpected {exc.__class__.__name__}: {exc}"))
-                    if previous:
-                        keep_docs |= previous.doc_ids
-                    continue
-                report.warnings += [(source, w) for w in loaded.warnings]
-                for doc in loaded.documents:
-                    for chunk in chunk_document(doc, self.settings.chunking):
-                        extra = {"root": root_key, "file_hash": file_hash,
-                                 "sentences": len(chunk_units(chunk))}
-                        new_chunks.append(Chunk(chunk.id, chunk.doc_id, chunk.text, chunk.position,
-                                                chunk.section, {**chunk.metadata, **extra}))
-                (report.updated if previous else report.added).append(source)
+        with ChunkWriter(self.store, self.embedder, live.id if live else None,
+                         self.settings.embedding.batch_size, progress) as chunks:
+            with IsolatedLoader(limits.file_timeout_seconds, limits.file_memory_mb) as loader:
+                for done, (root_key, path, source) in enumerate(listing, start=1):
+                    if progress:
+                        progress("load", done, len(listing))
+                    seen.add((root_key, source))
+                    previous = old.get((root_key, source))
+                    loaded = self._load(loader, path, source, root_key, previous, audience,
+                                        fingerprint, report, chunks)
+                    if loaded is None:  # unchanged or failed: the stored version stays
+                        keep_docs |= previous.doc_ids if previous else set()
+                    elif loaded:
+                        new_docs |= {c.doc_id for c in loaded}
+                        new_files.add((root_key, str(loaded[0].metadata.get("source", ""))))
+                        chunks.add(loaded)
 
-        for key, state in old.items():
-            if key in seen:
-                continue
-            if key[0] in synced_roots:
-                report.removed.append(state.source)
-            else:  # another root, not part of this sync
-                keep_docs |= state.doc_ids
+            for key, state in old.items():
+                if key in seen:
+                    continue
+                if key[0] in synced_roots:
+                    report.removed.append(state.source)
+                else:  # another root, not part of this sync
+                    keep_docs |= state.doc_ids
 
-        if report.changed or live is None and new_chunks:
-            files = {k for k, state in old.items() if state.doc_ids & keep_docs} | {
-                (str(c.metadata.get("root", "")), str(c.metadata.get("source", "")))
-                for c in new_chunks}
-            self._publish(live, keep_docs, new_chunks, report, progress, vocabulary, len(files))
-        else:
-            report.generation = live.id if live else None
-            report.chunks_total = sum(live.count(a) for a in AUDIENCES) if live else 0
+            if report.changed or live is None and chunks.queued:
+                files = {k for k, state in old.items() if state.doc_ids & keep_docs} | new_files
+                self._publish(live, keep_docs, chunks, report, vocabulary, len(files),
+                              len(new_docs | keep_docs))
+            else:
+                report.generation = live.id if live else None
+                report.chunks_total = sum(live.count(a) for a in AUDIENCES) if live else 0
         report.seconds = time.monotonic() - started
         return report
+
+    def _load(self, loader: IsolatedLoader, path: Path, source: str, root_key: str,
+              previous: _FileState | None, audience: str | None, fingerprint: str,
+              report: SyncReport, chunks: ChunkWriter) -> list[Chunk] | None:
+        """The chunks of one file, or None when the stored version stays (the file is
+        unchanged, or fails to load now); outcomes are recorded in ``report``."""
+        max_bytes = int(self.settings.ingest.max_file_mb * 2**20)
+        try:
+            raw = path.read_bytes() if path.stat().st_size <= max_bytes else b""
+            file_hash = content_hash(raw + fingerprint.encode() + (audience or "").encode())
+            if previous and previous.file_hash == file_hash and raw:
+                report.unchanged.append(source)
+                return None
+            chunks.expect()
+            loaded = loader.load(path, source, audience or self.settings.ingest.default_audience,
+                                 audience == "internal", max_bytes)
+        except (LoaderError, OSError) as exc:
+            report.failed.append((source, str(exc)))
+            return None
+        except Exception as exc:  # a loader bug must not end the batch
+            log.exception("unexpected error loading %s", source)
+            report.failed.append((source, f"unexpected {exc.__class__.__name__}: {exc}"))
+            return None
+        report.warnings += [(source, w) for w in loaded.warnings]
+        extra = {"root": root_key, "file_hash": file_hash}
+        (report.updated if previous else report.added).append(source)
+        return [Chunk(c.id, c.doc_id, c.text, c.position, c.section,
+                      {**c.metadata, **extra, "sentences": len(chunk_units(c))})
+                for doc in loaded.documents for c in chunk_document(doc, self.settings.chunking)]
 
     def _manifest(self, gen: Generation) -> dict[tuple[str, str], _FileState]:
         files: dict[tuple[str, str], _FileState] = {}
@@ -260,62 +266,42 @@ class Syncer:
                 parts[key] = entries
         return parts
 
-    def _publish(self, live: Generation | None, keep_docs: set[str], new_chunks: list[Chunk],
-                 report: SyncReport, progress: Progress | None,
-                 vocabulary: dict[str, dict[str, dict[str, str]]], files: int) -> None:
-        writer = self.store.begin(base=live.id if live else None)
-        try:
-            copied = writer.copy_from(live, keep_docs) if live and keep_docs else 0
-            sentences = [
-                Sentence(f"{c.id}:{i}", c.id, text, c.audience,
-                         {k: c.metadata.get(k, "") for k in ("doc_type", "product", "language")})
-                for c in new_chunks for i, text in enumerate(chunk_units(c))
-            ]
-            vectors = self._embed([c.search_text for c in new_chunks], progress)
-            sentence_vectors = self._embed([s.text for s in sentences], progress)
-            writer.add(new_chunks, vectors, sentences, sentence_vectors)
-            report.chunks_embedded = len(new_chunks)
-            gen = writer.as_generation()
-            for view in VIEWS:
-                build_lexical(gen, view).save(gen.cache_dir / f"lexical-{view}")
-            self._smoke_test(gen, new_chunks, vectors)
-            counts = writer.counts()
-            expected_chunks = copied + len(new_chunks)
-            got_chunks = sum(n for k, n in counts.items() if k.endswith("_chunks"))
-            if got_chunks != expected_chunks:
-                raise StoreError(f"new generation holds {got_chunks} chunks, expected {expected_chunks}")
-            published = writer.publish({"embedder": self.embedder.name, "dim": self.embedder.dim,
-                                        "chunks": got_chunks, "vocabulary": vocabulary,
-                                        "files": files,
-                                        "documents": len({c.doc_id for c in new_chunks} | keep_docs)})
-        except BaseException:
-            writer.abort()
-            raise
+    def _publish(self, live: Generation | None, keep_docs: set[str], chunks: ChunkWriter,
+                 report: SyncReport, vocabulary: dict[str, dict[str, dict[str, str]]],
+                 files: int, documents: int) -> None:
+        writer = chunks.finish()
+        copied = writer.copy_from(live, keep_docs) if live and keep_docs else 0
+        report.chunks_embedded = chunks.written
+        gen = writer.as_generation()
+        built: dict[tuple[str, ...], LexicalIndex] = {}
+        for view, audiences in VIEWS.items():
+            present = tuple(a for a in audiences if gen.count(a))  # views with equal chunks
+            if present not in built:                              # share one index
+                built[present] = build_lexical(gen, view)
+            built[present].save(gen.cache_dir / f"lexical-{view}")
+        self._smoke_test(gen, chunks.probe)
+        counts = writer.counts()
+        expected_chunks = copied + chunks.written
+        got_chunks = sum(n for k, n in counts.items() if k.endswith("_chunks"))
+        if got_chunks != expected_chunks:
+            raise StoreError(f"new generation holds {got_chunks} chunks, expected {expected_chunks}")
+        published = writer.publish({"embedder": self.embedder.name, "dim": self.embedder.dim,
+                                    "chunks": got_chunks, "vocabulary": vocabulary,
+                                    "files": files, "documents": documents})
         report.generation = published.id
         report.published = True
         report.chunks_total = got_chunks
 
-    def _embed(self, texts: list[str], progress: Progress | None) -> np.ndarray:
-        size = self.settings.embedding.batch_size
-        parts = []
-        for start in range(0, len(texts), size):
-            parts.append(self.embedder.embed_batch(texts[start:start + size]))
-            if progress:
-                progress("embed", min(start + size, len(texts)), len(texts))
-        if not parts:
-            return np.zeros((0, self.embedder.dim), dtype=np.float32)
-        return np.vstack(parts)
-
     @staticmethod
-    def _smoke_test(gen: Generation, chunks: list[Chunk], vectors: np.ndarray) -> None:
+    def _smoke_test(gen: Generation, probe: tuple[Chunk, np.ndarray] | None) -> None:
         """A new chunk must be found by its own vector before readers are switched over."""
-        if not chunks:
+        if probe is None:
             return
-        probe = chunks[len(chunks) // 2]
-        found = gen.query(vectors[len(chunks) // 2], (probe.audience,), 3)
+        chunk, vector = probe
+        found = gen.query(vector, (chunk.audience,), 3)
         # Identical texts (the same file uploaded several times) share one vector and tie:
         # any of them at the probe's own similarity proves the write.
-        if not any(m.id == probe.id or m.similarity >= 1 - 1e-4 for m, _ in found):
+        if not any(m.id == chunk.id or m.similarity >= 1 - 1e-4 for m, _ in found):
             raise StoreError("validation failed: a freshly written chunk is not retrievable")
 
 
@@ -329,11 +315,10 @@ def console_progress() -> Progress | None:
 
     def update(stage: str, done: int, total: int) -> None:
         bar = bars.get(stage)
-        if bar is None or bar.total != total:
-            if bar is not None:
-                bar.close()
-            bar = bars[stage] = tqdm(total=total, desc=stage, unit="file" if stage == "load" else "text",
+        if bar is None:
+            bar = bars[stage] = tqdm(total=total, desc=stage, unit="file" if stage == "load" else "chunk",
                                      file=sys.stderr, leave=False)
+        bar.total = total  # chunks are embedded while files are still being found
         bar.update(done - bar.n)
         if done >= total:
             bar.close()

@@ -18,6 +18,7 @@ import logging
 import math
 import re
 import shutil
+from array import array
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -42,12 +43,18 @@ class _Bm25:
                    else np.zeros(0, dtype=np.int64))
 
     @classmethod
-    def build(cls, corpus: Sequence[list[str]]) -> "_Bm25":
-        if not corpus or not any(corpus):
-            return cls(None, len(corpus))
+    def build(cls, corpus: Iterable[list[str]]) -> "_Bm25":
+        """Indexes one document per token list. Each list becomes an array of 4-byte term
+        ids as soon as it is read, so a big store's n-grams (about 600 a chunk) are not
+        all held as strings at once: 100k chunks need 0.25 GB instead of several."""
+        vocab: dict[str, int] = {}
+        docs = [array("i", [vocab.setdefault(t, len(vocab)) for t in toks or ["\x00"]])
+                for toks in corpus]
+        if not vocab.keys() - {"\x00"}:  # no document has a single term
+            return cls(None, len(docs))
         model = bm25s.BM25(k1=1.2, b=0.75)
-        model.index([toks or ["\x00"] for toks in corpus], show_progress=False)
-        return cls(model, len(corpus))
+        model.index((docs, vocab), show_progress=False)
+        return cls(model, len(docs))
 
     def scores(self, tokens: Iterable[str]) -> np.ndarray:
         known = [t for t in tokens if t in self.vocab]
@@ -107,8 +114,8 @@ class LexicalIndex:
     def build(cls, ids: Sequence[str], texts: Sequence[str], metas: Sequence[dict]) -> "LexicalIndex":
         ids = list(ids)
         return cls(ids, [dict(m) for m in metas],
-                   _Bm25.build([word_tokens(t) for t in texts]),
-                   _Bm25.build([ngram_tokens(t) for t in texts]))
+                   _Bm25.build(word_tokens(t) for t in texts),
+                   _Bm25.build(ngram_tokens(t) for t in texts))
 
     def word_scores(self, query: str) -> np.ndarray:
         return self._words.scores(word_tokens(query))

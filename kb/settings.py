@@ -20,7 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -228,6 +228,11 @@ class ServerSettings(BaseModel):
         "may send cookie-authenticated requests (chat page, staff UI, login); the server's own "
         "origin always may. Everything else is refused with 403."
     )
+    widget_origins: list[str] = Field(
+        default_factory=list, description="Sites (e.g. 'https://shop.example') whose pages may "
+        "embed the chat widget (/widget.js): their browsers may call the REST API (CORS). "
+        "No cookies are involved; the widget sends the customer token."
+    )
     trusted_proxies: list[str] = Field(
         default_factory=list, description="Addresses of reverse proxies whose X-Forwarded-For "
         "and X-Forwarded-Proto are believed. Empty (default): the connecting address counts, "
@@ -314,6 +319,56 @@ class MailSettings(BaseModel):
     timeout_s: float = Field(15.0, gt=0, description="Seconds to wait for the SMTP server.")
 
 
+WEBHOOK_EVENTS = ("ticket.opened", "customer.message", "agent.reply", "ticket.closed")
+
+
+class WebhookSettings(BaseModel):
+    """Signed outgoing webhooks for a helpdesk or any other receiver (bot.channels.webhooks)."""
+
+    urls: list[str] = Field(default_factory=list, description="Receivers; each gets every "
+                            "event listed in `events`. Empty: no webhooks.")
+    secret: SecretStr = Field(SecretStr(""), description="HMAC-SHA256 key of the "
+                              "`X-Lotse-Signature` header; required when `urls` is set.")
+    events: list[Literal["ticket.opened", "customer.message", "agent.reply", "ticket.closed"]] = \
+        Field(default_factory=lambda: list(WEBHOOK_EVENTS), description="Which events are sent.")
+    attempts: int = Field(6, ge=1, le=30, description="Tries per delivery before it goes to the "
+                          "dead-letter list (the admin can replay it from there).")
+    backoff_seconds: float = Field(5.0, gt=0, description="Wait before the first retry; "
+                                   "doubled for each further one (5, 10, 20, 40, 80 s).")
+    timeout_seconds: float = Field(10.0, gt=0, description="Seconds to wait for a receiver.")
+
+    @model_validator(mode="after")
+    def _signed(self) -> WebhookSettings:
+        if self.urls and not self.secret.get_secret_value():
+            raise ValueError("webhooks.urls is set but webhooks.secret is empty: every "
+                             "webhook is signed, so a receiver can tell it comes from Lotse")
+        bad = [u for u in self.urls if not u.startswith(("http://", "https://"))]
+        if bad:
+            raise ValueError(f"webhooks.urls must be http(s) URLs: {', '.join(bad)}")
+        return self
+
+
+class ChatwootSettings(BaseModel):
+    """Lotse as a Chatwoot Agent Bot (bot.channels.chatwoot)."""
+
+    url: str = Field("", description="Chatwoot's base URL (https://chat.example.com); empty: "
+                     "no Chatwoot connector.")
+    bot_token: SecretStr = Field(SecretStr(""), description="The agent bot's access token "
+                                 "(Chatwoot: Settings > Bots), sent as `api_access_token`.")
+    webhook_token: SecretStr = Field(SecretStr(""), description="A long random secret; the "
+                                     "bot's outgoing URL in Chatwoot is "
+                                     "https://LOTSE/hooks/chatwoot/<webhook_token>.")
+    timeout_seconds: float = Field(15.0, gt=0, description="Seconds to wait for Chatwoot's API.")
+
+    @model_validator(mode="after")
+    def _complete(self) -> ChatwootSettings:
+        if self.url and not (self.bot_token.get_secret_value()
+                             and len(self.webhook_token.get_secret_value()) >= 16):
+            raise ValueError("chatwoot.url is set: chatwoot.bot_token and a chatwoot."
+                             "webhook_token of at least 16 characters are needed too")
+        return self
+
+
 class StateSettings(BaseModel):
     url: str = Field(
         "", description="SQLAlchemy URL of the conversation database; empty means SQLite at "
@@ -343,6 +398,8 @@ class LotseSettings(BaseSettings):
     server: ServerSettings = ServerSettings()
     hours: HoursSettings = HoursSettings()
     mail: MailSettings = MailSettings()
+    webhooks: WebhookSettings = WebhookSettings()
+    chatwoot: ChatwootSettings = ChatwootSettings()
     state: StateSettings = StateSettings()
 
     def state_url(self) -> str:

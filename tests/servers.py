@@ -27,9 +27,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def uvicorn_thread(app) -> Iterator[str]:
-    """``app`` served over real HTTP for the duration of the block; yields its base URL."""
-    port = free_port()
+def uvicorn_thread(app, port: int | None = None) -> Iterator[str]:
+    """``app`` served over real HTTP for the duration of the block (on ``port``, or a free
+    one); yields its base URL."""
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -108,3 +108,45 @@ def test_foreign_bench_judges_answers_and_honest_refusals():
     assert not judge(answerable, {**right, "citations": [{"source": "other.md"}]})
     assert not judge({"kind": "unanswerable"}, right)
     assert judge({"kind": "unanswerable"}, {**right, "handoff": True})
+
+
+def test_ingest_and_soak_skip_without_data(tmp_path, capsys):
+    from bench import ingest, soak
+
+    assert ingest.main(["--xquad", str(tmp_path / "none")]) == 0
+    assert soak.main(["--xquad", str(tmp_path / "none")]) == 0
+    out = capsys.readouterr().out
+    assert out.count("SKIPPED") == 2
+
+
+def test_the_plain_pipeline_splits_at_sentence_ends_near_900_characters():
+    from bench.ingest import split_plain
+
+    sentence = "Das ist ein Satz mit einigen Wörtern darin. "
+    pieces = split_plain(sentence * 60)
+    assert len(pieces) == 3 and all(len(p) <= 900 for p in pieces)
+    assert all(p.endswith(".") for p in pieces)
+    assert " ".join(pieces) == (sentence * 60).strip()
+
+
+def test_the_soak_counts_absent_citations_after_each_flip_and_rollback():
+    from bench.reingest_load import Request
+    from bench.soak import REFRESH_SECONDS, Event, summarise
+
+    events = [Event("ingest", 0, 0.0, 0.0, frozenset()),
+              Event("ingest", 0, 100.0, 110.0, frozenset({"gone.md"})),
+              Event("rollback", 1, 200.0, 201.0, frozenset())]
+    log = [
+        Request(50.0, 50.1, 0, 200, ("gone.md",)),                        # still live then
+        Request(110.0 + REFRESH_SECONDS / 2, 111.5, 0, 200, ("gone.md",)),  # in the window
+        Request(150.0, 150.2, 0, 200, ("gone.md",)),                      # stale
+        Request(150.0, 150.2, 0, 200, ("kept.md",)),
+        Request(105.0, 105.3, 0, 503, ()),                                # a failure, during
+        Request(210.0, 210.2, 0, 200, ("gone.md",)),                      # back after rollback
+    ]
+    res = summarise(log, events, sessions=1, minutes=1, initial_ingest_s=1.0,
+                    rss_start={"A": 1.0}, rss_end={"A": 2.0})
+    assert res["stale_citations"] == 1 and res["absent_cited_inside_refresh_window"] == 1
+    assert res["cited_later_deleted_before_first_flip"] == 1
+    assert res["during_reingests"]["requests"] == 1 and res["during_reingests"]["failed"] == 1
+    assert res["all"]["failed"] == 1 and res["rss_mb"] == {"A": {"start": 1.0, "end": 2.0}}

@@ -24,9 +24,9 @@ import hmac
 import logging
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from bot.answer.handoff import handoff_message
@@ -41,7 +41,14 @@ from bot.chat.metrics import Metrics
 from bot.chat.pii import find_email
 from bot.chat.ratelimit import RateLimited, RateLimiter
 from bot.chat.staff import Credentials, LoginSessions
-from bot.chat.state import Message, StateStore, Ticket, check_session_id
+from bot.chat.state import (
+    Delivery,
+    Message,
+    StateError,
+    StateStore,
+    Ticket,
+    check_session_id,
+)
 from kb.errors import Forbidden, InvalidInput
 from kb.text import content_hash, detect_language
 from kb.types import Answer
@@ -151,6 +158,17 @@ class Reply:
     session_id: str = ""
     secret: str | None = None  # set once, in the reply that started the conversation
 
+    def footnotes(self) -> str:
+        """The sources as footnotes (``[1] Title – Section (source)``) after a blank line,
+        for channels that show plain text only; empty without sources."""
+        if self.answer is None or not self.answer.citations:
+            return ""
+        lines = []
+        for c in self.answer.citations:
+            section = f" – {c.section}" if c.section and c.section != c.title else ""
+            lines.append(f"[{c.n}] {c.title}{section} ({c.source})")
+        return "\n\n" + "\n".join(lines)
+
     def to_dict(self) -> dict:
         data = self.answer.to_dict() if self.answer else {
             "question": "", "answer": self.text, "language": "de", "citations": [],
@@ -178,6 +196,9 @@ class ChatService:
         server = engine.settings.server
         self.limits = RateLimiter(server.messages_per_minute, server.client_messages_per_minute,
                                   state=state)
+        # Called as listener(event, ticket, **data) for ticket.opened, customer.message,
+        # agent.reply and ticket.closed (bot.channels.webhooks queues them for helpdesks).
+        self.listeners: list[Callable[..., None]] = []
         # Agents' drafts are written here, after the customer has the reply.
         self._drafter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lotse-draft")
         self._drafting: dict[int, Future] = {}
@@ -187,6 +208,13 @@ class ChatService:
         """An event for the KPIs (stored) and the process's metrics."""
         self.state.record(event, session_id, value, **data)
         self.metrics.event(event, value, data)
+
+    def _notify(self, event: str, ticket: Ticket, **data: Any) -> None:
+        for listener in self.listeners:
+            try:
+                listener(event, ticket, **data)
+            except Exception:  # a listener's failure is logged; the customer is answered
+                log.exception("listener %r failed on %s", listener, event)
 
     def _check_limits(self, session_id: str | None, client: str | None) -> None:
         try:
@@ -248,6 +276,7 @@ class ChatService:
             # A person is on the way: the bot still answers what the documents answer, and
             # everything the customer writes lands in the ticket the agent sees.
             self._record("forwarded", session_id)
+            self._notify("customer.message", open_ticket, text=question.text)
             # An address is taken only while the offer stands (out of hours, none on file yet):
             # typing it after reading what it is for is the consent.
             email = find_email(question.text) if self.offers_email(open_ticket) else None
@@ -288,9 +317,29 @@ class ChatService:
             # The draft searches with the rewritten follow-up, which carries the product.
             draft_for = (ticket.id, answer.retrieval_query or answer.question)
         message_id = self._store_answer(session_id, question.text, answer, shown, latency_ms)
+        if ticket is not None:
+            self._notify("ticket.opened", ticket)
         if draft_for:
             self.draft_later(*draft_for)
         yield Reply(shown, answer, message_id, ticket, **ids)
+
+    def complete(self, earlier: Sequence[tuple[str, str]], text: str,
+                 client: str | None = None) -> Iterator[str | Reply]:
+        """One exchange of a client that sends the whole conversation each time (the
+        OpenAI-compatible route): ``earlier`` holds the (question, answer) turns before
+        ``text``. A conversation is recorded for it, with those turns, so the KPIs count it
+        and a handoff's ticket shows the agent everything that was said. Always the
+        customer view. The reply carries the conversation's id and secret, so the client
+        can go on through ``/v1/chat`` instead."""
+        Question.of(text)  # an invalid message is refused before anything is stored
+        self._check_limits(None, client)
+        session_id, secret = self.start_conversation("customer")
+        for question, answer in earlier:
+            self.state.add_message(session_id, "customer", question)
+            if answer:
+                self.state.add_message(session_id, "bot", answer)
+        for item in self.stream(session_id, text, "customer"):
+            yield replace(item, secret=secret) if isinstance(item, Reply) else item
 
     def _store_answer(self, session_id: str, question: str, answer: Answer, shown: str,
                       latency_ms: float) -> int:
@@ -444,6 +493,7 @@ class ChatService:
                                                     "handoff_reason": "asked_for_human"})
         self._record("answer", session_id, None, kind="handoff", handoff=True,
                           reason="asked_for_human", question=question, button=True)
+        self._notify("ticket.opened", ticket)
         return Reply(text, None, message_id, ticket)
 
     def feedback(self, session_id: str, rating: int, message_id: int | None = None,
@@ -521,6 +571,7 @@ class ChatService:
         message_id = self.state.reply(ticket_id, agent, text)
         ticket = self.state.ticket(ticket_id)
         self._record("agent_reply", ticket.session_id)
+        self._notify("agent.reply", ticket, text=text, agent=agent)
         email = self.state.contact_of(ticket_id) if self.mail else None
         if not email:
             return SentReply(message_id)
@@ -543,6 +594,7 @@ class ChatService:
         that Lotse answers again from now on."""
         ticket = self.state.close(ticket_id, resolved)
         self._record("ticket_closed", ticket.session_id, 1.0 if resolved else 0.0)
+        self._notify("ticket.closed", ticket, resolved=resolved)
         language = detect_language(ticket.question) if ticket.question else "de"
         self.state.add_message(ticket.session_id, "notice",
                                _CLOSED[language].format(number=ticket.number))
@@ -570,6 +622,17 @@ class ChatService:
         opening = texts["sorry"] if reason == "negative_sentiment" else texts["hello"]
         closing = texts["closing"].format(brand=self.brand)
         return f"{opening}\n\n{body}\n\n{closing}", sources
+
+    # -- outgoing webhooks (bot.channels.webhooks) ----------------------------------
+    def webhook_deliveries(self, status: str | None = None) -> list[Delivery]:
+        """The webhook outbox, newest first; ``status`` dead is the dead-letter list."""
+        if status not in (None, "pending", "delivered", "dead"):
+            raise StateError(f"status must be pending, delivered or dead, not {status!r}")
+        return self.state.deliveries(status)
+
+    def replay_webhook(self, delivery_id: int) -> Delivery:
+        """Send a dead delivery again (its signature is made anew when it is sent)."""
+        return self.state.replay_delivery(delivery_id)
 
     # -- KPIs and health -------------------------------------------------------
     def warm_up(self) -> None:
@@ -603,3 +666,5 @@ class ChatServices:
     faq: FaqLoop
     credentials: Credentials
     logins: LoginSessions
+    webhooks: Any = None  # bot.channels.webhooks.WebhookSender when webhooks.urls is set
+    chatwoot: Any = None  # bot.channels.chatwoot.ChatwootConnector when chatwoot.url is set

@@ -37,6 +37,7 @@ from sqlalchemy import (
     event,
     select,
     text,
+    update,
 )
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -213,6 +214,42 @@ class _RateHit(_Base):
     at: Mapped[float] = mapped_column(Float, index=True)
 
 
+class _WebhookDelivery(_Base):
+    """One event for one receiver: the outbox the webhook sender works through, and the
+    dead-letter list the admin sees (``status`` dead) and can replay."""
+    __tablename__ = "webhook_deliveries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_at: Mapped[float] = mapped_column(Float)
+    event: Mapped[str] = mapped_column(String(40))
+    url: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)  # the exact bytes signed and sent, as UTF-8
+    status: Mapped[str] = mapped_column(String(16), index=True)  # pending | delivered | dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_at: Mapped[float] = mapped_column(Float, index=True)  # due, or leased until
+    lease: Mapped[str] = mapped_column(String(32), default="", index=True)  # the last claim
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    delivered_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    created_at: float
+    event: str
+    url: str
+    body: str
+    status: str
+    attempts: int
+    next_at: float
+    last_error: str
+    delivered_at: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in ("id", "created_at", "event", "url", "status",
+                                               "attempts", "next_at", "last_error",
+                                               "delivered_at")}
+
+
 @dataclass(frozen=True)
 class Message:
     id: int
@@ -276,6 +313,11 @@ def _proposal(row: _FaqProposal) -> FaqProposal:
 def _message(row: _Message, text: str | None = None) -> Message:
     return Message(row.id, row.session_id, row.created_at, row.role,
                    text if text is not None else row.text, json.loads(row.answer or "{}"))
+
+
+def _delivery(row: _WebhookDelivery) -> Delivery:
+    return Delivery(row.id, row.created_at, row.event, row.url, row.body, row.status,
+                    row.attempts, row.next_at, row.last_error, row.delivered_at)
 
 
 class StateStore:
@@ -632,6 +674,74 @@ class StateStore:
                 row.status, row.decided_by = "proposed", ""
 
     # -- events ---------------------------------------------------------------------------
+    # -- webhook outbox -----------------------------------------------------------------
+    def queue_delivery(self, event: str, url: str, body: str) -> int:
+        with self._tx() as db:
+            row = _WebhookDelivery(created_at=time.time(), event=event, url=url, body=body,
+                                   status="pending", attempts=0, next_at=time.time())
+            db.add(row)
+            db.flush()
+            return row.id
+
+    def claim_deliveries(self, lease: float, limit: int = 20) -> list[Delivery]:
+        """Due pending deliveries, each leased to the caller for ``lease`` seconds: another
+        process (or this one, after a crash) picks it up only when the lease runs out.
+
+        One UPDATE claims them, so SQLite takes its write lock first (no reader waiting to
+        become a writer) and PostgreSQL re-checks each row's due time after waiting for
+        another claimer's lock: a row is claimed once."""
+        now, token = time.time(), uuid.uuid4().hex
+        due = (_WebhookDelivery.status == "pending", _WebhookDelivery.next_at <= now)
+        first = select(_WebhookDelivery.id).where(*due).order_by(_WebhookDelivery.next_at) \
+            .limit(limit).scalar_subquery()
+        with self._tx() as db:
+            db.execute(update(_WebhookDelivery).where(_WebhookDelivery.id.in_(first), *due)
+                       .values(next_at=now + lease, lease=token)
+                       .execution_options(synchronize_session=False))
+            rows = db.scalars(select(_WebhookDelivery).where(_WebhookDelivery.lease == token)
+                              .order_by(_WebhookDelivery.id)).all()
+            return [_delivery(r) for r in rows]
+
+    def delivery_done(self, delivery_id: int, attempts: int) -> None:
+        with self._tx() as db:
+            db.execute(update(_WebhookDelivery).where(_WebhookDelivery.id == delivery_id).values(
+                status="delivered", attempts=attempts, delivered_at=time.time(), last_error=""))
+
+    def delivery_failed(self, delivery_id: int, attempts: int, error: str,
+                        retry_at: float | None) -> None:
+        """A failed attempt: due again at ``retry_at``, or dead (None)."""
+        with self._tx() as db:
+            db.execute(update(_WebhookDelivery).where(_WebhookDelivery.id == delivery_id).values(
+                attempts=attempts, last_error=error[:500],
+                status="pending" if retry_at is not None else "dead",
+                next_at=retry_at if retry_at is not None else time.time()))
+
+    def deliveries(self, status: str | None = None, limit: int = 200) -> list[Delivery]:
+        """Newest first; ``status`` pending, delivered or dead (None: all)."""
+        query = select(_WebhookDelivery).order_by(_WebhookDelivery.id.desc()).limit(limit)
+        if status:
+            query = query.where(_WebhookDelivery.status == status)
+        with self._tx() as db:
+            return [_delivery(r) for r in db.scalars(query).all()]
+
+    def delivery(self, delivery_id: int) -> Delivery:
+        with self._tx() as db:
+            row = db.get(_WebhookDelivery, delivery_id)
+            if row is None:
+                raise NoSuchRecord(f"no webhook delivery {delivery_id}")
+            return _delivery(row)
+
+    def replay_delivery(self, delivery_id: int) -> Delivery:
+        """A dead delivery is due again now, with a fresh count of attempts."""
+        with self._tx() as db:
+            row = db.get(_WebhookDelivery, delivery_id)
+            if row is None:
+                raise NoSuchRecord(f"no webhook delivery {delivery_id}")
+            if row.status != "dead":
+                raise StateError(f"webhook delivery {delivery_id} is {row.status}, not dead")
+            row.status, row.attempts, row.next_at = "pending", 0, time.time()
+        return self.delivery(delivery_id)
+
     def record(self, event: str, session_id: str = "", value: float | None = None,
                **data: Any) -> None:
         """Append an event for the KPIs: ``answer`` (value: latency ms), ``feedback``

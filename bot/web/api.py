@@ -32,15 +32,18 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import asdict
+from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import Depends, FastAPI, Form, Request, UploadFile
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import (
     JSONResponse,
     PlainTextResponse,
     RedirectResponse,
+    Response,
     StreamingResponse,
 )
 from pydantic import BaseModel, Field, StrictBool, StrictInt, field_validator
@@ -52,33 +55,16 @@ from bot.chat.service import ChatServices, Reply
 from bot.chat.staff import allows
 from bot.chat.state import SESSION_ID_PATTERN
 from bot.web.auth import COOKIE, login_routes, require_role
+from bot.web.chatwoot_hook import chatwoot_routes
+from bot.web.errors import status_of
 from bot.web.guard import RequestGuard
 from bot.web.observe import Observed
-from kb.errors import (
-    Forbidden,
-    InvalidInput,
-    LotseError,
-    NotFound,
-    Throttled,
-    TooLarge,
-    UnsupportedType,
-)
+from bot.web.openai_api import openai_routes
+from kb.errors import LotseError, Throttled
 
+WIDGET = (Path(__file__).parent / "static" / "widget.js").read_text(encoding="utf-8")
 MAX_ID = 2**63 - 1  # ids are 64-bit integers in every database
 SECRET_HEADER = "X-Session-Secret"
-
-# Most specific first: an error may be of several kinds (a missing ticket is NotFound
-# and InvalidInput); anything else Lotse raises on purpose is a 400.
-_STATUS: list[tuple[type[LotseError], int]] = [
-    (Throttled, 429), (NotFound, 404), (Forbidden, 403), (TooLarge, 413),
-    (UnsupportedType, 415), (InvalidInput, 400),
-]
-
-
-def status_of(exc: LotseError) -> int:
-    """The HTTP status of a domain error, chosen by its kind, never by its message."""
-    return next((code for kind, code in _STATUS if isinstance(exc, kind)), 400)
-
 
 RecordId = Annotated[int, PathParam(ge=1, le=MAX_ID)]
 
@@ -126,6 +112,13 @@ class FaqDecision(BaseModel):
     answer: str | None = Field(None, max_length=8000, description="The admin's edit.")
 
 
+class HumanRequest(BaseModel):
+    session_id: str | None = Field(None, pattern=SESSION_ID_PATTERN, description="Omit to start "
+                                   "a conversation with the request; else its secret in "
+                                   "X-Session-Secret.")
+    language: Literal["de", "en"] = "de"
+
+
 class IngestRequest(BaseModel):
     paths: list[str] = Field(..., min_length=1)
 
@@ -138,6 +131,11 @@ def _guarded(app: FastAPI, services: ChatServices) -> None:
                        upload_limit=services.admin.max_bytes + 1024 * 1024,
                        allowed_origins=list(server.allowed_origins))
     app.add_middleware(Observed, metrics=services.chat.metrics)  # outside the guard
+    if server.widget_origins:  # outermost: preflight requests are answered before the guard
+        app.add_middleware(CORSMiddleware, allow_origins=list(server.widget_origins),
+                           allow_methods=["GET", "POST", "PUT"], allow_credentials=False,
+                           allow_headers=["Authorization", "Content-Type", SECRET_HEADER],
+                           expose_headers=["X-Request-ID"], max_age=600)
 
 
 def _sse(data: dict) -> str:
@@ -178,6 +176,9 @@ def create_api(services: ChatServices) -> FastAPI:
         return await call_next(request)
 
     app.include_router(login_routes(logins))
+    app.include_router(openai_routes(chat, role("customer")))
+    if services.chatwoot is not None:
+        app.include_router(chatwoot_routes(services.chatwoot))
 
     @app.get("/healthz")
     def healthz() -> dict:
@@ -213,6 +214,23 @@ def create_api(services: ChatServices) -> FastAPI:
                 yield _sse({"error": str(exc), "done": True})
 
         return StreamingResponse(events(), media_type="text/event-stream")
+
+    @app.post("/v1/human")
+    def post_human(body: HumanRequest, request: Request, _: str = Depends(role("customer"))) -> dict:
+        """The "talk to a person" button: a ticket for the conversation (one is started
+        when ``session_id`` is omitted; its id and secret come back then)."""
+        secret = None
+        if body.session_id is None:
+            session_id, secret = chat.start_conversation()
+        else:
+            session_id = owned(body.session_id, request)
+        data = chat.request_human(session_id, body.language).to_dict()
+        return {**data, "session_id": session_id, **({"session_secret": secret} if secret else {})}
+
+    @app.get("/widget.js", include_in_schema=False)
+    def widget() -> Response:
+        return Response(WIDGET, media_type="text/javascript; charset=utf-8",
+                        headers={"Cache-Control": "public, max-age=300"})
 
     @app.post("/v1/feedback")
     def post_feedback(body: FeedbackRequest, request: Request,
@@ -287,6 +305,15 @@ def create_api(services: ChatServices) -> FastAPI:
             except UploadRejected as exc:
                 refused.append({"file": upload.filename, "reason": str(exc)})
         return {"saved": saved, "refused": refused, "upload_dir": str(admin.upload_dir)}
+
+    @app.get("/v1/admin/webhooks")
+    def get_webhooks(status: str | None = None, _: str = Depends(role("admin"))) -> list[dict]:
+        """Outgoing webhook deliveries, newest first; ``?status=dead`` is the dead-letter list."""
+        return [d.to_dict() for d in chat.webhook_deliveries(status or None)]
+
+    @app.post("/v1/admin/webhooks/{delivery_id}/replay")
+    def replay_webhook(delivery_id: RecordId, _: str = Depends(role("admin"))) -> dict:
+        return chat.replay_webhook(delivery_id).to_dict()
 
     @app.post("/v1/ingest")
     def post_ingest(body: IngestRequest, _: str = Depends(role("admin"))) -> dict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from bot.wiring import build_engine
@@ -165,3 +166,51 @@ def test_many_identical_files_do_not_block_a_publish(settings, use_embedder, tmp
     assert report.published and not report.failed and len(report.added) == 6
     (folder / "neu.md").write_text("# Neu\n\nDer Versand ist ab 50 € kostenlos.\n", encoding="utf-8")
     assert engine.syncer.sync([folder]).published
+
+
+class _FailingEmbedder:
+    """Embeds a few batches, then fails, as a model running out of memory would."""
+
+    name, dim = "failing", 64
+
+    def __init__(self, inner, fail_after: int) -> None:
+        self.inner, self.left = inner, fail_after
+
+    def embed_batch(self, texts):
+        self.left -= 1
+        if self.left < 0:
+            raise MemoryError("the embedder ran out of memory")
+        return self.inner.embed_batch(texts)
+
+
+def test_an_embedder_failing_mid_ingest_publishes_nothing_and_keeps_the_live_generation(
+        settings, fake_embedder, corpus_copy):
+    first = build_engine(settings, embedder=fake_embedder).syncer.sync([corpus_copy])
+    for path in sorted(corpus_copy.rglob("*.md"))[:30]:
+        path.write_text(path.read_text(encoding="utf-8") + "\nNeu: ein weiterer Satz.\n",
+                        encoding="utf-8")
+    small = settings.model_copy(update={"embedding": settings.embedding.model_copy(
+        update={"batch_size": 4})})
+    failing = build_engine(small, embedder=_FailingEmbedder(fake_embedder, fail_after=3))
+    with pytest.raises(MemoryError, match="out of memory"):
+        failing.syncer.sync([corpus_copy])
+    store = failing.store
+    assert store.current(force=True).id == first.generation
+    assert store.generations() == [first.generation]  # the half-written one is gone
+
+
+def test_stored_vectors_are_the_embedders_own(engine, corpus_copy, fake_embedder):
+    """Chunks and sentences are embedded in background batches; each stored vector must
+    still belong to its own text."""
+    engine.syncer.sync([corpus_copy])
+    gen = engine.store.current(force=True)
+    rows = list(gen.chunks("public", include_vectors=True))[:40]
+    chunks = [c for c, _ in rows]
+    joined = fake_embedder.embed_batch(["\n".join(
+        ([c.search_text[:len(c.search_text) - len(c.text)].strip()] if c.search_text != c.text
+         else []) + [s.text for s, _ in gen.sentence_vectors([c], ("public",))]) for c in chunks])
+    assert np.allclose(np.stack([v for _, v in rows]), joined, atol=1e-5)
+    sentences = gen.sentence_vectors(chunks, ("public",))
+    assert len(sentences) == sum(c.metadata["sentences"] for c in chunks)
+    own = fake_embedder.embed_batch([s.text for s, _ in sentences])
+    assert np.allclose(np.stack([v for _, v in sentences]), own, atol=1e-5)

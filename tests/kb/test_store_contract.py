@@ -266,3 +266,46 @@ def test_a_dead_writers_lock_is_taken_over_and_its_late_release_harms_nobody(
         store._delete_if(name, "dead")  # the dead writer's late release
         assert store._lock_holder(name) == held
     assert store._lock_holder(name) is None
+
+
+def test_sentences_are_stored_as_spans_of_their_chunk_and_read_back_whole(make):
+    store = make()
+    chunk = Chunk("s-0", "s", "Erster Satz. Zweiter Satz.\nDritter Satz.", 0, "S",
+                  {"source": "s.md", "title": "s", "audience": "public", "language": "de",
+                   "sentences": 3})
+    texts = ["Erster Satz.", "Zweiter Satz.", "Ein Satz, der im Chunk nicht steht."]
+    vecs = np.stack([_vec(i) for i in range(3)])
+    writer = store.begin()
+    writer.add([chunk], vecs[:1], [Sentence(f"s-0:{i}", "s-0", t, "public", {})
+                                   for i, t in enumerate(texts)], vecs)
+    col = writer._cols[("public", "sentences")]
+    stored = col.get(ids=["s-0:0", "s-0:1", "s-0:2"], include=["documents", "metadatas"])
+    by_id = dict(zip(stored["ids"], zip(stored["documents"], stored["metadatas"])))
+    assert by_id["s-0:1"][0] is None and (by_id["s-0:1"][1]["start"], by_id["s-0:1"][1]["end"]) \
+        == (13, 26)
+    assert by_id["s-0:2"][0] == texts[2]  # not a span: the text itself is kept
+    gen = writer.publish({})
+    found = {s.id: (s.text, v) for s, v in gen.sentence_vectors([chunk], ("public",))}
+    assert [found[f"s-0:{i}"][0] for i in range(3)] == texts
+    assert np.allclose(found["s-0:1"][1], vecs[1], atol=1e-6)
+    # an incremental sync copies span records into the next generation unchanged
+    copier = store.begin()
+    copier.copy_from(gen, {"s"})
+    copied = copier.publish({})
+    assert [s.text for s, _ in sorted(copied.sentence_vectors([chunk], ("public",)),
+                                      key=lambda x: x[0].id)] == texts
+
+
+def test_a_released_writer_goes_on_writing_and_publishes_everything(make):
+    store = make()
+    chunks = [_chunk("r", i) for i in range(3)]
+    vecs = np.stack([_vec(i) for i in range(3)])
+    writer = store.begin()
+    writer.add(chunks[:2], vecs[:2])
+    writer.release()  # chunks first, then sentences, as a big build does
+    writer.add(chunks[2:], vecs[2:])
+    writer.add_sentences([Sentence(f"{c.id}:0", c.id, c.text, "public", {}) for c in chunks],
+                         vecs.copy(), chunks)
+    gen = writer.publish({})
+    assert gen.count("public") == 3 and gen.count("public", "sentences") == 3
+    assert gen.query(vecs[2], ("public",), 1)[0][0].id == "r-2"

@@ -1,6 +1,7 @@
 """The layers' import rules, read from the source with ``ast`` (imports inside functions too).
 
     kb  <-  ingest  <-  bot.answer  <-  bot.chat  <-  bot.web
+                                    ^-- bot.integrations (LangChain parts)
                                                        ^ the CLI and bot.wiring sit on top
 
 ``bot/answer`` knows no database and no HTTP; gradio, fastapi, starlette and uvicorn
@@ -27,6 +28,8 @@ ALLOWED = {
     "bot.chat": ("kb", "ingest", "bot.answer", "bot.chat"),
     "bot.channels": ("kb", "bot.chat", "bot.channels"),
     # Types the services hand up: errors, answers, the question's limits, the ingest report.
+    # For developers: the answer layer and the knowledge base, built through the one wiring.
+    "bot.integrations": ("kb", "bot.answer", "bot.integrations", "bot.wiring"),
     "bot.web": ("bot.chat", "bot.channels", "bot.web", "kb.errors", "kb.types", "bot.answer.question",
                 "ingest.sync"),
 }

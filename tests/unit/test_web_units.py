@@ -13,8 +13,8 @@ from bot.chat.admin import (
 )
 from bot.chat.ratelimit import RateLimited
 from bot.chat.state import NoSuchRecord, StateError
-from bot.web.api import status_of
 from bot.web.customer_ui import reveal
+from bot.web.errors import status_of
 from kb.errors import LotseError
 
 

@@ -239,7 +239,7 @@ def test_the_migrations_build_exactly_the_tables_the_code_uses(state):
 
     with state.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), _Base.metadata) == []
-        assert MigrationContext.configure(conn).get_current_revision() == "0002"
+        assert MigrationContext.configure(conn).get_current_revision() == "0003"
 
 
 def test_an_upgrade_keeps_the_data_of_an_older_database(state_url):
@@ -284,4 +284,34 @@ def test_a_database_made_before_migrations_is_adopted(db_path, with_rate_hits):
     engine.dispose()
     store = StateStore(f"sqlite:///{db_path}")
     assert store.session_status("before") == "bot"
-    assert rows(store, "SELECT version_num FROM alembic_version") == [("0002",)]
+    assert rows(store, "SELECT version_num FROM alembic_version") == [("0003",)]
+
+
+def test_a_webhook_delivery_is_claimed_by_one_process_only(state_url):
+    """Four stores on one database claim 30 due deliveries at once: each exactly once."""
+    import threading
+
+    stores = [StateStore(state_url) for _ in range(4)]
+    ids = {stores[0].queue_delivery("ticket.opened", "http://h.example/hook", "{}")
+           for _ in range(30)}
+    claimed: list[int] = []
+    lock = threading.Lock()
+
+    def claim(store: StateStore) -> None:
+        for _ in range(5):
+            got = store.claim_deliveries(lease=60, limit=4)
+            with lock:
+                claimed.extend(d.id for d in got)
+
+    threads = [threading.Thread(target=claim, args=(s,)) for s in stores]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(claimed) == sorted(ids)  # every one, none twice
+    assert stores[1].claim_deliveries(lease=60) == []  # all leased now
+    stores[2].delivery_failed(min(ids), 1, "HTTP 500", retry_at=0.0)  # due again at once
+    assert [d.id for d in stores[3].claim_deliveries(lease=60)] == [min(ids)]
+    stores[0].delivery_failed(min(ids), 2, "HTTP 500", retry_at=None)
+    assert [d.id for d in stores[1].deliveries("dead")] == [min(ids)]
+    assert stores[1].replay_delivery(min(ids)).status == "pending"

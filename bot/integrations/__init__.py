@@ -1,0 +1,1 @@
+"""Lotse for developers: LangChain parts (``bot.integrations.langchain``)."""

@@ -1,0 +1,46 @@
+"""The README's copy-paste examples for developers, run as printed."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+from pathlib import Path
+
+from kb.settings import get_settings
+from tests.servers import lotse_api
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+
+
+def example(heading: str) -> str:
+    """The first Python block after ``heading``."""
+    section = README.split(f"\n{heading}\n", 1)[1]
+    return re.search(r"```python\n(.*?)```", section, re.S).group(1)
+
+
+def run(code: str) -> str:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(code, "README.md", "exec"), {})
+    return out.getvalue()
+
+
+def test_the_langchain_example(default_engine, monkeypatch):
+    monkeypatch.setenv("LOTSE_HOME", str(default_engine.settings.home))
+    get_settings.cache_clear()
+    try:
+        printed = run(example("### LangChain"))
+    finally:
+        get_settings.cache_clear()
+    lines = printed.splitlines()
+    assert len(lines) == 4 and "12,90 €" in lines[3] and lines[3].endswith("False")
+
+
+def test_the_openai_example(default_engine, monkeypatch, tmp_path):
+    code = example("### OpenAI clients")
+    assert "http://127.0.0.1:7860/v1" in code
+    with lotse_api(default_engine, tmp_path, []) as api:
+        monkeypatch.setenv("LOTSE_TOKEN", api["creds"].token_for("customer"))
+        printed = run(code.replace("http://127.0.0.1:7860", api["url"]))
+    assert "12,90 €" in printed and "[1] " in printed and printed.rstrip().endswith("False")
