@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from kb.errors import LotseError
+from kb.memory import limit_arenas
 from kb.settings import LotseSettings, get_settings
 
 
@@ -267,6 +268,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    limit_arenas()  # before any thread starts (kb.memory)
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)

@@ -37,6 +37,7 @@ from ingest.loaders import SUPPORTED
 from kb.embedders import Embedder
 from kb.errors import LoaderError, LotseError, StoreError
 from kb.lexical import LexicalIndex
+from kb.memory import release
 from kb.retrieval import VIEWS, build_lexical
 from kb.settings import LotseSettings
 from kb.store import ChunkStore, Generation
@@ -143,8 +144,11 @@ class Syncer:
         missing = [str(r) for r in roots if not r.exists()]
         if missing:
             raise LotseError(f"no such file or folder: {', '.join(missing)}")
-        with self.store.writing(wait=lock_timeout):
-            return self._sync(roots, audience, progress)
+        try:
+            with self.store.writing(wait=lock_timeout):
+                return self._sync(roots, audience, progress)
+        finally:
+            release()  # what the parser, embedding and writing threads freed goes back
 
     def _sync(self, roots: list[Path], audience: str | None, progress: Progress | None) -> SyncReport:
         started = time.monotonic()
@@ -215,9 +219,9 @@ class Syncer:
             if previous and previous.file_hash == file_hash and raw:
                 report.unchanged.append(source)
                 return None
-            chunks.expect()
             loaded = loader.load(path, source, audience or self.settings.ingest.default_audience,
                                  audience == "internal", max_bytes)
+            chunks.expect()  # the model loads while the next files are parsed
         except (LoaderError, OSError) as exc:
             report.failed.append((source, str(exc)))
             return None

@@ -15,6 +15,7 @@ Every field carries a description; ``lotse config`` prints the tree.
 from __future__ import annotations
 
 import os
+import re
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -233,6 +234,19 @@ class ServerSettings(BaseModel):
         "embed the chat widget (/widget.js): their browsers may call the REST API (CORS). "
         "No cookies are involved; the widget sends the customer token."
     )
+    @field_validator("widget_origins")
+    @classmethod
+    def _origins(cls, origins: list[str]) -> list[str]:
+        """Exact origins only, written as browsers send them (no '*', no path, lower case)."""
+        out = []
+        for origin in origins:
+            clean = origin.strip().rstrip("/").lower()
+            if clean == "*" or not re.fullmatch(r"https?://[a-z0-9.\-\[\]:]+", clean):
+                raise ValueError(f"server.widget_origins: {origin!r} is not an origin like "
+                                 "'https://shop.example' ('*' is not allowed)")
+            out.append(clean)
+        return out
+
     trusted_proxies: list[str] = Field(
         default_factory=list, description="Addresses of reverse proxies whose X-Forwarded-For "
         "and X-Forwarded-Proto are believed. Empty (default): the connecting address counts, "
@@ -319,6 +333,17 @@ class MailSettings(BaseModel):
     timeout_s: float = Field(15.0, gt=0, description="Seconds to wait for the SMTP server.")
 
 
+def _is_http_url(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
 WEBHOOK_EVENTS = ("ticket.opened", "customer.message", "agent.reply", "ticket.closed")
 
 
@@ -342,7 +367,7 @@ class WebhookSettings(BaseModel):
         if self.urls and not self.secret.get_secret_value():
             raise ValueError("webhooks.urls is set but webhooks.secret is empty: every "
                              "webhook is signed, so a receiver can tell it comes from Lotse")
-        bad = [u for u in self.urls if not u.startswith(("http://", "https://"))]
+        bad = [u for u in self.urls if not _is_http_url(u)]
         if bad:
             raise ValueError(f"webhooks.urls must be http(s) URLs: {', '.join(bad)}")
         return self

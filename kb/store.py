@@ -377,6 +377,7 @@ class GenerationWriter:
         return self._store.publish(self, info)
 
     def abort(self) -> None:
+        self._store._release_client(self._client)
         self._store.discard(self.gen_id)
 
 
@@ -508,6 +509,10 @@ class ChromaChunkStore(ABC):
         """A fresh client for a generation whose writing ``client`` is done with."""
 
     @abstractmethod
+    def _release_client(self, client: Any) -> None:
+        """Let go of the client of a generation that is being thrown away."""
+
+    @abstractmethod
     def publish(self, writer: GenerationWriter, info: dict[str, Any]) -> Generation:
         """Make the validated generation of ``writer`` the live one (``GenerationWriter.publish``
         validates and then calls this); older generations beyond ``keep_generations`` go."""
@@ -564,6 +569,9 @@ class PersistentChunkStore(ChromaChunkStore):
     def _reopen(self, gen_id: str, client: Any) -> Any:
         client.close()
         return self._client(gen_id)
+
+    def _release_client(self, client: Any) -> None:
+        client.close()  # its files are about to be deleted
 
     def publish(self, writer: GenerationWriter, info: dict[str, Any]) -> Generation:
         gen_dir = self._gen_dir(writer.gen_id)
@@ -649,6 +657,9 @@ class HttpChunkStore(ChromaChunkStore):
 
     def _reopen(self, gen_id: str, client: Any) -> Any:
         return client  # the indexes live in the server
+
+    def _release_client(self, client: Any) -> None:
+        pass  # the server's one client is shared by every generation
 
     def publish(self, writer: GenerationWriter, info: dict[str, Any]) -> Generation:
         # Compare-and-set: the writer lock keeps other writers out, and this refuses a

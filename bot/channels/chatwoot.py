@@ -9,6 +9,9 @@ a pending conversation, Lotse answers through Chatwoot's API
 outgoing, with the sources as footnotes). When Lotse hands off, it also leaves a
 private note for the agents (the reason, the sources, the drafted reply) and sets the
 conversation to ``open`` (``POST …/toggle_status``), after which it stays silent there.
+A message Lotse refuses (too long, too many in a minute) is handed over the same way. If
+the agents set the conversation back to ``pending``, Lotse closes its own ticket for it
+and answers again.
 Everything else (outgoing and private messages, other events, open conversations) is
 ignored, so the bot never answers itself or an agent.
 
@@ -26,6 +29,7 @@ from typing import Any
 import httpx
 
 from bot.chat.service import ChatService, Reply
+from kb.errors import LotseError
 from kb.settings import ChatwootSettings
 
 log = logging.getLogger(__name__)
@@ -68,8 +72,19 @@ class ChatwootConnector:
         if not text:
             return Handled("ignored", "no text (an attachment only)")
         session_id = f"chatwoot-{account}-{conversation_id}"
-        reply = self.chat.send(session_id, text)
         base = f"/api/v1/accounts/{account}/conversations/{conversation_id}"
+        earlier = self.chat.state.open_ticket_of(session_id)
+        if earlier is not None:
+            # Pending again with a Lotse ticket still open: Chatwoot's agents gave the
+            # conversation back to the bot, so that handoff is over.
+            self.chat.close_ticket(earlier.id, resolved=True)
+        try:
+            reply = self.chat.send(session_id, text)
+        except LotseError as exc:  # too long, too many: the agents take it as it is
+            self._post(f"{base}/messages", {"content": f"Lotse: {exc}", "message_type": "outgoing",
+                                            "private": True})
+            self._post(f"{base}/toggle_status", {"status": "open"})
+            return Handled("handed_off", why=str(exc))
         self._post(f"{base}/messages", {"content": reply.text + reply.footnotes(),
                                         "message_type": "outgoing", "private": False})
         if reply.ticket is None:

@@ -58,7 +58,8 @@ def verify(secret: str, header: str, body: bytes, tolerance: float = TOLERANCE_S
         return False
     if abs((now if now is not None else time.time()) - timestamp) > tolerance:
         return False
-    return hmac.compare_digest(sign(secret, body, timestamp), f"t={timestamp},v1={parts.get('v1', '')}")
+    expected = sign(secret, body, timestamp).encode()
+    return hmac.compare_digest(expected, f"t={timestamp},v1={parts.get('v1', '')}".encode())
 
 
 def ticket_fields(ticket: Ticket) -> dict[str, Any]:
@@ -125,13 +126,15 @@ class WebhookSender:
                 log.exception("webhook sender: one round failed")
             self._stop.wait(self.poll_seconds)
 
-    def run_once(self) -> int:
-        """Sends every due delivery once; returns how many were tried."""
+    def run_once(self, most: int = 100) -> int:
+        """Sends due deliveries (up to ``most``), claiming each just before it is sent, so
+        its lease covers one request; returns how many were tried."""
         lease = self.settings.timeout_seconds + 30
-        due = self.state.claim_deliveries(lease)
-        for delivery in due:
-            self._send(delivery)
-        return len(due)
+        tried = 0
+        while tried < most and (due := self.state.claim_deliveries(lease, limit=1)):
+            self._send(due[0])
+            tried += 1
+        return tried
 
     def _send(self, delivery: Delivery) -> None:
         body = delivery.body.encode()
@@ -143,10 +146,10 @@ class WebhookSender:
         try:
             response = self._client.post(delivery.url, content=body, headers=headers)
             error = "" if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
-        except httpx.HTTPError as exc:
+        except Exception as exc:  # unreachable, timed out, or a URL httpx cannot use
             error = f"{type(exc).__name__}: {exc}"[:300]
         if not error:
-            self.state.delivery_done(delivery.id, attempt)
+            self.state.delivery_done(delivery, attempt)
             return
         retry_at = None
         if attempt < self.settings.attempts:
@@ -154,4 +157,4 @@ class WebhookSender:
         else:
             log.warning("webhook %s to %s is dead after %d attempts: %s", delivery.id,
                         delivery.url, attempt, error)
-        self.state.delivery_failed(delivery.id, attempt, error, retry_at)
+        self.state.delivery_failed(delivery, attempt, error, retry_at)

@@ -54,6 +54,8 @@ from kb.text import content_hash, detect_language
 from kb.types import Answer
 
 log = logging.getLogger(__name__)
+
+MAX_CLIENT_TURNS = 10  # earlier turns kept of a conversation a client sends (OpenAI route)
 _TICKET_NOTE = {
     "de": "Deine Ticketnummer ist {number}.",
     "en": "Your ticket number is {number}.",
@@ -334,10 +336,14 @@ class ChatService:
         Question.of(text)  # an invalid message is refused before anything is stored
         self._check_limits(None, client)
         session_id, secret = self.start_conversation("customer")
-        for question, answer in earlier:
-            self.state.add_message(session_id, "customer", question)
+        # The client's account of the conversation, not Lotse's record of it: the last
+        # turns only, each cut to a message's length, and its answers marked as the
+        # client's, so no agent takes them for something Lotse said.
+        for question, answer in earlier[-MAX_CLIENT_TURNS:]:
+            self.state.add_message(session_id, "customer", question[:MAX_QUESTION_CHARS])
             if answer:
-                self.state.add_message(session_id, "bot", answer)
+                self.state.add_message(session_id, "bot", answer[:MAX_QUESTION_CHARS],
+                                       answer={"kind": "client_history"})
         for item in self.stream(session_id, text, "customer"):
             yield replace(item, secret=secret) if isinstance(item, Reply) else item
 
@@ -471,15 +477,25 @@ class ChatService:
         check_session_id(session_id)
         return self.state.transcript(session_id)
 
-    def request_human(self, session_id: str, language: str = "de") -> Reply:
-        """The "talk to a person" button: a ticket without a bot answer first."""
-        check_session_id(session_id)
+    def request_human(self, session_id: str | None, language: str = "de",
+                      client: str | None = None) -> Reply:
+        """The "talk to a person" button: a ticket without a bot answer first. It counts
+        against the same per-minute limits as a message. ``None`` starts a conversation
+        (after the limit check), whose id and secret the reply carries."""
+        secret = None
+        if session_id is None:
+            self._check_limits(None, client)
+            session_id, secret = self.start_conversation()
+        else:
+            check_session_id(session_id)
+            self._check_limits(session_id, client)
         self.state.ensure_session(session_id)
+        ids = {"session_id": session_id, "secret": secret}
         existing = self.state.open_ticket_of(session_id)
         if existing:  # no receipt for a message that was never sent: where the ticket stands
             text = (f"{_ALREADY[language].format(number=existing.number)} "
                     f"{self.ticket_status(existing, language)}")
-            return Reply(text, None, None, existing, forwarded=True)
+            return Reply(text, None, None, existing, forwarded=True, **ids)
         turns = self.state.turns(session_id)
         question = turns[-1].question if turns else ""
         ticket = self.state.open_ticket(session_id, "asked_for_human", question, [], "")
@@ -494,7 +510,7 @@ class ChatService:
         self._record("answer", session_id, None, kind="handoff", handoff=True,
                           reason="asked_for_human", question=question, button=True)
         self._notify("ticket.opened", ticket)
-        return Reply(text, None, message_id, ticket)
+        return Reply(text, None, message_id, ticket, **ids)
 
     def feedback(self, session_id: str, rating: int, message_id: int | None = None,
                  comment: str = "", client: str | None = None) -> int:

@@ -243,6 +243,7 @@ class Delivery:
     next_at: float
     last_error: str
     delivered_at: float | None
+    lease: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in ("id", "created_at", "event", "url", "status",
@@ -317,7 +318,7 @@ def _message(row: _Message, text: str | None = None) -> Message:
 
 def _delivery(row: _WebhookDelivery) -> Delivery:
     return Delivery(row.id, row.created_at, row.event, row.url, row.body, row.status,
-                    row.attempts, row.next_at, row.last_error, row.delivered_at)
+                    row.attempts, row.next_at, row.last_error, row.delivered_at, row.lease)
 
 
 class StateStore:
@@ -702,19 +703,26 @@ class StateStore:
                               .order_by(_WebhookDelivery.id)).all()
             return [_delivery(r) for r in rows]
 
-    def delivery_done(self, delivery_id: int, attempts: int) -> None:
-        with self._tx() as db:
-            db.execute(update(_WebhookDelivery).where(_WebhookDelivery.id == delivery_id).values(
-                status="delivered", attempts=attempts, delivered_at=time.time(), last_error=""))
+    def delivery_done(self, delivery: Delivery, attempts: int) -> bool:
+        """Delivered, if the caller's lease still holds (False: another sender has it now)."""
+        return self._settle(delivery, status="delivered", attempts=attempts,
+                            delivered_at=time.time(), last_error="")
 
-    def delivery_failed(self, delivery_id: int, attempts: int, error: str,
-                        retry_at: float | None) -> None:
-        """A failed attempt: due again at ``retry_at``, or dead (None)."""
+    def delivery_failed(self, delivery: Delivery, attempts: int, error: str,
+                        retry_at: float | None) -> bool:
+        """A failed attempt: due again at ``retry_at``, or dead (None); only under the
+        caller's lease, like ``delivery_done``."""
+        return self._settle(delivery, attempts=attempts, last_error=error[:500],
+                            status="pending" if retry_at is not None else "dead",
+                            next_at=retry_at if retry_at is not None else time.time())
+
+    def _settle(self, delivery: Delivery, **values: Any) -> bool:
         with self._tx() as db:
-            db.execute(update(_WebhookDelivery).where(_WebhookDelivery.id == delivery_id).values(
-                attempts=attempts, last_error=error[:500],
-                status="pending" if retry_at is not None else "dead",
-                next_at=retry_at if retry_at is not None else time.time()))
+            done = db.execute(update(_WebhookDelivery).where(
+                _WebhookDelivery.id == delivery.id, _WebhookDelivery.lease == delivery.lease,
+                _WebhookDelivery.status == "pending").values(**values)
+                .execution_options(synchronize_session=False))
+            return done.rowcount == 1
 
     def deliveries(self, status: str | None = None, limit: int = 200) -> list[Delivery]:
         """Newest first; ``status`` pending, delivered or dead (None: all)."""

@@ -219,13 +219,9 @@ def create_api(services: ChatServices) -> FastAPI:
     def post_human(body: HumanRequest, request: Request, _: str = Depends(role("customer"))) -> dict:
         """The "talk to a person" button: a ticket for the conversation (one is started
         when ``session_id`` is omitted; its id and secret come back then)."""
-        secret = None
-        if body.session_id is None:
-            session_id, secret = chat.start_conversation()
-        else:
-            session_id = owned(body.session_id, request)
-        data = chat.request_human(session_id, body.language).to_dict()
-        return {**data, "session_id": session_id, **({"session_secret": secret} if secret else {})}
+        session_id = None if body.session_id is None else owned(body.session_id, request)
+        client = request.client.host if request.client else None
+        return chat.request_human(session_id, body.language, client).to_dict()
 
     @app.get("/widget.js", include_in_schema=False)
     def widget() -> Response:

@@ -1,7 +1,7 @@
 """The OpenAI-compatible routes: any OpenAI client or chat front end talks to Lotse as
 the model ``lotse``.
 
-    POST /v1/chat/completions   messages in, the answer out (``stream: true``: OpenAI's SSE chunks)
+    POST /v1/chat/completions   messages in, the answer out (``stream: true``: OpenAI's SSE chunks, one a sentence)
     GET  /v1/models             the one model, ``lotse``
 
 The answer's text ends with its sources as footnotes (``[1] Title – Section (source)``),
@@ -18,6 +18,7 @@ customer view only, whatever the token's role; the chat's rate limits apply.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, Literal
@@ -126,19 +127,19 @@ def openai_routes(chat: ChatService, customer: Callable[[Request], str]) -> APIR
                         "role": "assistant", "content": reply.text + reply.footnotes()}}]}
 
         def events() -> Iterator[str]:
+            # A generated answer's released sentences can still be replaced by a fallback
+            # at the end, and an OpenAI stream cannot take text back: the text is sent once
+            # final, sentence by sentence.
             yield _chunk(completion_id, {"role": "assistant", "content": ""})
-            item: str | Reply = first
-            streamed = False
             try:
-                while isinstance(item, str):
-                    streamed = True
-                    yield _chunk(completion_id, {"content": item})
-                    item = next(items)
-                # The released deltas are the answer's text; the reply may add to it (a
-                # ticket note), so what was not streamed yet follows in one piece.
-                rest = item.text if not streamed else _after_streamed(item)
-                yield _chunk(completion_id, {"content": rest + item.footnotes()})
-                yield _chunk(completion_id, {}, "stop", lotse=_lotse(item))
+                reply = first
+                for reply in items:
+                    pass
+                assert isinstance(reply, Reply)
+                for piece in re.split(r"(?<=[.!?])(\s+)", reply.text + reply.footnotes()):
+                    if piece:
+                        yield _chunk(completion_id, {"content": piece})
+                yield _chunk(completion_id, {}, "stop", lotse=_lotse(reply))
             except LotseError as exc:
                 yield _chunk(completion_id, {}, "stop", lotse={"error": str(exc)})
             yield "data: [DONE]\n\n"
@@ -147,8 +148,3 @@ def openai_routes(chat: ChatService, customer: Callable[[Request], str]) -> APIR
 
     return router
 
-
-def _after_streamed(reply: Reply) -> str:
-    """What a reply shows beyond the answer text its deltas already carried."""
-    released = reply.answer.text if reply.answer else ""
-    return reply.text[len(released):] if reply.text.startswith(released) else ""

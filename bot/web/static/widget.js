@@ -62,8 +62,8 @@
   button.human { margin: 0 8px 8px; background: #fff; color: ${color}; border: 1px solid ${color}; }
 </style>
 <button class="bubble" part="bubble" aria-label="${T.open}">?</button>
-<div class="panel" role="dialog" aria-label="${title}">
-  <header>${title}<small>${T.ai}</small></header>
+<div class="panel" role="dialog">
+  <header><span class="title"></span><small>${T.ai}</small></header>
   <div class="log" aria-live="polite"></div>
   <button class="human" type="button">${T.human}</button>
   <form><input name="q" maxlength="4000" autocomplete="off" placeholder="${T.placeholder}" aria-label="${T.placeholder}">
@@ -71,7 +71,9 @@
 </div>`;
   const $ = (sel) => root.querySelector(sel);
   const log = $(".log"), panel = $(".panel"), input = $("input");
-  let conversation = null, polling = null, shown = 0;
+  $(".title").textContent = title;  // the page's text, never read as HTML
+  panel.setAttribute("aria-label", title);
+  let conversation = null, polling = null, shown = 0, busy = false;
   try { conversation = JSON.parse(localStorage.getItem(key) || "null"); } catch (e) { conversation = null; }
 
   const headers = (extra) => Object.assign({"Authorization": "Bearer " + token, "Content-Type": "application/json"},
@@ -133,7 +135,7 @@
   }
 
   async function resume() {
-    if (!conversation) return;
+    if (!conversation || busy) return;  // a question in flight adds its own messages
     const r = await fetch(`${server}/v1/conversations/${encodeURIComponent(conversation.id)}`, {headers: headers()});
     if (r.status === 403 || r.status === 404) { localStorage.removeItem(key); conversation = null; return; }
     if (!r.ok) return;
@@ -148,6 +150,7 @@
   }
 
   async function ask(text) {
+    busy = true;
     add("customer", text);
     const el = add("bot", "…");
     try {
@@ -179,10 +182,17 @@
       }
     } catch (e) {
       el.textContent = T.error;
+    } finally {
+      busy = false;
     }
   }
 
   async function human() {
+    busy = true;
+    try { await askForHuman(); } finally { busy = false; }
+  }
+
+  async function askForHuman() {
     const r = await fetch(server + "/v1/human", {method: "POST", headers: headers(),
       body: JSON.stringify(Object.assign({language: lang}, conversation ? {session_id: conversation.id} : {}))});
     if (!r.ok) { add("notice", T.error); return; }

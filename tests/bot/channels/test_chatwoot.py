@@ -135,3 +135,20 @@ def test_one_chatwoot_conversation_is_one_lotse_conversation(lotse, chatwoot):
     assert "1,32 kg" in follow
     transcript = lotse["chat"].transcript("chatwoot-4-402")
     assert [m.role for m in transcript] == ["customer", "bot", "customer", "bot"]
+
+
+def test_a_conversation_the_agents_give_back_is_answered_again(lotse, chatwoot):
+    _post(lotse, _event("Ich will einen Menschen sprechen", conversation=505))
+    assert chatwoot.calls[-1]["json"] == {"status": "open"}
+    back = _post(lotse, _event("Was kostet der Expressversand?", conversation=505))
+    assert back.json()["action"] == "answered"
+    assert "12,90 €" in chatwoot.calls[-1]["json"]["content"]
+    assert lotse["chat"].state.open_ticket_of("chatwoot-4-505") is None
+
+
+def test_a_message_lotse_refuses_goes_to_the_agents(lotse, chatwoot):
+    r = _post(lotse, _event("x" * 5000, conversation=606))
+    assert r.json()["action"] == "handed_off"
+    note, status = (c["json"] for c in chatwoot.calls)
+    assert note["private"] is True and "4000" in note["content"].replace(".", "").replace(",", "")
+    assert status == {"status": "open"}
