@@ -33,12 +33,13 @@ import time
 from datetime import date
 from pathlib import Path
 
+from bench import XQUAD
 from bench.xquad import HOLD_OUT, data_missing
 from bot.answer.chain import says_not_found
 from kb.text import fold
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared" / "data" / "xquad"
+
 THRESHOLDS = (0.30, 0.35, 0.40, 0.42, 0.45, 0.50, 0.55, 0.60)
 
 
@@ -170,8 +171,8 @@ def table(result: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--de", type=Path, default=SHARED / "xquad.dev.de.json")
-    ap.add_argument("--en", type=Path, default=SHARED / "xquad.dev.en.json")
+    ap.add_argument("--de", type=Path, default=XQUAD / "xquad.dev.de.json")
+    ap.add_argument("--en", type=Path, default=XQUAD / "xquad.dev.en.json")
     ap.add_argument("--json", type=Path, default=REPO / "bench" / "results" / "answers.json")
     args = ap.parse_args(argv)
     if data_missing(args.de, args.en):

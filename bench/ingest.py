@@ -35,8 +35,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import XQUAD, xquad_missing
+
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared" / "data" / "xquad"
 PIECE = 900
 
 
@@ -145,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--copies", type=int, default=2)
     ap.add_argument("--build", type=int, default=0, help="also build a synthetic store this big")
-    ap.add_argument("--xquad", type=Path, default=SHARED)
+    ap.add_argument("--xquad", type=Path, default=XQUAD)
     ap.add_argument("--json", type=Path, default=REPO / "bench" / "results" / "ingest.json")
     ap.add_argument("--plain", type=Path, help=argparse.SUPPRESS)  # child: the plain pipeline
     ap.add_argument("--synthetic", type=int, help=argparse.SUPPRESS)  # child: the big build
@@ -157,9 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.synthetic:
         print(build_synthetic(args.synthetic, args.out))
         return 0
-    if not (args.xquad / "xquad.dev.de.json").is_file():
-        print(f"SKIPPED: the XQuAD paragraphs are read from {args.xquad} (../shared/data/xquad "
-              "beside the repository, never copied into it), which is absent here.")
+    if xquad_missing(args.xquad):
         return 0
     result: dict = {"date": time.strftime("%Y-%m-%d"),
                     "machine": f"{platform.machine()}, {os.cpu_count()} cores"}

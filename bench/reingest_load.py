@@ -46,8 +46,9 @@ from pathlib import Path
 import httpx
 import numpy as np
 
+from bench import XQUAD, xquad_missing
+
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared" / "data" / "xquad"
 CUSTOMER, ADMIN = "bench-customer-token", "bench-admin-token"
 REFRESH_SECONDS = 1.0
 
@@ -113,10 +114,11 @@ def change_corpus(root: Path, rng: random.Random, cycle: int) -> tuple[set[str],
     return deleted, n_change
 
 
-def start_serve(env: dict, port: int) -> subprocess.Popen:
+def start_serve(env: dict, port: int, log: Path | None = None) -> subprocess.Popen:
+    """A `lotse serve` on ``port``, healthy; its output goes to ``log`` (or nowhere)."""
+    out = open(log, "w") if log else subprocess.DEVNULL
     proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--port", str(port)],
-                            env=env, cwd=REPO, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+                            env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
     wait_for(f"http://127.0.0.1:{port}/healthz", proc, 180)
     return proc
 
@@ -389,13 +391,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sessions", type=int, default=20)
     ap.add_argument("--phase-seconds", type=float, default=30.0,
                     help="how long to measure before and after each re-ingest")
-    ap.add_argument("--xquad", type=Path, default=SHARED,
+    ap.add_argument("--xquad", type=Path, default=XQUAD,
                     help="folder with xquad.dev.de.json and xquad.dev.en.json")
     ap.add_argument("--json", type=Path, default=REPO / "bench" / "results" / "reingest_load.json")
     args = ap.parse_args(argv)
-    if not (args.xquad / "xquad.dev.de.json").is_file():
-        print(f"SKIPPED: the XQuAD paragraphs are read from {args.xquad} (../shared/data/xquad "
-              "beside the repository, never copied into it), which is absent here.")
+    if xquad_missing(args.xquad):
         return 0
     results = []
     for mode in args.mode:

@@ -41,10 +41,10 @@ from pathlib import Path
 
 import httpx
 
+from bench import XQUAD, xquad_missing
 from bench.reingest_load import (
     ADMIN,
     CUSTOMER,
-    SHARED,
     Customers,
     Request,
     _latency,
@@ -52,6 +52,7 @@ from bench.reingest_load import (
     change_corpus,
     free_port,
     start_chroma,
+    start_serve,
     wait_for,
 )
 
@@ -146,13 +147,6 @@ http {{
     return proc, url
 
 
-def start_lotse(env: dict, port: int, log: Path) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--port", str(port)],
-                            env=env, cwd=REPO, stdout=open(log, "w"), stderr=subprocess.STDOUT)
-    wait_for(f"http://127.0.0.1:{port}/healthz", proc, 180)
-    return proc
-
-
 def run(minutes: float, sessions: int, every: float, work: Path, xquad: Path) -> dict:
     rng = random.Random(42)
     corpus = work / "corpus"
@@ -181,7 +175,7 @@ def run(minutes: float, sessions: int, every: float, work: Path, xquad: Path) ->
         initial_ingest_s = time.monotonic() - started
         ports = [free_port() for _ in NAMES]
         for name, env, port in zip(NAMES, envs, ports):
-            processes[name] = start_lotse(env, port, work / f"lotse-{name}.log")
+            processes[name] = start_serve(env, port, work / f"lotse-{name}.log")
         nginx, url = start_nginx(work / "nginx", ports)
         processes["nginx"] = nginx
         for port in ports:  # warm every instance: indexes, caches
@@ -324,12 +318,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--minutes", type=float, default=30.0)
     ap.add_argument("--sessions", type=int, default=50)
     ap.add_argument("--reingest-every", type=float, default=300.0, help="seconds")
-    ap.add_argument("--xquad", type=Path, default=SHARED)
+    ap.add_argument("--xquad", type=Path, default=XQUAD)
     ap.add_argument("--json", type=Path, default=REPO / "bench" / "results" / "soak.json")
     args = ap.parse_args(argv)
-    if not (args.xquad / "xquad.dev.de.json").is_file():
-        print(f"SKIPPED: the XQuAD paragraphs are read from {args.xquad} (../shared/data/xquad "
-              "beside the repository, never copied into it), which is absent here.")
+    if xquad_missing(args.xquad):
         return 0
     missing = [p for p in (PG_BIN / "initdb", Path("/usr/sbin/nginx")) if not p.exists()]
     if missing:

@@ -732,13 +732,6 @@ class StateStore:
         with self._tx() as db:
             return [_delivery(r) for r in db.scalars(query).all()]
 
-    def delivery(self, delivery_id: int) -> Delivery:
-        with self._tx() as db:
-            row = db.get(_WebhookDelivery, delivery_id)
-            if row is None:
-                raise NoSuchRecord(f"no webhook delivery {delivery_id}")
-            return _delivery(row)
-
     def replay_delivery(self, delivery_id: int) -> Delivery:
         """A dead delivery is due again now, with a fresh count of attempts."""
         with self._tx() as db:
@@ -748,7 +741,7 @@ class StateStore:
             if row.status != "dead":
                 raise StateError(f"webhook delivery {delivery_id} is {row.status}, not dead")
             row.status, row.attempts, row.next_at = "pending", 0, time.time()
-        return self.delivery(delivery_id)
+            return _delivery(row)
 
     def record(self, event: str, session_id: str = "", value: float | None = None,
                **data: Any) -> None:
