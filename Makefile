@@ -10,7 +10,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install system-deps run test test-fast screenshots grounding test-slow reliability soak ingest-bench eval corpus clean
+.PHONY: install system-deps run test test-fast screenshots grounding test-slow reliability soak ingest-bench channels-bench eval corpus clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,13 +23,14 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Debian's chromium for the browser tests (Playwright drives it and never downloads one) and
-# PostgreSQL 15, whose throwaway clusters the state tests start.
+# Debian's chromium for the browser tests (Playwright drives it and never downloads one),
+# PostgreSQL 15, whose throwaway clusters the state tests start, and dovecot, the IMAP
+# server of the e-mail channel's tests (each test starts its own on a free port).
 system-deps:
-	@test -x /usr/bin/chromium -a -x /usr/lib/postgresql/15/bin/initdb || { \
+	@test -x /usr/bin/chromium -a -x /usr/lib/postgresql/15/bin/initdb -a -x /usr/sbin/dovecot || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
-	    chromium postgresql-15; }
+	    chromium postgresql-15 dovecot-imapd; }
 
 run: install
 	$(BIN)/lotse ingest docs_corpus
@@ -69,6 +70,11 @@ reliability: install
 # ../shared/data/xquad).
 ingest-bench: install
 	$(BIN)/python -m bench.ingest --runs 5 --build 100000
+
+# Answer latency through REST, the OpenAI endpoint, the widget (chromium) and e-mail
+# (dovecot and aiosmtpd), against one real `lotse serve` (about 3 minutes).
+channels-bench: install system-deps
+	$(BIN)/python -m bench.channels --runs 20 --poll 2
 
 # The soak (a benchmark, not in CI): 50 customers for 30 minutes through nginx to three
 # `lotse serve` processes on one `chroma run` server and one PostgreSQL, a re-ingest every

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from ingest.sync import Syncer
 from kb.embedders import Embedder, make_embedder
-from kb.settings import LotseSettings, get_settings
+from kb.settings import LotseSettings, WebSourceSettings, get_settings
 from kb.store import make_store
 
 if TYPE_CHECKING:
@@ -26,6 +26,18 @@ if TYPE_CHECKING:
 
     from bot.chat.engine import Engine
     from bot.chat.service import ChatServices
+
+
+def upload_dir(settings: LotseSettings) -> Path:
+    """Where admins' uploads are kept (an ingest root like the configured folders)."""
+    return Path(settings.home) / "uploads"
+
+
+def ingest_targets(settings: LotseSettings) -> tuple[list[Path], list[WebSourceSettings]]:
+    """What a full re-ingest covers: ``server.ingest_roots`` and the uploads (those that
+    exist), and the web sources of ``ingest.sources``."""
+    folders = [Path(r) for r in settings.server.ingest_roots] + [upload_dir(settings)]
+    return [f for f in folders if f.exists()], list(settings.ingest.sources)
 
 
 def build_syncer(settings: LotseSettings | None = None, embedder: Embedder | None = None) -> Syncer:
@@ -66,6 +78,7 @@ def build_chat(settings: LotseSettings | None = None, engine: Engine | None = No
     ``state_url`` defaults to the settings' database; tests pass their own."""
     from bot.channels.chatwoot import ChatwootConnector
     from bot.channels.email import EmailChannel
+    from bot.channels.mailbox import MailboxPoller
     from bot.channels.webhooks import WebhookOutbox, WebhookSender
     from bot.chat.admin import AdminService
     from bot.chat.faq import FaqLoop
@@ -84,20 +97,21 @@ def build_chat(settings: LotseSettings | None = None, engine: Engine | None = No
         return gen.info.get("published_at") if gen else None
 
     metrics = Metrics(published_at)
-    admin = AdminService(engine, Path(settings.home) / "uploads", list(settings.server.ingest_roots),
-                         metrics)
-    chat = ChatService(engine, state, mail=EmailChannel(settings.mail, settings.server.brand)
-                       if settings.mail.host else None, metrics=metrics)
-    webhooks = None
+    admin = AdminService(engine, upload_dir(settings), list(settings.server.ingest_roots), metrics)
+    mail = EmailChannel(settings.mail, settings.server.brand, state) if settings.mail.host else None
+    chat = ChatService(engine, state, mail=mail, metrics=metrics)
+    workers: list = []  # started and stopped by `lotse serve`
     if settings.webhooks.urls:
         chat.listeners.append(WebhookOutbox(state, settings.webhooks))
-        webhooks = WebhookSender(state, settings.webhooks)  # started by `lotse serve`
+        workers.append(WebhookSender(state, settings.webhooks))
+    if settings.mailbox.host and mail is not None:
+        workers.append(MailboxPoller(chat, settings.mailbox, mail))
     return ChatServices(
         chat=chat,
         admin=admin,
         faq=FaqLoop(state, admin),
         credentials=credentials,
         logins=LoginSessions(credentials, state),
-        webhooks=webhooks,
+        workers=workers,
         chatwoot=ChatwootConnector(chat, settings.chatwoot) if settings.chatwoot.url else None,
     )

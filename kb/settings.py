@@ -77,6 +77,40 @@ class ChunkingSettings(BaseModel):
     )
 
 
+def _is_http_url(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+class WebSourceSettings(BaseModel):
+    """A web source kept in the settings (``[[ingest.sources]]``), re-ingested with the folders."""
+
+    url: str = Field(..., description="A page, a sitemap.xml, or the start page of a crawl.")
+    mode: Literal["auto", "page", "sitemap", "crawl"] = Field(
+        "auto", description="'auto': a sitemap when the URL ends in .xml, else the one page; "
+        "'crawl': the start page and the pages it links to on the same host.")
+    audience: Literal["public", "internal"] | None = Field(
+        None, description="Audience of its pages; empty: ingest.default_audience.")
+    max_pages: int = Field(500, ge=1, description="Pages a crawl or a sitemap reads at most.")
+    max_depth: int = Field(3, ge=0, description="Clicks from the start page a crawl follows.")
+    every_minutes: float | None = Field(
+        None, gt=0, description="How often `lotse serve` re-ingests it; empty: "
+        "ingest.schedule_minutes.")
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, url: str) -> str:
+        if not _is_http_url(url):
+            raise ValueError(f"{url[:120]!r} is not an http(s) URL")
+        return url
+
+
 class IngestSettings(BaseModel):
     max_file_mb: float = Field(
         20.0, gt=0, description="Files larger than this are rejected with a per-file error."
@@ -92,6 +126,19 @@ class IngestSettings(BaseModel):
         2048, ge=256, description="Memory the process reading one file may use (stops YAML and "
         "DOCX bombs); over it, the file is reported as failed."
     )
+    sources: list[WebSourceSettings] = Field(
+        default_factory=list, description="Web sources, re-ingested with the folders "
+        "(`lotse ingest` without arguments, the schedule, the admin's re-ingest).")
+    schedule_minutes: float = Field(
+        0.0, ge=0, description="`lotse serve` re-ingests server.ingest_roots, the uploads and "
+        "the web sources this often; 0: only when asked.")
+    user_agent: str = Field(
+        "LotseBot/1.0 (knowledge-base crawler of a customer service; obeys robots.txt)",
+        description="How the crawler introduces itself; robots.txt rules for it apply.")
+    web_delay_seconds: float = Field(
+        0.5, ge=0, description="Pause between two requests to one host (a longer Crawl-delay "
+        "in robots.txt wins).")
+    web_timeout_seconds: float = Field(15.0, gt=0, description="Seconds to wait for a page.")
 
 
 class RetrievalSettings(BaseModel):
@@ -333,15 +380,34 @@ class MailSettings(BaseModel):
     timeout_s: float = Field(15.0, gt=0, description="Seconds to wait for the SMTP server.")
 
 
-def _is_http_url(url: str) -> bool:
-    from urllib.parse import urlsplit
+class MailboxSettings(BaseModel):
+    """Incoming e-mail: Lotse answers a support mailbox it reads over IMAP
+    (bot.channels.mailbox); its replies go out through ``mail`` (SMTP)."""
 
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises on a port that is not a number
-    except ValueError:
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
+    host: str = Field("", description="IMAP server; empty: Lotse reads no mailbox.")
+    port: int = Field(993, ge=1, le=65535, description="IMAP port (993 TLS, 143 STARTTLS).")
+    security: Literal["tls", "starttls", "none"] = Field(
+        "tls", description="'tls' connects with TLS (IMAPS), 'starttls' upgrades the "
+        "connection, 'none' reads in the clear (only for a server on the same host)."
+    )
+    username: str = Field("", description="IMAP login.")
+    password: SecretStr = Field(SecretStr(""), description="IMAP password.")
+    folder: str = Field("INBOX", description="The folder Lotse reads.")
+    address: str = Field("", description="The mailbox's own address, if customers should "
+                         "write to it rather than to mail.sender: Lotse's e-mails name it in "
+                         "Reply-To, and messages from it are never answered.")
+    use_keyword: bool = Field(True, description="Mark handled messages with the IMAP keyword "
+                              "$Lotse (where the server keeps keywords), so staff see them in "
+                              "their mail program; the state database decides either way.")
+    replies_per_address_per_day: int = Field(
+        20, ge=1, description="Lotse's e-mails to one address in 24 hours; beyond that, new "
+        "messages from it go to a person without an automatic reply (a mail loop ends here).")
+    poll_seconds: float = Field(60.0, ge=1, description="Seconds between two looks at the folder.")
+    max_age_hours: float = Field(
+        72.0, gt=0, description="Messages that arrived longer ago than this are marked as seen "
+        "by Lotse but not answered (a mailbox connected for the first time keeps its history)."
+    )
+    timeout_s: float = Field(30.0, gt=0, description="Seconds to wait for the IMAP server.")
 
 
 WEBHOOK_EVENTS = ("ticket.opened", "customer.message", "agent.reply", "ticket.closed")
@@ -423,9 +489,17 @@ class LotseSettings(BaseSettings):
     server: ServerSettings = ServerSettings()
     hours: HoursSettings = HoursSettings()
     mail: MailSettings = MailSettings()
+    mailbox: MailboxSettings = MailboxSettings()
     webhooks: WebhookSettings = WebhookSettings()
     chatwoot: ChatwootSettings = ChatwootSettings()
     state: StateSettings = StateSettings()
+
+    @model_validator(mode="after")
+    def _mailbox_needs_smtp(self) -> LotseSettings:
+        if self.mailbox.host and not self.mail.host:
+            raise ValueError("mailbox.host is set but mail.host is not: Lotse answers e-mails "
+                             "over SMTP, so set mail.host (and mail.sender) too")
+        return self
 
     def state_url(self) -> str:
         return self.state.url or f"sqlite:///{Path(self.home).resolve() / 'state.db'}"

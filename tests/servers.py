@@ -89,13 +89,15 @@ def start_lotse_serve(env: dict, timeout: float = 120) -> tuple[subprocess.Popen
 @contextmanager
 def smtp_server(refuse: str = "") -> Iterator[dict]:
     """A real SMTP server (aiosmtpd) on localhost; yields its port and the messages it got,
-    each as ``email.message.EmailMessage`` with the envelope's recipients. Recipients
+    each as ``email.message.EmailMessage`` with the envelope's recipients (and, under
+    ``raw``, the bytes as sent). Recipients
     containing ``refuse`` are refused with 550."""
     from email import message_from_bytes, policy
 
     from aiosmtpd.controller import Controller
 
     received: list = []
+    raw: list[bytes] = []
 
     class Inbox:
         async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -107,12 +109,13 @@ def smtp_server(refuse: str = "") -> Iterator[dict]:
         async def handle_DATA(self, server, session, envelope):
             message = message_from_bytes(envelope.original_content, policy=policy.default)
             received.append((list(envelope.rcpt_tos), message))
+            raw.append(envelope.original_content)
             return "250 OK"
 
     controller = Controller(Inbox(), hostname="127.0.0.1", port=free_port())
     controller.start()
     try:
-        yield {"port": controller.port, "received": received}
+        yield {"port": controller.port, "received": received, "raw": raw}
     finally:
         controller.stop()
 
@@ -178,3 +181,96 @@ def postgres_server(folder: Path) -> Iterator[str]:
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/lotse"
     finally:
         run(str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop")
+
+
+DOVECOT = Path("/usr/sbin/dovecot")
+
+
+@contextmanager
+def imap_server(user: str = "service", password: str = "geheim") -> Iterator[dict]:
+    """A real IMAP server (Debian's dovecot) with one mailbox, on a free loopback port;
+    yields host, port, user and password. Plain login without TLS, which this test
+    configuration allows. As root the mail is owned by ``nobody`` (dovecot will not store
+    mail as root), so the folder lives outside pytest's private tmp dirs, which other users
+    cannot enter. Skips the test when dovecot is missing."""
+    import os
+    import pwd
+    import shutil
+    import tempfile
+
+    import pytest
+
+    if not DOVECOT.exists():
+        pytest.skip(f"dovecot not found at {DOVECOT}: apt-get install dovecot-imapd")
+    folder = Path(tempfile.mkdtemp(prefix="lotse-imap-"))
+    folder.chmod(0o755)
+    port = free_port()
+    me = pwd.getpwuid(os.geteuid()).pw_name
+    owner = pwd.getpwnam("nobody") if os.geteuid() == 0 else pwd.getpwuid(os.geteuid())
+    for sub in ("run", "state", "mail"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    shutil.chown(folder / "mail", owner.pw_uid, owner.pw_gid)
+    (folder / "passwd").write_text(f"{user}:{{PLAIN}}{password}\n")
+    login_user = "dovenull" if os.geteuid() == 0 else me
+    internal_user = "dovecot" if os.geteuid() == 0 else me
+    conf = folder / "dovecot.conf"
+    conf.write_text(f"""\
+base_dir = {folder}/run
+state_dir = {folder}/state
+log_path = {folder}/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+default_login_user = {login_user}
+default_internal_user = {internal_user}
+first_valid_uid = 1
+mail_location = maildir:{folder}/mail/%u
+passdb {{
+  driver = passwd-file
+  args = {folder}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid={owner.pw_uid} gid={owner.pw_gid} home={folder}/mail/%u
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service anvil {{
+  chroot =
+}}
+service imap-login {{
+  chroot =
+}}
+""")
+    proc = subprocess.Popen([str(DOVECOT), "-F", "-c", str(conf)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            log = folder / "dovecot.log"
+            assert proc.poll() is None and time.monotonic() < deadline, \
+                (proc.stderr.read().decode() if proc.poll() is not None else "") + \
+                (log.read_text() if log.exists() else "")
+            time.sleep(0.1)
+    try:
+        yield {"host": "127.0.0.1", "port": port, "user": user, "password": password}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        shutil.rmtree(folder, ignore_errors=True)

@@ -44,3 +44,15 @@ def test_the_openai_example(default_engine, monkeypatch, tmp_path):
         monkeypatch.setenv("LOTSE_TOKEN", api["creds"].token_for("customer"))
         printed = run(code.replace("http://127.0.0.1:7860", api["url"]))
     assert "12,90 €" in printed and "[1] " in printed and printed.rstrip().endswith("False")
+
+
+def test_the_e_mail_configuration_is_read_as_printed(tmp_path, monkeypatch):
+    from kb.settings import LotseSettings
+
+    section = README.split("\n### E-mail\n", 1)[1]
+    toml = re.search(r"```toml\n(.*?)```", section, re.S).group(1)
+    (tmp_path / "lotse.toml").write_text(toml, encoding="utf-8")
+    monkeypatch.setenv("LOTSE_CONFIG", str(tmp_path / "lotse.toml"))
+    settings = LotseSettings()
+    assert (settings.mail.host, settings.mailbox.host) == ("smtp.example.org", "imap.example.org")
+    assert settings.mailbox.poll_seconds == 60 and settings.mailbox.security == "tls"

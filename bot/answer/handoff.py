@@ -67,6 +67,14 @@ _MESSAGES = {
         "ein Kollege aus unserem Serviceteam übernimmt deine Frage.",
         "policy": "Diese Anfrage kann ich hier nicht beantworten. Eine Kollegin oder ein Kollege aus "
         "unserem Serviceteam übernimmt.",
+        "long_message": "Deine Nachricht ist ausführlich: Damit nichts untergeht, liest sie eine "
+        "Kollegin oder ein Kollege aus unserem Serviceteam.",
+        "no_text": "In deiner Nachricht finde ich keinen Text, den ich beantworten kann: Eine "
+        "Kollegin oder ein Kollege aus unserem Serviceteam sieht sie sich an.",
+        "mail_limit": "Du hast uns heute schon oft geschrieben: Damit nichts untergeht, liest eine "
+        "Kollegin oder ein Kollege aus unserem Serviceteam deine Nachrichten.",
+        "mail_failed": "Meine Antwort an dich ließ sich nicht zustellen. Eine Kollegin oder ein "
+        "Kollege aus unserem Serviceteam meldet sich.",
         "tail": "Sie sehen unseren bisherigen Chat, du musst also nichts wiederholen.",
     },
     "en": {
@@ -78,6 +86,14 @@ _MESSAGES = {
         "no_sources": "I couldn't find anything reliable on this in our documents. A colleague from our "
         "service team will take over your question.",
         "policy": "I can't answer this request here. A colleague from our service team will take over.",
+        "long_message": "Your message covers a lot: so that nothing gets lost, a colleague from our "
+        "service team will read it.",
+        "no_text": "I can't find any text to answer in your message: a colleague from our service "
+        "team will look at it.",
+        "mail_limit": "You have written to us many times today: so that nothing gets lost, a "
+        "colleague from our service team will read your messages.",
+        "mail_failed": "My reply to you could not be delivered. A colleague from our service team "
+        "will get in touch.",
         "tail": "They will see our conversation so far, so you won't need to repeat anything.",
     },
 }

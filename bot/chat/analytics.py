@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.chat.faq import TEAM_FAQ_FILE
-from bot.chat.state import StateStore
+from bot.chat.state import EventRecord, StateStore
 from kb.embedders import Embedder
 
 
@@ -72,6 +72,19 @@ def advice_kpis(answers: list) -> dict:
             "advice_handoff_rate": len(ended_with_person) / len(advised) if advised else None}
 
 
+def email_kpis(events: list[EventRecord]) -> dict:
+    """The e-mail channel: messages read, what became of them, and the time from reading a
+    message to the SMTP server taking Lotse's reply."""
+    mail = [e for e in events if e.kind == "mail"]
+    outcomes = Counter(e.data.get("outcome") for e in mail)
+    replied = [e.value for e in mail if e.value is not None]
+    return {"received": len(mail), "answered": outcomes["answered"],
+            "handed_off": outcomes["handed_off"], "forwarded": outcomes["forwarded"],
+            "ignored": dict(Counter(e.data.get("why") for e in mail
+                                    if e.data.get("outcome") == "ignored")),
+            "reply_p50_ms": _percentile(replied, 50), "reply_p95_ms": _percentile(replied, 95)}
+
+
 def kpis(state: StateStore, embedder: Embedder | None = None, since: float = 0.0) -> dict:
     """Every KPI the dashboard and ``GET /v1/kpis`` show."""
     events = state.events(since)
@@ -117,6 +130,7 @@ def kpis(state: StateStore, embedder: Embedder | None = None, since: float = 0.0
         "latency_p50_ms": _percentile(latencies, 50),
         "latency_p95_ms": _percentile(latencies, 95),
         **advice_kpis(answers),
+        "email": email_kpis(events),
         "daily": [{"day": d, "conversations": len(v["conversations"]),
                    "handoffs": len(v["handoffs"])} for d, v in sorted(days.items())],
         "content_gaps": [{"question": g.question, "count": g.count, "examples": list(g.examples)}

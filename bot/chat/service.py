@@ -26,7 +26,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from bot.answer.handoff import handoff_message
@@ -205,7 +205,7 @@ class ChatService:
         self._drafter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lotse-draft")
         self._drafting: dict[int, Future] = {}
 
-    def _record(self, event: str, session_id: str = "", value: float | None = None,
+    def record(self, event: str, session_id: str = "", value: float | None = None,
                 **data: Any) -> None:
         """An event for the KPIs (stored) and the process's metrics."""
         self.state.record(event, session_id, value, **data)
@@ -235,22 +235,23 @@ class ChatService:
         return self.engine.settings.answer.handoff_below
 
     def send(self, session_id: str | None, text: str, view: str = "customer",
-             client: str | None = None) -> Reply:
+             client: str | None = None, contact: str | None = None) -> Reply:
         """Answer one message in a session (created on first use; with ``None``, a new
         conversation whose id and secret the reply carries)."""
-        for item in self.stream(session_id, text, view, client):
+        for item in self.stream(session_id, text, view, client, contact):
             if isinstance(item, Reply):
                 return item
         raise AssertionError("stream ended without a reply")
 
     def stream(self, session_id: str | None, text: str, view: str = "customer",
-               client: str | None = None) -> Iterator[str | Reply]:
+               client: str | None = None, contact: str | None = None) -> Iterator[str | Reply]:
         """Deltas of the answer as an LLM's checked sentences are released, then the ``Reply``.
 
         The extractive answer comes whole, as the ``Reply`` alone; revealing it word by
         word is for a UI to decide. A message that is empty or too long raises
         ``InvalidQuestion``, one over the rate limit ``RateLimited``: both before
-        anything is stored."""
+        anything is stored. ``contact`` is the address of a conversation that runs by
+        e-mail: a ticket it opens is answered there."""
         question = Question.of(text)
         secret = None
         if session_id is None:  # only now: a refused first message leaves nothing behind
@@ -277,7 +278,7 @@ class ChatService:
         if open_ticket is not None:
             # A person is on the way: the bot still answers what the documents answer, and
             # everything the customer writes lands in the ticket the agent sees.
-            self._record("forwarded", session_id)
+            self.record("forwarded", session_id)
             self._notify("customer.message", open_ticket, text=question.text)
             # An address is taken only while the offer stands (out of hours, none on file yet):
             # typing it after reading what it is for is the consent.
@@ -287,7 +288,7 @@ class ChatService:
                     else question.language
                 language = language if language in _EMAIL_KEPT else "de"
                 self.state.set_contact(open_ticket.id, email)
-                self._record("email_consent", session_id)
+                self.record("email_consent", session_id)
                 kept = _EMAIL_KEPT[language].format(email=mask_email(email),
                                                     number=open_ticket.number)
                 status = self.ticket_status(open_ticket, language)
@@ -314,6 +315,8 @@ class ChatService:
         if answer.handoff and view == "customer":
             ticket = self.state.open_ticket(session_id, answer.handoff_reason or "low_confidence",
                                             answer.question, [], "")
+            if contact:
+                self.state.set_contact(ticket.id, contact)
             shown = (f"{answer.text} {_TICKET_NOTE[answer.language].format(number=ticket.number)}"
                      f" {self.ticket_status(ticket, answer.language)}")
             # The draft searches with the rewritten follow-up, which carries the product.
@@ -353,7 +356,7 @@ class ChatService:
                   "kind": answer.kind, "grounding": answer.grounding, "advice": answer.advice}
         message_id = self.state.add_message(session_id, "bot", shown, answer=record,
                                             latency_ms=latency_ms)
-        self._record("answer", session_id, latency_ms, kind=answer.kind,
+        self.record("answer", session_id, latency_ms, kind=answer.kind,
                           handoff=answer.handoff, reason=answer.handoff_reason,
                           confidence=answer.confidence, question=question,
                           generated=bool(answer.grounding.get("backend")),
@@ -411,7 +414,7 @@ class ChatService:
         if ticket is None:
             raise InvalidInput("this conversation has no open ticket to answer by e-mail")
         self.state.set_contact(ticket.id, email)
-        self._record("email_consent", session_id)
+        self.record("email_consent", session_id)
         return mask_email(email)
 
     def draft_later(self, ticket_id: int, question: str) -> Future:
@@ -478,10 +481,13 @@ class ChatService:
         return self.state.transcript(session_id)
 
     def request_human(self, session_id: str | None, language: str = "de",
-                      client: str | None = None) -> Reply:
+                      client: str | None = None, reason: str = "asked_for_human",
+                      contact: str | None = None, question: str | None = None) -> Reply:
         """The "talk to a person" button: a ticket without a bot answer first. It counts
         against the same per-minute limits as a message. ``None`` starts a conversation
-        (after the limit check), whose id and secret the reply carries."""
+        (after the limit check), whose id and secret the reply carries. Channels hand over
+        for their own ``reason`` (an e-mail too long to answer), with the ``question`` the
+        ticket is about and the ``contact`` address it is answered at."""
         secret = None
         if session_id is None:
             self._check_limits(None, client)
@@ -496,19 +502,22 @@ class ChatService:
             text = (f"{_ALREADY[language].format(number=existing.number)} "
                     f"{self.ticket_status(existing, language)}")
             return Reply(text, None, None, existing, forwarded=True, **ids)
-        turns = self.state.turns(session_id)
-        question = turns[-1].question if turns else ""
-        ticket = self.state.open_ticket(session_id, "asked_for_human", question, [], "")
+        if question is None:
+            turns = self.state.turns(session_id)
+            question = turns[-1].question if turns else ""
+        ticket = self.state.open_ticket(session_id, reason, question, [], "")
+        if contact:
+            self.state.set_contact(ticket.id, contact)
         if question:
             self.draft_later(ticket.id, question)
-        text = (f"{handoff_message('asked_for_human', language)} "
+        text = (f"{handoff_message(reason, language)} "
                 f"{_TICKET_NOTE[language].format(number=ticket.number)} "
                 f"{self.ticket_status(ticket, language)}")
         message_id = self.state.add_message(session_id, "bot", text,
                                             answer={"kind": "ticket_notice", "handoff": True,
-                                                    "handoff_reason": "asked_for_human"})
-        self._record("answer", session_id, None, kind="handoff", handoff=True,
-                          reason="asked_for_human", question=question, button=True)
+                                                    "handoff_reason": reason})
+        self.record("answer", session_id, None, kind="handoff", handoff=True,
+                     reason=reason, question=question, button=True)
         self._notify("ticket.opened", ticket)
         return Reply(text, None, message_id, ticket, **ids)
 
@@ -524,7 +533,7 @@ class ChatService:
             if message_id in ids:
                 before = [m for m in transcript[: ids.index(message_id)] if m.role == "customer"]
                 question = before[-1].text if before else ""
-        self._record("feedback", session_id, float(rating), question=question)
+        self.record("feedback", session_id, float(rating), question=question)
         return feedback_id
 
     def copilot(self, question: str) -> Answer:
@@ -535,7 +544,7 @@ class ChatService:
         customer KPI.
         """
         answer = self.engine.chain.suggest(question, view="agent")
-        self._record("copilot", "", kind=answer.kind, handoff=answer.handoff)
+        self.record("copilot", "", kind=answer.kind, handoff=answer.handoff)
         return answer
 
     def queue(self, status: str | None = "open") -> list[Ticket]:
@@ -577,7 +586,7 @@ class ChatService:
 
     def take(self, ticket_id: int, agent: str) -> Ticket:
         ticket = self.state.take(ticket_id, agent)
-        self._record("ticket_taken", ticket.session_id)
+        self.record("ticket_taken", ticket.session_id)
         return ticket
 
     def agent_reply(self, ticket_id: int, agent: str, text: str) -> SentReply:
@@ -586,7 +595,7 @@ class ChatService:
         the reply is in the chat either way)."""
         message_id = self.state.reply(ticket_id, agent, text)
         ticket = self.state.ticket(ticket_id)
-        self._record("agent_reply", ticket.session_id)
+        self.record("agent_reply", ticket.session_id)
         self._notify("agent.reply", ticket, text=text, agent=agent)
         email = self.state.contact_of(ticket_id) if self.mail else None
         if not email:
@@ -600,16 +609,16 @@ class ChatService:
             code = getattr(exc, "smtp_code", None) or getattr(exc, "errno", None)
             reason = type(exc).__name__ + (f" ({code})" if code else "")
             log.warning("e-mail for ticket %s not sent: %s", ticket.number, reason)
-            self._record("mail_failed", ticket.session_id)
+            self.record("mail_failed", ticket.session_id)
             return SentReply(message_id, mask_email(email), reason)
-        self._record("mail_sent", ticket.session_id, 1000 * (time.perf_counter() - started))
+        self.record("mail_sent", ticket.session_id, 1000 * (time.perf_counter() - started))
         return SentReply(message_id, mask_email(email))
 
     def close_ticket(self, ticket_id: int, resolved: bool) -> Ticket:
         """Close with a resolution flag (first-contact resolution); the customer is told
         that Lotse answers again from now on."""
         ticket = self.state.close(ticket_id, resolved)
-        self._record("ticket_closed", ticket.session_id, 1.0 if resolved else 0.0)
+        self.record("ticket_closed", ticket.session_id, 1.0 if resolved else 0.0)
         self._notify("ticket.closed", ticket, resolved=resolved)
         language = detect_language(ticket.question) if ticket.question else "de"
         self.state.add_message(ticket.session_id, "notice",
@@ -682,5 +691,7 @@ class ChatServices:
     faq: FaqLoop
     credentials: Credentials
     logins: LoginSessions
-    webhooks: Any = None  # bot.channels.webhooks.WebhookSender when webhooks.urls is set
+    # Background workers `lotse serve` starts and stops: the webhook sender (webhooks.urls)
+    # and the mailbox poller (mailbox.host).
+    workers: list[Any] = field(default_factory=list)
     chatwoot: Any = None  # bot.channels.chatwoot.ChatwootConnector when chatwoot.url is set

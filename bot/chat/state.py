@@ -15,6 +15,7 @@ closed or the session deleted.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -35,11 +36,12 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
+    func,
     select,
     text,
     update,
 )
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from bot.answer.followup import Turn
@@ -229,6 +231,58 @@ class _WebhookDelivery(_Base):
     lease: Mapped[str] = mapped_column(String(32), default="", index=True)  # the last claim
     last_error: Mapped[str] = mapped_column(Text, default="")
     delivered_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class _MailThread(_Base):
+    """A conversation that runs by e-mail: the customer's address (the channel itself,
+    kept with the conversation and erased with it) and the subject of its first message."""
+    __tablename__ = "mail_threads"
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    address: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class _MailMessage(_Base):
+    """One e-mail seen or sent, by the hash of its Message-ID: a received one is claimed
+    here before it is answered, so several Lotse processes answer it once, and replies
+    find their conversation through the ids they quote."""
+    __tablename__ = "mail_messages"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    session_id: Mapped[str | None] = mapped_column(String(SESSION_ID_MAX), nullable=True,
+                                                   index=True)
+    direction: Mapped[str] = mapped_column(String(8))  # in | out
+    message_id: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[float] = mapped_column(Float)
+    outcome: Mapped[str] = mapped_column(String(40), default="claimed")
+    # Lotse's reply while it waits to be sent (JSON), how often sending failed, and when it
+    # may be tried next (a sender's lease, then the backoff).
+    reply: Mapped[str] = mapped_column(Text, default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_at: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class _Lease(_Base):
+    """A job only one process may do at a time (reading the mailbox), until ``until``."""
+    __tablename__ = "leases"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64))
+    until: Mapped[float] = mapped_column(Float)
+
+
+@dataclass(frozen=True)
+class MailThread:
+    session_id: str
+    address: str
+    subject: str
+    message_ids: list[str]  # oldest first, the last 20, for References
+    last_received: str  # for In-Reply-To
+
+
+def mail_key(message_id: str) -> str:
+    """The stored key of a Message-ID (or of a message's bytes when it has none)."""
+    return hashlib.sha256(message_id.encode("utf-8", "replace")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -743,6 +797,160 @@ class StateStore:
             row.status, row.attempts, row.next_at = "pending", 0, time.time()
             return _delivery(row)
 
+    # -- e-mail threads (bot.channels.mailbox) ----------------------------------------------
+    def claim_mail(self, key: str, stale_after: float = 600.0) -> str:
+        """Take a received e-mail for answering: ``taken``; ``busy`` while another taker has
+        it (taken over once it left it unsettled for ``stale_after`` seconds: a crash);
+        ``settled`` when it was dealt with."""
+        now = time.time()
+        try:
+            with self._tx() as db:
+                db.add(_MailMessage(key=key, direction="in", created_at=now))
+            return "taken"
+        except IntegrityError:  # the key exists: someone has it, or had it
+            pass
+        with self._tx() as db:
+            taken = db.execute(update(_MailMessage).where(
+                _MailMessage.key == key, _MailMessage.outcome == "claimed",
+                _MailMessage.created_at < now - stale_after).values(created_at=now))
+            if taken.rowcount == 1:
+                return "taken"
+            row = db.get(_MailMessage, key)
+            return "busy" if row is None or row.outcome == "claimed" else "settled"
+
+    def mail_outcome(self, key: str) -> str | None:
+        with self._tx() as db:
+            row = db.get(_MailMessage, key)
+            return row.outcome if row else None
+
+    def settle_mail(self, key: str, outcome: str, session_id: str | None = None,
+                    message_id: str = "", reply: dict[str, Any] | None = None) -> None:
+        """What became of a claimed e-mail. With a ``reply`` the outcome waits
+        (``reply_pending``) until ``mail_reply_done`` says the reply went out."""
+        values: dict[str, Any] = {"outcome": outcome[:40], "session_id": session_id,
+                                  "message_id": message_id}
+        if reply is not None:
+            values.update(outcome="reply_pending", next_at=0.0,
+                          reply=json.dumps({**reply, "outcome": outcome}, ensure_ascii=False))
+        with self._tx() as db:
+            db.execute(update(_MailMessage).where(_MailMessage.key == key).values(**values))
+
+    def release_mail(self, key: str) -> None:
+        """Give a claimed e-mail back, to be answered at the next look (a rate limit)."""
+        with self._tx() as db:
+            db.execute(delete(_MailMessage).where(_MailMessage.key == key,
+                                                  _MailMessage.outcome == "claimed"))
+
+    def pending_mail_replies(self, limit: int = 20) -> list[tuple[str, str, int]]:
+        """Replies due to be sent: (key, session id, failed attempts), oldest first."""
+        with self._tx() as db:
+            rows = db.execute(select(_MailMessage.key, _MailMessage.session_id,
+                                     _MailMessage.attempts)
+                              .where(_MailMessage.outcome == "reply_pending",
+                                     _MailMessage.next_at <= time.time())
+                              .order_by(_MailMessage.created_at).limit(limit)).all()
+        return [tuple(r) for r in rows]
+
+    def take_mail_reply(self, key: str, attempts: int, lease: float) -> dict[str, Any] | None:
+        """Take a due reply for one attempt at sending, for ``lease`` seconds (no other
+        process sends it meanwhile); None when another took it since it was listed."""
+        now = time.time()
+        with self._tx() as db:
+            taken = db.execute(update(_MailMessage).where(
+                _MailMessage.key == key, _MailMessage.outcome == "reply_pending",
+                _MailMessage.attempts == attempts, _MailMessage.next_at <= now)
+                .values(attempts=attempts + 1, next_at=now + lease))
+            if taken.rowcount != 1:
+                return None
+            return json.loads(db.get(_MailMessage, key).reply)
+
+    def mail_reply_failed(self, key: str, retry_at: float) -> None:
+        with self._tx() as db:
+            db.execute(update(_MailMessage).where(_MailMessage.key == key,
+                                                  _MailMessage.outcome == "reply_pending")
+                       .values(next_at=retry_at))
+
+    def mail_reply_done(self, key: str, outcome: str) -> None:
+        """The reply went out (or, with an outcome such as ``reply_failed``, never will)."""
+        with self._tx() as db:
+            db.execute(update(_MailMessage).where(_MailMessage.key == key)
+                       .values(outcome=outcome[:40], reply=""))
+
+    def sent_mail(self, session_id: str, message_id: str) -> None:
+        with self._tx() as db:
+            db.add(_MailMessage(key=mail_key(message_id), session_id=session_id, direction="out",
+                                message_id=message_id, created_at=time.time(), outcome="sent"))
+
+    def mail_session_of(self, message_ids: Sequence[str], address: str) -> str | None:
+        """The conversation whose e-mail from Lotse is one of ``message_ids`` (nearest first),
+        if the conversation runs with ``address``: a customer's reply quotes Lotse's message,
+        and quoting it from another address does not join someone else's thread."""
+        keys = [mail_key(m) for m in message_ids[:50]]
+        if not keys:
+            return None
+        with self._tx() as db:
+            rows = db.execute(select(_MailMessage.key, _MailMessage.session_id)
+                              .join(_MailThread, _MailThread.session_id == _MailMessage.session_id)
+                              .where(_MailMessage.key.in_(keys), _MailMessage.direction == "out",
+                                     _MailThread.address == address.lower())).all()
+        found = dict(rows)
+        return next((found[k] for k in keys if k in found), None)
+
+    def mails_sent_to(self, address: str, since: float) -> int:
+        """How many e-mails Lotse sent to ``address`` since ``since`` (loop protection)."""
+        with self._tx() as db:
+            return db.scalar(select(func.count()).select_from(_MailMessage)
+                             .join(_MailThread, _MailThread.session_id == _MailMessage.session_id)
+                             .where(_MailMessage.direction == "out",
+                                    _MailMessage.created_at >= since,
+                                    _MailThread.address == address.lower())) or 0
+
+    def add_mail_thread(self, session_id: str, address: str, subject: str) -> None:
+        with self._tx() as db:
+            db.add(_MailThread(session_id=session_id, address=address.lower(),
+                               subject=redact(subject[:500]), created_at=time.time()))
+
+    def mail_thread(self, session_id: str) -> MailThread | None:
+        with self._tx() as db:
+            thread = db.get(_MailThread, session_id)
+            if thread is None:
+                return None
+            rows = db.execute(select(_MailMessage.message_id, _MailMessage.direction)
+                              .where(_MailMessage.session_id == session_id,
+                                     _MailMessage.message_id != "")
+                              .order_by(_MailMessage.created_at)).all()
+            received = [m for m, direction in rows if direction == "in"]
+            return MailThread(session_id, thread.address, thread.subject,
+                              [m for m, _ in rows][-20:], received[-1] if received else "")
+
+    def prune_mail(self, before: float) -> int:
+        """Forget e-mails that belong to no conversation (machines' messages) seen before
+        ``before``: the mailbox search no longer reaches them."""
+        with self._tx() as db:
+            return db.execute(delete(_MailMessage).where(_MailMessage.session_id.is_(None),
+                                                         _MailMessage.created_at < before)
+                              ).rowcount or 0
+
+    # -- leases: one process at a time for a job ---------------------------------------------
+    def take_lease(self, name: str, holder: str, seconds: float) -> bool:
+        """Hold ``name`` for ``seconds`` (or renew it); False while another holder has it."""
+        now = time.time()
+        try:
+            with self._tx() as db:
+                db.add(_Lease(name=name, holder=holder, until=now + seconds))
+            return True
+        except IntegrityError:
+            pass
+        with self._tx() as db:
+            taken = db.execute(update(_Lease).where(
+                _Lease.name == name, (_Lease.holder == holder) | (_Lease.until < now))
+                .values(holder=holder, until=now + seconds))
+            return taken.rowcount == 1
+
+    def drop_lease(self, name: str, holder: str) -> None:
+        with self._tx() as db:
+            db.execute(delete(_Lease).where(_Lease.name == name, _Lease.holder == holder))
+
     def record(self, event: str, session_id: str = "", value: float | None = None,
                **data: Any) -> None:
         """Append an event for the KPIs: ``answer`` (value: latency ms), ``feedback``
@@ -775,10 +983,13 @@ class StateStore:
                 "feedback": [{"rating": f.rating, "comment": f.comment} for f in feedback],
                 "tickets": [{"number": ticket_number(t.id), "reason": t.reason,
                              "question": t.question, "status": t.status} for t in tickets],
+                "email": {"address": thread.address, "subject": thread.subject}
+                if (thread := db.get(_MailThread, session_id)) else None,
             }
 
     def delete(self, session_id: str) -> dict[str, int]:
-        """Erase a session (Art. 17 DSGVO): transcript, originals, feedback, tickets, events."""
+        """Erase a session (Art. 17 DSGVO): transcript, originals, feedback, tickets, events,
+        and its e-mail thread."""
         counts = {}
         with self._tx() as db:
             if db.get(_Session, session_id) is None:
@@ -786,7 +997,8 @@ class StateStore:
             for name, model in (("raw_texts", _RawText), ("messages", _Message),
                                 ("feedback", _Feedback), ("ticket_contacts", _TicketContact),
                                 ("tickets", _Ticket), ("events", _Event),
-                                ("session_secrets", _SessionSecret)):
+                                ("session_secrets", _SessionSecret),
+                                ("mail_messages", _MailMessage), ("mail_threads", _MailThread)):
                 result = db.execute(delete(model).where(model.session_id == session_id))
                 counts[name] = result.rowcount or 0
             db.execute(delete(_Session).where(_Session.id == session_id))

@@ -68,14 +68,14 @@ def serve(services: ChatServices, host: str = "127.0.0.1", port: int = 7860) -> 
         print(f"  REST token ({role}): {credentials.token_for(role)}", file=sys.stderr)
     json_logging()
     proxies = services.admin.engine.settings.server.trusted_proxies
-    if services.webhooks is not None:
-        services.webhooks.start()
+    for worker in services.workers:
+        worker.start()
     try:
         # A client that keeps a stream open must not hold a restart for longer than 10 s.
         uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=bool(proxies),
                     forwarded_allow_ips=",".join(proxies) if proxies else None,
                     timeout_graceful_shutdown=10)
     finally:
-        if services.webhooks is not None:
-            services.webhooks.stop()
+        for worker in services.workers:
+            worker.stop()
     return 0

@@ -33,7 +33,9 @@ TEXTS: dict[str, dict[str, str]] = {
         # what the server writes
         "reason.asked_for_human": "möchte einen Menschen", "reason.negative_sentiment": "verärgert",
         "reason.low_confidence": "unsichere Antwort", "reason.no_sources": "keine Quelle",
-        "reason.policy": "nicht beantwortbar",
+        "reason.policy": "nicht beantwortbar", "reason.long_message": "lange E-Mail",
+        "reason.no_text": "E-Mail ohne Text", "reason.mail_limit": "viele E-Mails",
+        "reason.mail_failed": "Antwort nicht zustellbar",
         "status.open": "offen", "status.taken": "in Bearbeitung", "status.closed": "geschlossen",
         "new": "● {n} neu · ", "no_question": "(ohne Frage)",
         "head": "### {number} · {status}\n**Grund:** {reason}  \n**Frage:** {question}  \n"
@@ -60,6 +62,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "kpi_head": "| Gespräche | Deflection | Übergaben | CSAT | Erstlösung | Latenz p50 / p95 |"
                     " Halluzinationen geblockt | aus Team-FAQ beantwortet |",
         "advice_head": "| Beratungsgespräche | empfohlene Produkte | Beratung endete beim Team |",
+        "email_head": "| E-Mails gelesen | beantwortet | ans Team | zum Ticket | nicht beantwortet "
+                      "(Maschinen) | Antwortzeit p50 / p95 |",
         "ratings": "Bewertungen", "closed_count": "geschlossen", "in_generated":
         "in {n} erzeugten Antworten", "col_reason": "Grund", "col_handoffs": "Übergaben",
         "col_day": "Tag", "col_series": "Reihe", "col_count": "Anzahl",
@@ -105,7 +109,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "faq_reject": "Reject", "pick_ticket": "Choose a ticket on the left.",
         "reason.asked_for_human": "wants a person", "reason.negative_sentiment": "upset",
         "reason.low_confidence": "unsure answer", "reason.no_sources": "no source",
-        "reason.policy": "cannot be answered",
+        "reason.policy": "cannot be answered", "reason.long_message": "long e-mail",
+        "reason.no_text": "e-mail without text", "reason.mail_limit": "many e-mails",
+        "reason.mail_failed": "reply not delivered",
         "status.open": "open", "status.taken": "in progress", "status.closed": "closed",
         "new": "● {n} new · ", "no_question": "(no question)",
         "head": "### {number} · {status}\n**Reason:** {reason}  \n**Question:** {question}  \n"
@@ -131,6 +137,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "kpi_head": "| Conversations | Deflection | Handoffs | CSAT | First-contact resolution |"
                     " Latency p50 / p95 | Hallucinations blocked | Answered from team FAQ |",
         "advice_head": "| Advice conversations | Products recommended | Advice ended with the team |",
+        "email_head": "| E-mails read | answered | to the team | to a ticket | not answered "
+                      "(machines) | reply time p50 / p95 |",
         "ratings": "ratings", "closed_count": "closed", "in_generated": "in {n} generated answers",
         "col_reason": "Reason", "col_handoffs": "Handoffs", "col_day": "Day",
         "col_series": "Series", "col_count": "Count", "col_question": "Question",

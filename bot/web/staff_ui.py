@@ -117,6 +117,12 @@ def kpi_views(k: dict, language: str = "de") -> tuple:
         f"\n\n{t('advice_head')}\n|---|---|---|\n| {k['advice_conversations']} | "
         f"{k['recommendations_shown']} | {k['advice_ended_with_person']} "
         f"({_pct(k['advice_handoff_rate'])}) |")
+    mail = k["email"]
+    if mail["received"]:
+        numbers += (f"\n\n{t('email_head')}\n|---|---|---|---|---|---|\n| {mail['received']} | "
+                    f"{mail['answered']} | {mail['handed_off']} | {mail['forwarded']} | "
+                    f"{sum(mail['ignored'].values())} | {mail['reply_p50_ms']:.0f} / "
+                    f"{mail['reply_p95_ms']:.0f} ms |")
     reason, handoffs = t("col_reason"), t("col_handoffs")
     day, series, count = t("col_day"), t("col_series"), t("col_count")
     question, examples = t("col_question"), t("col_examples")

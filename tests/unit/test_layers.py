@@ -26,7 +26,8 @@ ALLOWED = {
     "ingest": ("kb", "ingest"),
     "bot.answer": ("kb", "bot.answer"),
     "bot.chat": ("kb", "ingest", "bot.answer", "bot.chat"),
-    "bot.channels": ("kb", "bot.chat", "bot.channels"),
+    # Channels read customers' messages as the chat does, within the question's limits.
+    "bot.channels": ("kb", "bot.chat", "bot.channels", "bot.answer.question"),
     # Types the services hand up: errors, answers, the question's limits, the ingest report.
     # For developers: the answer layer and the knowledge base, built through the one wiring.
     "bot.integrations": ("kb", "bot.answer", "bot.integrations", "bot.wiring"),

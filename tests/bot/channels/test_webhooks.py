@@ -19,6 +19,10 @@ from tests.servers import lotse_api, uvicorn_thread
 SECRET = "whsec-test-1234"
 
 
+def sender_of(services) -> WebhookSender:
+    return next(w for w in services.workers if isinstance(w, WebhookSender))
+
+
 class Receiver:
     """A helpdesk stand-in: records every request; answers 500 while ``failing``."""
 
@@ -74,7 +78,7 @@ def test_a_signature_is_valid_only_for_its_body_secret_and_time():
 def test_the_four_ticket_events_reach_the_receiver_signed_and_redacted(default_engine, tmp_path,
                                                                         receiver):
     services = _services(default_engine, tmp_path, receiver)
-    chat, sender = services.chat, services.webhooks
+    chat, sender = services.chat, sender_of(services)
     sid = chat.state.new_session()
     chat.send(sid, "Wie lange dauert der Versand nach Österreich?")
     ticket = chat.send(sid, "Ich möchte mit einem Menschen sprechen").ticket
@@ -104,7 +108,7 @@ def test_the_four_ticket_events_reach_the_receiver_signed_and_redacted(default_e
 def test_a_failing_receiver_gets_retries_with_backoff_then_the_admin_replays(default_engine,
                                                                               tmp_path, receiver):
     services = _services(default_engine, tmp_path, receiver, attempts=3)
-    chat, sender = services.chat, services.webhooks
+    chat, sender = services.chat, sender_of(services)
     receiver.failing = True
     sid = chat.state.new_session()
     chat.request_human(sid)
@@ -144,20 +148,21 @@ def test_two_processes_never_send_one_delivery_twice(default_engine, tmp_path, r
     second = _services(default_engine, tmp_path, receiver)  # another process, same database
     for _ in range(10):
         first.chat.request_human(first.chat.state.new_session())
-    rounds = [threading.Thread(target=s.webhooks.run_once) for s in (first, second) * 3]
+    rounds = [threading.Thread(target=sender_of(s).run_once) for s in (first, second) * 3]
     for t in rounds:
         t.start()
     for t in rounds:
         t.join()
-    _drain(first.webhooks, lambda: len(receiver.requests) >= 10)
+    _drain(sender_of(first), lambda: len(receiver.requests) >= 10)
     ids = [r["headers"]["x-lotse-delivery"] for r in receiver.requests]
     assert sorted(ids, key=int) == [str(i) for i in range(1, 11)]
 
 
 def test_the_sender_thread_delivers_in_the_background(default_engine, tmp_path, receiver):
     services = _services(default_engine, tmp_path, receiver)
-    services.webhooks.poll_seconds = 0.1
-    services.webhooks.start()
+    sender = sender_of(services)
+    sender.poll_seconds = 0.1
+    sender.start()
     try:
         services.chat.request_human(services.chat.state.new_session())
         deadline = time.monotonic() + 10
@@ -165,7 +170,7 @@ def test_the_sender_thread_delivers_in_the_background(default_engine, tmp_path, 
             assert time.monotonic() < deadline
             time.sleep(0.05)
     finally:
-        services.webhooks.stop()
+        sender.stop()
     assert json.loads(receiver.requests[0]["body"])["event"] == "ticket.opened"
 
 

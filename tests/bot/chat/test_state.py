@@ -240,7 +240,7 @@ def test_the_migrations_build_exactly_the_tables_the_code_uses(state):
 
     with state.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), _Base.metadata) == []
-        assert MigrationContext.configure(conn).get_current_revision() == "0003"
+        assert MigrationContext.configure(conn).get_current_revision() == "0004"
 
 
 def test_an_upgrade_keeps_the_data_of_an_older_database(state_url):
@@ -285,7 +285,7 @@ def test_a_database_made_before_migrations_is_adopted(db_path, with_rate_hits):
     engine.dispose()
     store = StateStore(f"sqlite:///{db_path}")
     assert store.session_status("before") == "bot"
-    assert rows(store, "SELECT version_num FROM alembic_version") == [("0003",)]
+    assert rows(store, "SELECT version_num FROM alembic_version") == [("0004",)]
 
 
 def test_a_webhook_delivery_is_claimed_by_one_process_only(state_url):
@@ -326,3 +326,82 @@ def test_a_webhook_delivery_is_claimed_by_one_process_only(state_url):
     assert stores[3].delivery_failed(again[0], 2, "HTTP 500", retry_at=None)
     assert [d.id for d in stores[1].deliveries("dead")] == [min(ids)]
     assert stores[1].replay_delivery(min(ids)).status == "pending"
+
+
+def test_an_e_mail_is_claimed_once_and_a_crashed_claim_is_taken_over(state_url):
+    """Four stores claim the same message at once: one takes it. A claim left unsettled
+    (its process died) is taken over after ``stale_after``; a settled one never."""
+    import threading
+
+    from bot.chat.state import mail_key
+
+    stores = [StateStore(state_url) for _ in range(4)]
+    got: list = []
+    threads = [threading.Thread(target=lambda s=s: got.append(s.claim_mail(mail_key("<m@x>"))))
+               for s in stores]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(got) == ["busy", "busy", "busy", "taken"]
+    assert stores[0].claim_mail(mail_key("<m@x>"), stale_after=0.0) == "taken"  # the taker died
+    stores[0].settle_mail(mail_key("<m@x>"), "answered", None, "<m@x>")
+    assert stores[1].claim_mail(mail_key("<m@x>"), stale_after=0.0) == "settled"
+    for s in stores:
+        s.engine.dispose()
+
+
+def test_an_e_mail_thread_is_joined_through_lotse_s_own_e_mails_from_its_address(state):
+    from bot.chat.state import mail_key
+
+    sid = state.new_session()
+    state.add_mail_thread(sid, "Anna@Example.de", "Lieferung 0171 2345678")
+    state.claim_mail(mail_key("<in1@x>"))
+    state.settle_mail(mail_key("<in1@x>"), "answered", sid, "<in1@x>")
+    state.sent_mail(sid, "<out1@bergpfad>")
+    assert state.mail_session_of(["<unknown@x>", "<out1@bergpfad>"], "ANNA@example.de") == sid
+    assert state.mail_session_of(["<in1@x>"], "anna@example.de") is None  # the customer's own
+    assert state.mail_session_of(["<out1@bergpfad>"], "mallory@example.org") is None
+    assert state.mails_sent_to("anna@example.de", time.time() - 60) == 1
+    thread = state.mail_thread(sid)
+    assert thread.address == "anna@example.de" and "0171" not in thread.subject
+    assert thread.message_ids == ["<in1@x>", "<out1@bergpfad>"] and thread.last_received == "<in1@x>"
+    assert state.export(sid)["email"]["address"] == "anna@example.de"
+    counts = state.delete(sid)
+    assert counts["mail_threads"] == 1 and counts["mail_messages"] == 2
+    assert rows(state, "SELECT count(*) FROM mail_messages") == [(0,)]
+    assert state.mail_thread(sid) is None
+
+
+def test_an_owed_e_mail_reply_is_leased_to_one_sender_and_backs_off(state):
+    from bot.chat.state import mail_key
+
+    sid = state.new_session()
+    key = mail_key("<q@x>")
+    state.claim_mail(key)
+    state.settle_mail(key, "answered", sid, "<q@x>", reply={"text": "Antwort", "language": "de"})
+    assert state.pending_mail_replies() == [(key, sid, 0)]
+    reply = state.take_mail_reply(key, 0, lease=60)
+    assert reply == {"text": "Antwort", "language": "de", "outcome": "answered"}
+    # While one sender holds it, nobody else lists or takes it, whatever count they read.
+    assert state.pending_mail_replies() == []
+    assert state.take_mail_reply(key, 0, lease=60) is None
+    assert state.take_mail_reply(key, 1, lease=60) is None
+    state.mail_reply_failed(key, retry_at=time.time() + 30)
+    assert state.pending_mail_replies() == []
+    state.mail_reply_failed(key, retry_at=0)
+    assert state.pending_mail_replies() == [(key, sid, 1)]
+    state.mail_reply_done(key, "answered")
+    assert state.pending_mail_replies() == []
+    assert rows(state, "SELECT outcome, reply FROM mail_messages") == [("answered", "")]
+
+
+def test_a_lease_is_held_by_one_holder_until_it_runs_out(state):
+    assert state.take_lease("mailbox", "a", 60) and state.take_lease("mailbox", "a", 60)
+    assert not state.take_lease("mailbox", "b", 60)
+    state.drop_lease("mailbox", "b")  # not b's to drop
+    assert not state.take_lease("mailbox", "b", 60)
+    assert state.take_lease("mailbox", "a", -1)  # renewed into the past: it ran out
+    assert state.take_lease("mailbox", "b", 60)
+    state.drop_lease("mailbox", "b")
+    assert state.take_lease("mailbox", "c", 60)
