@@ -10,7 +10,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install system-deps run test test-fast screenshots grounding test-slow reliability soak ingest-bench channels-bench eval corpus clean
+.PHONY: install system-deps run test test-fast screenshots grounding test-slow reliability soak ingest-bench channels-bench crawl-bench eval corpus clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -75,6 +75,11 @@ ingest-bench: install
 # (dovecot and aiosmtpd), against one real `lotse serve` (about 3 minutes).
 channels-bench: install system-deps
 	$(BIN)/python -m bench.channels --runs 20 --poll 2
+
+# Crawl throughput and a no-change re-crawl of a local 551-page help center, and the
+# retrieval test's latency (about 1 minute).
+crawl-bench: install
+	$(BIN)/python -m bench.crawl --pages 500 --runs 3
 
 # The soak (a benchmark, not in CI): 50 customers for 30 minutes through nginx to three
 # `lotse serve` processes on one `chroma run` server and one PostgreSQL, a re-ingest every

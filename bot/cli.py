@@ -2,7 +2,7 @@
 
 The contract (tests and outside evaluation rely on it):
 
-    lotse ingest PATH... [--store DIR] [--audience public|internal]
+    lotse ingest [PATH|URL...] [--crawl|--sitemap] [--store DIR] [--audience public|internal]
     lotse ask "QUESTION" [--store DIR] [--as customer|agent] [--json]
     lotse ask --json [--store DIR] [--as customer|agent] < questions.txt
     lotse serve [--store DIR] [--host H] [--port P]
@@ -42,11 +42,28 @@ def _engine(args: argparse.Namespace):
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from bot.wiring import build_syncer
-    from ingest.sync import console_progress
+    from pydantic import ValidationError
 
-    report = build_syncer(_settings(args)).sync([Path(p) for p in args.paths], audience=args.audience,
-                                  progress=console_progress(), lock_timeout=args.wait)
+    from bot.wiring import build_syncer, ingest_targets
+    from ingest.sync import console_progress
+    from kb.settings import WebSourceSettings
+
+    settings = _settings(args)
+    urls = [p for p in args.paths if "://" in p]
+    paths = [Path(p) for p in args.paths if p not in urls]
+    if (args.crawl or args.sitemap) and not urls:
+        raise LotseError("--crawl and --sitemap need an http(s) URL to start from")
+    mode = "crawl" if args.crawl else "sitemap" if args.sitemap else "auto"
+    try:
+        sources = [WebSourceSettings(url=u, mode=mode, audience=args.audience,
+                                     max_pages=args.max_pages, max_depth=args.depth) for u in urls]
+    except ValidationError as exc:
+        raise LotseError("; ".join(e["msg"].removeprefix("Value error, ")
+                                   for e in exc.errors())) from None
+    if not args.paths:  # everything configured: the folders, the uploads, the web sources
+        paths, sources = ingest_targets(settings)
+    report = build_syncer(settings).sync(paths, audience=args.audience, sources=sources,
+                                         progress=console_progress(), lock_timeout=args.wait)
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -206,8 +223,20 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="log more detail to stderr")
     sub = p.add_subparsers(dest="command", required=True)
 
-    ing = sub.add_parser("ingest", help="sync files or folders into the store (incremental)")
-    ing.add_argument("paths", nargs="+", help="files or folders")
+    ing = sub.add_parser("ingest", help="sync files, folders or web pages into the store "
+                         "(incremental)")
+    ing.add_argument("paths", nargs="*", metavar="PATH|URL",
+                     help="files, folders, or http(s) URLs: a page, a sitemap.xml, or with "
+                     "--crawl a start page; none: server.ingest_roots, the uploads and "
+                     "ingest.sources")
+    web = ing.add_mutually_exclusive_group()
+    web.add_argument("--crawl", action="store_true",
+                     help="follow the links of each URL on its host (robots.txt obeyed)")
+    web.add_argument("--sitemap", action="store_true", help="read each URL as a sitemap")
+    ing.add_argument("--max-pages", type=int, default=500, metavar="N",
+                     help="pages a crawl or sitemap reads at most (default 500)")
+    ing.add_argument("--depth", type=int, default=3, metavar="N",
+                     help="clicks from the start page a crawl follows (default 3)")
     ing.add_argument("--store", help="store folder (default $LOTSE_HOME or ./.lotse)")
     ing.add_argument("--audience", choices=["public", "internal"],
                      help="internal marks everything internal; public is the default for files "

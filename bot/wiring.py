@@ -81,8 +81,10 @@ def build_chat(settings: LotseSettings | None = None, engine: Engine | None = No
     from bot.channels.mailbox import MailboxPoller
     from bot.channels.webhooks import WebhookOutbox, WebhookSender
     from bot.chat.admin import AdminService
+    from bot.chat.documents import DocumentBrowser
     from bot.chat.faq import FaqLoop
     from bot.chat.metrics import Metrics
+    from bot.chat.schedule import IngestScheduler
     from bot.chat.service import ChatService, ChatServices
     from bot.chat.staff import Credentials, LoginSessions
     from bot.chat.state import StateStore
@@ -97,10 +99,12 @@ def build_chat(settings: LotseSettings | None = None, engine: Engine | None = No
         return gen.info.get("published_at") if gen else None
 
     metrics = Metrics(published_at)
-    admin = AdminService(engine, upload_dir(settings), list(settings.server.ingest_roots), metrics)
+    admin = AdminService(engine, upload_dir(settings), list(settings.server.ingest_roots), metrics,
+                         state)
     mail = EmailChannel(settings.mail, settings.server.brand, state) if settings.mail.host else None
     chat = ChatService(engine, state, mail=mail, metrics=metrics)
-    workers: list = []  # started and stopped by `lotse serve`
+    scheduler = IngestScheduler(admin, state, settings.ingest)
+    workers: list = [scheduler]  # started and stopped by `lotse serve`
     if settings.webhooks.urls:
         chat.listeners.append(WebhookOutbox(state, settings.webhooks))
         workers.append(WebhookSender(state, settings.webhooks))
@@ -112,6 +116,8 @@ def build_chat(settings: LotseSettings | None = None, engine: Engine | None = No
         faq=FaqLoop(state, admin),
         credentials=credentials,
         logins=LoginSessions(credentials, state),
+        documents=DocumentBrowser(engine, state),
+        scheduler=scheduler,
         workers=workers,
         chatwoot=ChatwootConnector(chat, settings.chatwoot) if settings.chatwoot.url else None,
     )

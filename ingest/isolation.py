@@ -93,7 +93,7 @@ class IsolatedLoader:
         self._process: subprocess.Popen | None = None
 
     def load(self, path: Path, source: str, default_audience: str, force_internal: bool,
-             max_bytes: int):
+             max_bytes: int, web: bool = False):
         """What ``ingest.loaders.load_file`` returns, or ``LoaderError`` with the reason."""
         if self._process is None or self._process.poll() is not None:
             self._start()
@@ -101,7 +101,7 @@ class IsolatedLoader:
         deadline = time.monotonic() + self.timeout
         try:
             _send(self._process.stdin, (Path(path), source, default_audience, force_internal,
-                                        max_bytes))
+                                        max_bytes, web))
             fd = self._process.stdout.fileno()
             size = _HEADER.unpack(_read_exactly(fd, _HEADER.size, deadline))[0]
             status, value = pickle.loads(_read_exactly(fd, size, None))

@@ -57,8 +57,10 @@ class FileContext:
 
 
 def load_file(path: Path, source: str, default_audience: str = "public",
-              force_internal: bool = False, max_bytes: int = 20 * 2**20) -> Loaded:
-    """Load one file. Raises ``LoaderError`` with a reason a person can act on."""
+              force_internal: bool = False, max_bytes: int = 20 * 2**20,
+              web: bool = False) -> Loaded:
+    """Load one file. Raises ``LoaderError`` with a reason a person can act on. ``web``: an
+    HTML page fetched from a site, whose main content is extracted (``load_web_page``)."""
     ctx = FileContext(path, source, default_audience, force_internal)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
@@ -75,7 +77,7 @@ def load_file(path: Path, source: str, default_audience: str = "public",
     if suffix in BINARY_SUFFIXES:
         return _BINARY_LOADERS[suffix](ctx, data)
     text, warnings = decode(data)
-    loaded = _TEXT_LOADERS[suffix](ctx, text)
+    loaded = (load_web_page if web and suffix in (".html", ".htm") else _TEXT_LOADERS[suffix])(ctx, text)
     loaded.warnings[:0] = warnings
     if not loaded.documents:
         raise LoaderError("no text found")
@@ -210,14 +212,19 @@ def load_text(ctx: FileContext, text: str) -> Loaded:
     return Loaded([_document(ctx, text, first, {}, warnings)], warnings)
 
 
+def _html_meta(soup) -> dict[str, str]:
+    """An HTML page's ``<meta name=… content=…>`` pairs, names lower-cased."""
+    return {m.get("name", "").lower(): m.get("content", "") for m in soup.find_all("meta")
+            if m.get("name")}
+
+
 def load_html(ctx: FileContext, text: str) -> Loaded:
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(text, "html.parser")
     for tag in soup(["script", "style", "noscript", "template", "iframe", "svg", "nav", "footer"]):
         tag.decompose()
-    meta = {m.get("name", "").lower(): m.get("content", "") for m in soup.find_all("meta")
-            if m.get("name")}
+    meta = _html_meta(soup)
     title = (soup.title.get_text(" ", strip=True) if soup.title else "") or meta.get("title", "")
     lines: list[str] = []
     body = soup.body or soup
@@ -241,6 +248,34 @@ def load_html(ctx: FileContext, text: str) -> Loaded:
         raise LoaderError("HTML has no readable text")
     warnings: list[str] = []
     return Loaded([_document(ctx, body_text, title, meta, warnings)], warnings)
+
+
+def load_web_page(ctx: FileContext, text: str) -> Loaded:
+    """A help-center page: its main content only. Navigation, header, footer, sidebars and
+    cookie banners are the same on every page of a site and would turn up in every search,
+    so trafilatura (a maintained extractor, good on boilerplate by published comparisons)
+    keeps the article, with its headings, lists and tables as Markdown. A page it finds no
+    article in (a short FAQ, a table alone) is read whole, as a file would be."""
+    import trafilatura
+
+    body = trafilatura.extract(text, output_format="markdown", include_tables=True,
+                               include_links=False, include_comments=False,
+                               include_formatting=True, url=ctx.source)
+    if not body or len(body.split()) < 5:
+        return load_html(ctx, text)
+    found = trafilatura.extract_metadata(text, default_url=ctx.source)
+    title = (found.title if found else "") or _first_heading(body) or ""
+    # The page's own <meta name="audience|doc_type|product|…"> count as in a file.
+    from bs4 import BeautifulSoup
+
+    meta: dict[str, Any] = {k: v for k, v in _html_meta(BeautifulSoup(text, "html.parser")).items()
+                            if k in ("audience", "doc_type", "product", "language", "updated")}
+    if found and found.date and not meta.get("updated"):
+        meta["updated"] = found.date
+    # A help-center page explains; "faq" in its address says what it is.
+    meta.setdefault("doc_type", "faq" if "faq" in ctx.source.lower() else "guide")
+    warnings: list[str] = []
+    return Loaded([_document(ctx, body, title, meta, warnings)], warnings)
 
 
 def _markdown_table(table) -> str:

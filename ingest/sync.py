@@ -23,8 +23,9 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,12 +35,13 @@ from ingest.chunking import chunk_document, chunk_units
 from ingest.embedding import ChunkWriter, Progress
 from ingest.isolation import IsolatedLoader
 from ingest.loaders import SUPPORTED
+from ingest.web import CrawlStats, Fetched, PageState, WebClient, crawl
 from kb.embedders import Embedder
 from kb.errors import LoaderError, LotseError, StoreError
 from kb.lexical import LexicalIndex
 from kb.memory import release
 from kb.retrieval import VIEWS, build_lexical
-from kb.settings import LotseSettings
+from kb.settings import LotseSettings, WebSourceSettings
 from kb.store import ChunkStore, Generation
 from kb.text import content_hash
 from kb.types import AUDIENCES, Chunk
@@ -54,8 +56,10 @@ class SyncReport:
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
+    failed_roots: dict[str, str] = field(default_factory=dict)  # source → its ingest root
     skipped: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[tuple[str, str]] = field(default_factory=list)
+    web: list[dict] = field(default_factory=list)  # per web source: pages fetched, 304s, time
     chunks_embedded: int = 0
     chunks_total: int = 0
     generation: str | None = None
@@ -72,9 +76,11 @@ class SyncReport:
     def to_dict(self) -> dict:
         return {
             **self.counts(),
-            "failures": [{"file": f, "reason": r} for f, r in self.failed],
+            "failures": [{"file": f, "reason": r, "root": self.failed_roots.get(f, "")}
+                         for f, r in self.failed],
             "skipped_files": [{"file": f, "reason": r} for f, r in self.skipped],
             "warnings": [{"file": f, "message": m} for f, m in self.warnings],
+            "web": self.web,
             "chunks_embedded": self.chunks_embedded,
             "chunks_total": self.chunks_total,
             "generation": self.generation,
@@ -91,6 +97,9 @@ class SyncReport:
             f"{'published generation ' + str(self.generation) if self.published else 'nothing to publish'}"
             f" ({self.seconds:.1f} s)",
         ]
+        lines += [f"web {w['source']}: {w['fetched']} pages fetched, {w['not_modified']} "
+                  f"unchanged (304), {w['requests']} requests, {w['seconds']:.1f} s"
+                  for w in self.web]
         lines += [f"FAILED {f}: {r}" for f, r in self.failed]
         lines += [f"skipped {f}: {r}" for f, r in self.skipped]
         lines += [f"warning {f}: {m}" for f, m in self.warnings]
@@ -103,6 +112,19 @@ class _FileState:
     source: str
     file_hash: str
     doc_ids: set[str] = field(default_factory=set)
+    page: PageState | None = None  # a web page's ETag, Last-Modified and links
+    audience: str = ""  # of its chunks as stored
+    ingest_audience: str = ""  # the audience it was ingested with ("": none given)
+
+
+def web_root(source: WebSourceSettings) -> str:
+    """The ingest root of a web source's pages (a folder's is its absolute path)."""
+    return f"web:{source.url}"
+
+
+def override_key(root: str, source: str) -> str:
+    """How a document is named in the overrides (``exclude``, ``audience``)."""
+    return f"{root}|{source}"
 
 
 def scan(root: Path) -> tuple[list[tuple[Path, str]], list[tuple[str, str]]]:
@@ -138,102 +160,245 @@ class Syncer:
         return json.dumps({"chunking": self.settings.chunking.model_dump(),
                            "embedder": self.embedder.name, "v": 2}, sort_keys=True)
 
-    def sync(self, roots: Iterable[Path], audience: str | None = None,
-             progress: Progress | None = None, lock_timeout: float = 600) -> SyncReport:
+    def sync(self, roots: Iterable[Path] = (), audience: str | None = None,
+             progress: Progress | None = None, lock_timeout: float = 600,
+             sources: Iterable[WebSourceSettings] = (), only: set[tuple[str, str]] | None = None,
+             overrides: dict[str, dict | None] | None = None) -> SyncReport:
+        """Bring the store in line with folders ``roots`` and web ``sources``.
+
+        ``only``: just these documents (ingest root, source), read again even when
+        unchanged; everything else stays as stored. ``overrides``: changes to the staff's
+        per-document settings (``{"excluded": True}``, ``{"audience": "internal"}``, or None
+        to drop them), which the new generation keeps for every later sync."""
         roots = [Path(r) for r in roots]
         missing = [str(r) for r in roots if not r.exists()]
         if missing:
             raise LotseError(f"no such file or folder: {', '.join(missing)}")
         try:
             with self.store.writing(wait=lock_timeout):
-                return self._sync(roots, audience, progress)
+                return self._sync(roots, list(sources), audience, progress, only, overrides or {})
         finally:
             release()  # what the parser, embedding and writing threads freed goes back
 
-    def _sync(self, roots: list[Path], audience: str | None, progress: Progress | None) -> SyncReport:
+    def _sync(self, roots: list[Path], sources: list[WebSourceSettings], audience: str | None,
+              progress: Progress | None, only: set[tuple[str, str]] | None,
+              changes: dict[str, dict | None]) -> SyncReport:
         started = time.monotonic()
         report = SyncReport()
         live = self.store.current(force=True)
         old = self._manifest(live) if live else {}
         fingerprint = self._fingerprint()
+        overrides = {**((live.info.get("overrides") or {}) if live else {}), **changes}
+        overrides = {k: v for k, v in overrides.items() if v}
 
         keep_docs: set[str] = set()
         seen: set[tuple[str, str]] = set()
         new_docs: set[str] = set()
         new_files: set[tuple[str, str]] = set()
-        listing = []
-        for root in roots:
-            root_key = str(root.resolve() if root.is_dir() else root.resolve().parent)
-            files, skipped = scan(root)
-            report.skipped += skipped
-            listing += [(root_key, path, source) for path, source in files]
-        synced_roots = {r for r, _, _ in listing} | {
-            str(r.resolve()) for r in roots if r.is_dir()}
-        vocabulary = self._vocabulary(roots, live, report)
+        listing: list[tuple[str, Path, str]] = []
+        if only is None:
+            for root in roots:
+                root_key = str(root.resolve() if root.is_dir() else root.resolve().parent)
+                files, skipped = scan(root)
+                report.skipped += skipped
+                listing += [(root_key, path, source) for path, source in files]
+            synced_roots = {r for r, _, _ in listing} | {
+                str(r.resolve()) for r in roots if r.is_dir()} | {web_root(s) for s in sources}
+            vocabulary = self._vocabulary(roots, live, report)
+        else:  # one document (or a few) read again, as they were first ingested
+            listing = [(r, Path(r) / s, s) for r, s in sorted(only) if not r.startswith("web:")]
+            sources = [WebSourceSettings(url=s, mode="page", audience=old[(r, s)].ingest_audience
+                                         or None if (r, s) in old else None)
+                       for r, s in sorted(only) if r.startswith("web:")]
+            synced_roots = set()
+            vocabulary = dict((live.info.get("vocabulary") or {}) if live else {})
 
         limits = self.settings.ingest
         with ChunkWriter(self.store, self.embedder, live.id if live else None,
                          self.settings.embedding.batch_size, progress) as chunks:
+
+            def take(key: tuple[str, str], loaded: list[Chunk] | None) -> None:
+                previous = old.get(key)
+                wanted = (overrides.get(override_key(*key)) or {}).get("audience")
+                if loaded is None and previous and wanted and wanted != previous.audience:
+                    # Its audience was changed but it could not be read again: left out
+                    # rather than shown to the wrong people.
+                    report.warnings.append((key[1], f"left out until it can be read again "
+                                            f"with its new audience ({wanted})"))
+                    report.removed.append(key[1])
+                elif loaded is None:  # unchanged or failed: the stored version stays
+                    keep_docs.update(previous.doc_ids if previous else ())
+                elif loaded:
+                    new_docs.update(c.doc_id for c in loaded)
+                    new_files.add(key)
+                    chunks.add(loaded)
+
             with IsolatedLoader(limits.file_timeout_seconds, limits.file_memory_mb) as loader:
                 for done, (root_key, path, source) in enumerate(listing, start=1):
                     if progress:
                         progress("load", done, len(listing))
-                    seen.add((root_key, source))
-                    previous = old.get((root_key, source))
-                    loaded = self._load(loader, path, source, root_key, previous, audience,
-                                        fingerprint, report, chunks)
-                    if loaded is None:  # unchanged or failed: the stored version stays
-                        keep_docs |= previous.doc_ids if previous else set()
-                    elif loaded:
-                        new_docs |= {c.doc_id for c in loaded}
-                        new_files.add((root_key, str(loaded[0].metadata.get("source", ""))))
-                        chunks.add(loaded)
+                    key = (root_key, source)
+                    excluded = self._excluded(overrides, key, report)
+                    if excluded:
+                        continue
+                    seen.add(key)
+                    given = audience
+                    if only is not None and key in old:
+                        given = old[key].ingest_audience or None
+                    take(key, self._load(loader, path, source, root_key, old.get(key), given,
+                                         fingerprint, report, chunks, overrides,
+                                         force=only is not None))
+                for source_settings in sources:
+                    self._crawl(source_settings, old, only, loader, audience, fingerprint,
+                                report, chunks, overrides, seen, take)
 
             for key, state in old.items():
                 if key in seen:
                     continue
-                if key[0] in synced_roots:
+                if key[0] in synced_roots or (only is not None and key in only):
                     report.removed.append(state.source)
                 else:  # another root, not part of this sync
                     keep_docs |= state.doc_ids
 
-            if report.changed or live is None and chunks.queued:
+            if report.changed or changes or live is None and chunks.queued:
                 files = {k for k, state in old.items() if state.doc_ids & keep_docs} | new_files
                 self._publish(live, keep_docs, chunks, report, vocabulary, len(files),
-                              len(new_docs | keep_docs))
+                              len(new_docs | keep_docs), overrides)
             else:
                 report.generation = live.id if live else None
                 report.chunks_total = sum(live.count(a) for a in AUDIENCES) if live else 0
         report.seconds = time.monotonic() - started
         return report
 
+    @staticmethod
+    def _excluded(overrides: dict[str, dict], key: tuple[str, str], report: SyncReport) -> bool:
+        rule = overrides.get(override_key(*key)) or {}
+        if rule.get("excluded"):
+            report.skipped.append((key[1], f"excluded by {rule.get('by') or 'an admin'}"))
+            return True
+        return False
+
+    def _crawl(self, source: WebSourceSettings, old: dict[tuple[str, str], _FileState],
+               only: set[tuple[str, str]] | None, loader: IsolatedLoader, audience: str | None,
+               fingerprint: str, report: SyncReport, chunks: ChunkWriter,
+               overrides: dict[str, dict], seen: set[tuple[str, str]],
+               take: Callable[[tuple[str, str], list[Chunk] | None], None]) -> None:
+        """The pages of one web source: fetched, read when new or changed, kept when the
+        server says they are unchanged or fail now, and left out when gone."""
+        audience = source.audience or audience
+        if only is None:
+            root = web_root(source)
+            previous = {k[1]: s for k, s in old.items() if k[0] == root}
+        else:  # one stored page, asked for again
+            root = next(r for r, s in only if s == source.url)
+            previous = {}
+        # The validators count only for pages stored as they would be read now: with this
+        # embedder, chunking and audience; any other is read whole again.
+        fp = content_hash((fingerprint + (audience or "")).encode())
+        asked = {u: s.page if s.page and s.page.fp == fp else PageState(
+            links=s.page.links if s.page else ()) for u, s in previous.items()}
+        elsewhere = {k[1]: k[0] for k in old if k[0].startswith("web:") and k[0] != root}
+        stats = CrawlStats()
+        with WebClient(self.settings.ingest) as client:
+            for page in crawl(client, source, asked, stats):
+                key = (root, page.url)
+                moved = override_key(root, page.asked)
+                if page.asked != page.url and moved in overrides and \
+                        override_key(*key) not in overrides:  # staff's choice moves with it
+                    overrides[override_key(*key)] = overrides.pop(moved)
+                if page.status == "gone":  # removed below if it was stored
+                    if key not in old:
+                        report.skipped.append((page.url, page.reason))
+                    else:
+                        report.warnings.append((page.url, f"removed: {page.reason}"))
+                    continue
+                if page.status == "skipped" or page.url in elsewhere or \
+                        any(k[1] == page.url and k != key for k in seen):
+                    first = elsewhere.get(page.url) or "another source"
+                    report.skipped.append((page.url, page.reason or f"read already from {first}"))
+                    continue
+                if self._excluded(overrides, key, report):
+                    continue
+                seen.add(key)
+                if page.status == "failed":
+                    report.failed.append((page.url, page.reason))
+                    report.failed_roots[page.url] = root
+                    take(key, None)
+                elif page.status == "not_modified" and key in old:
+                    report.unchanged.append(page.url)
+                    take(key, None)
+                elif page.status == "not_modified":  # a 304 for a page Lotse does not have
+                    report.failed.append((page.url, "the server says unchanged (304), but "
+                                          "nothing is stored for this address"))
+                    report.failed_roots[page.url] = root
+                else:
+                    take(key, self._load_page(loader, page, root, old.get(key), audience,
+                                              fingerprint, fp, report, chunks, overrides,
+                                              force=only is not None))
+        report.warnings += [(source.url, note) for note in stats.notes]
+        report.web.append({"source": source.url, "fetched": stats.fetched,
+                           "not_modified": stats.not_modified, "requests": stats.requests,
+                           "seconds": round(stats.seconds, 3)})
+
+    def _load_page(self, loader: IsolatedLoader, page: Fetched, root: str,
+                   previous: _FileState | None, audience: str | None, fingerprint: str,
+                   fp: str, report: SyncReport, chunks: ChunkWriter,
+                   overrides: dict[str, dict], force: bool) -> list[Chunk] | None:
+        """A fetched page read like a file of its type; unchanged when its text is (pages
+        carry tokens and dates that change on every request, so the bytes would not do)."""
+        with tempfile.TemporaryDirectory(prefix="lotse-page-") as folder:
+            path = Path(folder) / f"page{page.suffix}"
+            path.write_bytes(page.body)
+            extra = {"web": json.dumps({"etag": page.etag, "last_modified": page.last_modified,
+                                        "links": list(page.links), "fp": fp},
+                                       ensure_ascii=False)}
+            return self._load(loader, path, page.url, root, previous, audience, fingerprint,
+                              report, chunks, overrides, force, web=True, first_extra=extra)
+
     def _load(self, loader: IsolatedLoader, path: Path, source: str, root_key: str,
               previous: _FileState | None, audience: str | None, fingerprint: str,
-              report: SyncReport, chunks: ChunkWriter) -> list[Chunk] | None:
-        """The chunks of one file, or None when the stored version stays (the file is
-        unchanged, or fails to load now); outcomes are recorded in ``report``."""
+              report: SyncReport, chunks: ChunkWriter, overrides: dict[str, dict],
+              force: bool = False, web: bool = False,
+              first_extra: dict[str, str] | None = None) -> list[Chunk] | None:
+        """The chunks of one file (or fetched page), or None when the stored version stays
+        (it is unchanged, or fails to load now); outcomes are recorded in ``report``."""
         max_bytes = int(self.settings.ingest.max_file_mb * 2**20)
+        given = audience or ""
+        audience = (overrides.get(override_key(root_key, source)) or {}).get("audience") or audience
+        salt = fingerprint.encode() + (audience or "").encode()
         try:
-            raw = path.read_bytes() if path.stat().st_size <= max_bytes else b""
-            file_hash = content_hash(raw + fingerprint.encode() + (audience or "").encode())
-            if previous and previous.file_hash == file_hash and raw:
-                report.unchanged.append(source)
-                return None
+            if not web:  # a file is unchanged when its bytes are
+                raw = path.read_bytes() if path.stat().st_size <= max_bytes else b""
+                file_hash = content_hash(raw + salt)
+                if previous and previous.file_hash == file_hash and raw and not force:
+                    report.unchanged.append(source)
+                    return None
             loaded = loader.load(path, source, audience or self.settings.ingest.default_audience,
-                                 audience == "internal", max_bytes)
+                                 audience == "internal", max_bytes, web=web)
+            if web:  # a page when its text is
+                file_hash = content_hash("\n".join(d.text for d in loaded.documents).encode() + salt)
+                if previous and previous.file_hash == file_hash and not force:
+                    report.unchanged.append(source)
+                    return None
             chunks.expect()  # the model loads while the next files are parsed
         except (LoaderError, OSError) as exc:
             report.failed.append((source, str(exc)))
+            report.failed_roots[source] = root_key
             return None
         except Exception as exc:  # a loader bug must not end the batch
             log.exception("unexpected error loading %s", source)
             report.failed.append((source, f"unexpected {exc.__class__.__name__}: {exc}"))
+            report.failed_roots[source] = root_key
             return None
         report.warnings += [(source, w) for w in loaded.warnings]
-        extra = {"root": root_key, "file_hash": file_hash}
+        extra = {"root": root_key, "file_hash": file_hash, "ingested_at": time.time(),
+                 "ingest_audience": given}
+        if audience and (overrides.get(override_key(root_key, source)) or {}).get("audience"):
+            extra["audience"] = audience  # the staff's choice beats what the file says
         (report.updated if previous else report.added).append(source)
         return [Chunk(c.id, c.doc_id, c.text, c.position, c.section,
-                      {**c.metadata, **extra, "sentences": len(chunk_units(c))})
+                      {**c.metadata, **extra, "sentences": len(chunk_units(c)),
+                       **(first_extra if first_extra and c.position == 0 else {})})
                 for doc in loaded.documents for c in chunk_document(doc, self.settings.chunking)]
 
     def _manifest(self, gen: Generation) -> dict[tuple[str, str], _FileState]:
@@ -243,6 +408,12 @@ class Syncer:
                 key = (str(meta.get("root", "")), str(meta.get("source", "")))
                 state = files.setdefault(key, _FileState(key[0], key[1], str(meta.get("file_hash", ""))))
                 state.doc_ids.add(str(meta.get("doc_id", "")))
+                state.audience = str(meta.get("audience", ""))
+                state.ingest_audience = str(meta.get("ingest_audience", ""))
+                if meta.get("web"):
+                    web = json.loads(str(meta["web"]))
+                    state.page = PageState(web.get("etag", ""), web.get("last_modified", ""),
+                                           tuple(web.get("links", ())), web.get("fp", ""))
         return files
 
     @staticmethod
@@ -272,7 +443,7 @@ class Syncer:
 
     def _publish(self, live: Generation | None, keep_docs: set[str], chunks: ChunkWriter,
                  report: SyncReport, vocabulary: dict[str, dict[str, dict[str, str]]],
-                 files: int, documents: int) -> None:
+                 files: int, documents: int, overrides: dict[str, dict]) -> None:
         writer = chunks.finish()
         copied = writer.copy_from(live, keep_docs) if live and keep_docs else 0
         report.chunks_embedded = chunks.written
@@ -291,7 +462,8 @@ class Syncer:
             raise StoreError(f"new generation holds {got_chunks} chunks, expected {expected_chunks}")
         published = writer.publish({"embedder": self.embedder.name, "dim": self.embedder.dim,
                                     "chunks": got_chunks, "vocabulary": vocabulary,
-                                    "files": files, "documents": documents})
+                                    "files": files, "documents": documents,
+                                    "overrides": overrides})
         report.generation = published.id
         report.published = True
         report.chunks_total = got_chunks

@@ -139,6 +139,10 @@ class IngestSettings(BaseModel):
         0.5, ge=0, description="Pause between two requests to one host (a longer Crawl-delay "
         "in robots.txt wins).")
     web_timeout_seconds: float = Field(15.0, gt=0, description="Seconds to wait for a page.")
+    web_hosts: list[str] = Field(
+        default_factory=list, description="Hosts the admin page and API may crawl (e.g. "
+        "[\"hilfe.example.de\"]); empty: any host on a public address. The CLI and "
+        "ingest.sources are not limited.")
 
 
 class RetrievalSettings(BaseModel):

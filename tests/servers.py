@@ -58,7 +58,7 @@ def lotse_api(engine, home: Path, roots: list[Path]) -> Iterator[dict]:
     services = build_chat(settings, engine, state_url=f"sqlite:///{db}")
     with uvicorn_thread(create_api(services)) as url:
         yield {"url": url, "creds": services.credentials, "chat": services.chat,
-               "logins": services.logins, "db": db}
+               "logins": services.logins, "db": db, "services": services}
 
 
 def start_lotse_serve(env: dict, timeout: float = 120) -> tuple[subprocess.Popen, str, str]:

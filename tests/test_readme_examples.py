@@ -56,3 +56,15 @@ def test_the_e_mail_configuration_is_read_as_printed(tmp_path, monkeypatch):
     settings = LotseSettings()
     assert (settings.mail.host, settings.mailbox.host) == ("smtp.example.org", "imap.example.org")
     assert settings.mailbox.poll_seconds == 60 and settings.mailbox.security == "tls"
+
+
+def test_the_web_sources_configuration_is_read_as_printed(tmp_path, monkeypatch):
+    from kb.settings import LotseSettings
+
+    section = README.split("\n## Web sources\n", 1)[1]
+    toml = re.search(r"```toml\n(.*?)```", section, re.S).group(1)
+    (tmp_path / "lotse.toml").write_text(toml, encoding="utf-8")
+    monkeypatch.setenv("LOTSE_CONFIG", str(tmp_path / "lotse.toml"))
+    ingest = LotseSettings().ingest
+    assert ingest.schedule_minutes == 60 and len(ingest.sources) == 2
+    assert ingest.sources[1].mode == "crawl" and ingest.sources[1].audience == "internal"

@@ -7,23 +7,29 @@ The admin UI and ``POST /v1/ingest`` / ``POST /v1/uploads`` both go through
   so ``../../etc/passwd`` or ``C:\\x\\y.md`` can never leave the upload folder;
 - an upload must have a type the loaders read and fit under ``server.max_upload_mb``;
   archives are not accepted at all (no zip bombs to defuse);
-- a re-ingest may only touch the upload folder and ``server.ingest_roots``.
+- a re-ingest may only touch the upload folder and ``server.ingest_roots``, and fetch
+  web pages only from ``ingest.web_hosts`` when that is set.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import shutil
+import socket
 import time
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from bot.chat.engine import Engine
 from bot.chat.metrics import Metrics
+from bot.chat.state import IngestRun, StateStore
 from ingest.loaders import SUPPORTED
 from ingest.sync import Progress, SyncReport
-from kb.errors import Forbidden, InvalidInput, TooLarge, UnsupportedType
+from kb.errors import Forbidden, InvalidInput, StoreError, TooLarge, UnsupportedType
+from kb.settings import WebSourceSettings
 from kb.types import AUDIENCES
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
@@ -67,11 +73,13 @@ class StoreStats:
 
 
 class AdminService:
-    """Uploads, re-ingest and store statistics over the syncer of ``engine``."""
+    """Uploads, re-ingest (folders and web sources), generations and store statistics over
+    the syncer of ``engine``; every ingest is recorded in ``state`` when one is given."""
 
     def __init__(self, engine: Engine, upload_dir: Path, ingest_roots: list[Path],
-                 metrics: Metrics | None = None) -> None:
+                 metrics: Metrics | None = None, state: StateStore | None = None) -> None:
         self.engine = engine
+        self.state = state
         self.metrics = metrics or Metrics()
         self.upload_dir = Path(upload_dir).resolve()
         self.upload_dir.mkdir(parents=True, exist_ok=True)
@@ -125,18 +133,86 @@ class AdminService:
         allowed = ", ".join(str(r) for r in [self.upload_dir, *self.ingest_roots])
         raise PathRefused(f"{raw} is outside the folders an admin may ingest ({allowed})")
 
-    def ingest(self, paths: list[str | Path], progress: Progress | None = None) -> SyncReport:
+    def ingest(self, paths: list[str | Path], progress: Progress | None = None,
+               sources: list[WebSourceSettings] = (), by: str = "", trigger: str = "admin",
+               lock_timeout: float = 600) -> SyncReport:
+        """Sync allowed folders and web sources; the run is recorded (who, what, outcome).
+        Web sources other than those of ``ingest.sources`` must pass ``allowed_url``."""
         checked = [self.allowed_path(p) for p in paths]
-        started = time.monotonic()
+        configured = {s.url for s in self.engine.settings.ingest.sources}
+        for source in sources:
+            if source.url not in configured:
+                self.allowed_url(source.url)
+        targets = [str(p) for p in checked] + [s.url for s in sources]
+        started, wall = time.monotonic(), time.time()
         try:
-            report = self.engine.syncer.sync(checked, progress=progress)
-        except Exception:
+            report = self.engine.syncer.sync(checked, progress=progress, sources=sources,
+                                             lock_timeout=lock_timeout)
+        except Exception as exc:
             self.metrics.ingests.labels("error").inc()
+            if self.state is not None:
+                self.state.add_ingest_run(trigger, by, targets, wall, {"error": str(exc)[:500]})
             raise
         finally:
             self.metrics.ingest_seconds.observe(time.monotonic() - started)
         self.metrics.ingests.labels("failed_files" if report.failed else "ok").inc()
+        if self.state is not None:
+            self.state.add_ingest_run(trigger, by, targets, wall, report.to_dict())
+            if trigger == "admin" and by:
+                self.state.audit(by, "ingest", ", ".join(targets)[:500],
+                                 report.summary().splitlines()[0])
         return report
+
+    def ingest_all(self, by: str = "", trigger: str = "admin", lock_timeout: float = 600) -> SyncReport:
+        """Everything configured: the ingest roots, the uploads and ``ingest.sources``."""
+        folders = [p for p in [self.upload_dir, *self.ingest_roots] if p.exists()]
+        return self.ingest(folders, sources=list(self.engine.settings.ingest.sources), by=by,
+                           trigger=trigger, lock_timeout=lock_timeout)
+
+    def allowed_url(self, url: str) -> str:
+        """``url`` if the server may fetch it for an admin: http(s), on a host of
+        ``ingest.web_hosts`` when that is set, and otherwise not on a loopback, private,
+        link-local or reserved address (the server's own network is no admin's to read)."""
+        try:
+            WebSourceSettings(url=url)
+        except ValueError:
+            raise InvalidInput(f"{url[:120]!r} is not an http(s) URL") from None
+        hosts = self.engine.settings.ingest.web_hosts
+        host = urlsplit(url).hostname or ""
+        if hosts:
+            if host not in hosts:
+                raise PathRefused(f"{url[:120]}: host {host!r} is not in ingest.web_hosts "
+                                  f"({', '.join(hosts)})")
+            return url
+        try:
+            addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+        except OSError as exc:
+            raise InvalidInput(f"{url[:120]}: host {host!r} not found ({exc})") from None
+        for address in addresses:
+            ip = ipaddress.ip_address(address.split("%")[0])
+            if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved:
+                raise PathRefused(f"{url[:120]}: {host} is an internal address ({address}); "
+                                  "list the host in ingest.web_hosts to allow it")
+        return url
+
+    def runs(self, limit: int = 50) -> list[IngestRun]:
+        return self.state.ingest_runs(limit) if self.state is not None else []
+
+    def generations(self) -> list[dict]:
+        """The published generations, newest first, the live one marked."""
+        return list(reversed(self.engine.store.history()))
+
+    def rollback(self, to: str | None, by: str) -> dict:
+        """Make an earlier generation live again (``lotse rollback``), logged with who did it."""
+        before = self.engine.store.current(force=True)
+        try:
+            gen = self.engine.store.rollback(to)
+        except StoreError as exc:
+            raise InvalidInput(str(exc)) from exc
+        if self.state is not None:
+            self.state.audit(by, "rollback", gen.id, f"was {before.id if before else 'none'}")
+        return {"generation": gen.id, "was": before.id if before else None,
+                "published_at": gen.info.get("published_at")}
 
     def uploads(self) -> list[str]:
         return sorted(p.relative_to(self.upload_dir).as_posix()

@@ -691,7 +691,9 @@ class ChatServices:
     faq: FaqLoop
     credentials: Credentials
     logins: LoginSessions
-    # Background workers `lotse serve` starts and stops: the webhook sender (webhooks.urls)
-    # and the mailbox poller (mailbox.host).
+    documents: Any = None  # bot.chat.documents.DocumentBrowser
+    scheduler: Any = None  # bot.chat.schedule.IngestScheduler
+    # Background workers `lotse serve` starts and stops: the ingest schedule, the webhook
+    # sender (webhooks.urls) and the mailbox poller (mailbox.host).
     workers: list[Any] = field(default_factory=list)
     chatwoot: Any = None  # bot.channels.chatwoot.ChatwootConnector when chatwoot.url is set

@@ -271,6 +271,58 @@ class _Lease(_Base):
     until: Mapped[float] = mapped_column(Float)
 
 
+class _IngestRun(_Base):
+    """One ingest: who or what started it, what it covered, and what came of it."""
+    __tablename__ = "ingest_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    started_at: Mapped[float] = mapped_column(Float, index=True)
+    finished_at: Mapped[float] = mapped_column(Float)
+    trigger: Mapped[str] = mapped_column(String(16))  # admin | schedule | document
+    by: Mapped[str] = mapped_column(String(64), default="")
+    targets: Mapped[str] = mapped_column(Text)  # JSON list: "folders", source URLs, documents
+    report: Mapped[str] = mapped_column(Text)  # JSON: the sync report, or {"error": …}
+
+
+class _AuditEntry(_Base):
+    """A change staff made to the knowledge base, and who made it."""
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[float] = mapped_column(Float, index=True)
+    who: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str] = mapped_column(Text)
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+@dataclass(frozen=True)
+class IngestRun:
+    id: int
+    started_at: float
+    finished_at: float
+    trigger: str
+    by: str
+    targets: list[str]
+    report: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "started_at": self.started_at, "finished_at": self.finished_at,
+                "trigger": self.trigger, "by": self.by, "targets": self.targets,
+                "report": self.report}
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    at: float
+    who: str
+    action: str
+    target: str
+    detail: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"at": self.at, "who": self.who, "action": self.action, "target": self.target,
+                "detail": self.detail}
+
+
 @dataclass(frozen=True)
 class MailThread:
     session_id: str
@@ -368,6 +420,11 @@ def _proposal(row: _FaqProposal) -> FaqProposal:
 def _message(row: _Message, text: str | None = None) -> Message:
     return Message(row.id, row.session_id, row.created_at, row.role,
                    text if text is not None else row.text, json.loads(row.answer or "{}"))
+
+
+def _run(row: _IngestRun) -> IngestRun:
+    return IngestRun(row.id, row.started_at, row.finished_at, row.trigger, row.by,
+                     json.loads(row.targets), json.loads(row.report))
 
 
 def _delivery(row: _WebhookDelivery) -> Delivery:
@@ -930,6 +987,52 @@ class StateStore:
             return db.execute(delete(_MailMessage).where(_MailMessage.session_id.is_(None),
                                                          _MailMessage.created_at < before)
                               ).rowcount or 0
+
+    # -- the knowledge base's history: ingest runs and staff's changes --------------------------
+    def add_ingest_run(self, trigger: str, by: str, targets: Sequence[str], started_at: float,
+                       report: dict[str, Any]) -> IngestRun:
+        with self._tx() as db:
+            row = _IngestRun(started_at=started_at, finished_at=time.time(), trigger=trigger,
+                             by=by, targets=json.dumps(list(targets), ensure_ascii=False),
+                             report=json.dumps(report, ensure_ascii=False))
+            db.add(row)
+            db.flush()
+            return _run(row)
+
+    def ingest_runs(self, limit: int = 50, target: str | None = None) -> list[IngestRun]:
+        """The newest runs first; with ``target``, only runs that covered it."""
+        with self._tx() as db:
+            query = select(_IngestRun).order_by(_IngestRun.id.desc())
+            if target is not None:  # an item of the JSON list, quoted as JSON writes it
+                query = query.where(_IngestRun.targets.contains(
+                    json.dumps(target, ensure_ascii=False), autoescape=True))
+            return [_run(r) for r in db.scalars(query.limit(limit))]
+
+    def audit(self, who: str, action: str, target: str, detail: str = "") -> None:
+        with self._tx() as db:
+            db.add(_AuditEntry(at=time.time(), who=who, action=action, target=target,
+                               detail=detail))
+
+    def audit_log(self, limit: int = 200) -> list[AuditEntry]:
+        with self._tx() as db:
+            rows = db.scalars(select(_AuditEntry).order_by(_AuditEntry.id.desc()).limit(limit))
+            return [AuditEntry(r.at, r.who, r.action, r.target, r.detail) for r in rows]
+
+    def cited(self, since: float) -> list[tuple[list[str], int | None]]:
+        """For each answer since ``since``: the sources it cited and its rating (None: not
+        rated), for the documents' usage."""
+        with self._tx() as db:
+            rows = db.execute(select(_Message.answer, _Feedback.rating)
+                              .outerjoin(_Feedback, _Feedback.message_id == _Message.id)
+                              .where(_Message.role == "bot", _Message.created_at >= since,
+                                     _Message.answer != "")).all()
+        out = []
+        for answer, rating in rows:
+            sources = sorted({c.get("source", "") for c in
+                              json.loads(answer or "{}").get("citations", [])} - {""})
+            if sources:
+                out.append((sources, rating))
+        return out
 
     # -- leases: one process at a time for a job ---------------------------------------------
     def take_lease(self, name: str, holder: str, seconds: float) -> bool:

@@ -15,6 +15,9 @@ Routes and who may call them (bearer token; admin ⊇ agent ⊇ customer):
     GET  /v1/kpis                        agent
     POST /v1/uploads                     admin (multipart files)
     POST /v1/ingest                      admin
+    /v1/admin/…                          admin: documents, retrieval test, usage, generations,
+                                         ingest of folders and web sources, schedule, audit
+                                         (``bot.web.admin_api``)
     GET  /login, POST /login             the staff UI's cookie login
     GET  /logout (asks), POST /logout    logging out needs the page's CSRF token
 
@@ -54,6 +57,7 @@ from bot.chat.metrics import CONTENT_TYPE as METRICS_TYPE
 from bot.chat.service import ChatServices, Reply
 from bot.chat.staff import allows
 from bot.chat.state import SESSION_ID_PATTERN
+from bot.web.admin_api import admin_routes
 from bot.web.auth import COOKIE, login_routes, require_role
 from bot.web.chatwoot_hook import chatwoot_routes
 from bot.web.errors import status_of
@@ -176,6 +180,7 @@ def create_api(services: ChatServices) -> FastAPI:
         return await call_next(request)
 
     app.include_router(login_routes(logins))
+    app.include_router(admin_routes(services, role("admin")))
     app.include_router(openai_routes(chat, role("customer")))
     if services.chatwoot is not None:
         app.include_router(chatwoot_routes(services.chatwoot))

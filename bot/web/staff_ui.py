@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import html
 import re
-import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -22,19 +21,14 @@ import pandas as pd
 from bot.chat.admin import AdminService
 from bot.chat.faq import FaqLoop
 from bot.chat.service import ChatService, ChatServices
-from bot.chat.staff import Credentials, allows
+from bot.chat.staff import allows
 from bot.web.customer_ui import cards_html
+from bot.web.knowledge_ui import knowledge_tab, retrieval_tab
+from bot.web.staff_common import AUDIENCES, Access, report_markdown, when
 from bot.web.staff_texts import TEXTS, label, language_of, say
-from ingest.sync import SyncReport
 from kb.errors import LotseError
 
-AUDIENCES = [("Kunden · customers (öffentlich · public)", "public"),
-             ("Nur Team · team only (intern · internal)", "internal")]
 SPEAKERS = {"customer": "user", "bot": "assistant", "agent": "assistant", "notice": "assistant"}
-
-
-def _when(timestamp: float | None) -> str:
-    return time.strftime("%d.%m.%Y %H:%M", time.localtime(timestamp)) if timestamp else "–"
 
 
 def _pct(value: float | None) -> str:
@@ -70,37 +64,6 @@ def plain_markdown(text: str) -> str:
     """Customer text inside a Markdown view, shown as written: HTML escaped and every
     Markdown sign backslashed, so no link, image or heading comes out of it."""
     return _MARKDOWN_SPECIALS.sub(r"\\\1", html.escape(text, quote=False))
-
-
-def report_markdown(report: SyncReport, language: str = "de") -> str:
-    """The end-of-ingest summary for the admin: counts, then every failure with its reason."""
-    numbers = {"embedded": report.chunks_embedded, "total": report.chunks_total,
-               "generation": report.generation, "seconds": report.seconds}
-    lines = [say(language, "report", **report.counts()),
-             say(language, "report_published" if report.published else "report_nothing",
-                 **numbers)]
-    for key, items in (("report_failed", report.failed), ("report_skipped", report.skipped),
-                       ("report_warning", report.warnings)):
-        lines += [say(language, key, file=html.escape(f), reason=html.escape(r))
-                  for f, r in items]
-    return "\n".join(lines)
-
-
-class Access:
-    """Who is acting, from the server-side login session (``gr.Request.username``)."""
-
-    def __init__(self, credentials: Credentials) -> None:
-        self.credentials = credentials
-
-    def role(self, request: gr.Request) -> str:
-        return self.credentials.users.get(request.username or "", ("", ""))[0]
-
-    def __call__(self, request: gr.Request, needed: str = "agent") -> str:
-        """The staff member's name, or a ``gr.Error`` when the role is too low."""
-        role = self.role(request)
-        if not allows(role, needed):
-            raise gr.Error(say(language_of(request), "no_right" if role else "login_again"))
-        return request.username or ""
 
 
 def kpi_views(k: dict, language: str = "de") -> tuple:
@@ -184,7 +147,7 @@ def tickets_tab(chat: ChatService, faq: FaqLoop,
                    status=say(language, "status." + ticket.status),
                    reason=_reason(language, ticket.reason),
                    question=plain_markdown(ticket.question) or "–",
-                   assignee=ticket.assignee or "–", opened=_when(ticket.created_at))
+                   assignee=ticket.assignee or "–", opened=when(ticket.created_at))
         # The transcript is shown as plain text (render_markdown=False): what a customer
         # wrote must not become a link, an image that calls /logout, or a form.
         team = say(language, "team")
@@ -324,7 +287,7 @@ def copilot_tab(chat: ChatService, who: Access) -> None:
         trigger(copilot, [question], [answer])
 
 
-def kpis_tab(chat: ChatService, who: Access) -> None:
+def kpis_tab(chat: ChatService, who: Access) -> gr.Dataframe:
     """Deflection, handoffs, CSAT, FCR, latency and content gaps, refreshed on demand."""
 
     def show_kpis(request: gr.Request):
@@ -344,6 +307,7 @@ def kpis_tab(chat: ChatService, who: Access) -> None:
     outputs = [numbers, reasons_plot, daily_plot, gaps_plot, gaps_table]
     tab.select(show_kpis, None, outputs)
     kpi_refresh.click(show_kpis, None, outputs)
+    return gaps_table
 
 
 def faq_section(faq: FaqLoop, who: Access, stats_markdown: Callable[[str], str],
@@ -411,7 +375,7 @@ def admin_tab(admin: AdminService, faq: FaqLoop,
         s = admin.stats()
         uploads = admin.uploads()
         return say(language, "stats", documents=s.documents, chunks=s.chunks,
-                   generation=s.generation or "–", when=_when(s.published_at),
+                   generation=s.generation or "–", when=when(s.published_at),
                    embedder=s.embedder, n=len(uploads),
                    uploads=", ".join(f"`{html.escape(u)}`" for u in uploads) or "–")
 
@@ -494,11 +458,21 @@ def build_staff_ui(services: ChatServices) -> gr.Blocks:
             gr.Markdown(label("title"))
             whoami = gr.Markdown(elem_id="whoami")
             gr.Button(label("logout"), link="/logout", elem_id="logout", scale=0, size="sm")
-        with gr.Tabs():
+        with gr.Tabs() as tabs:
             queue, queue_choices = tickets_tab(services.chat, services.faq, who)
             copilot_tab(services.chat, who)
-            kpis_tab(services.chat, who)
+            gaps = kpis_tab(services.chat, who)
+            _probe, probe_question, probe_result = retrieval_tab(services, who)
+            knowledge = knowledge_tab(services, who)
             admin, stats, stats_markdown = admin_tab(services.admin, services.faq, who)
+
+        def gap_to_probe(frame: pd.DataFrame, event: gr.SelectData, request: gr.Request):
+            """A content gap opens the retrieval test with its question."""
+            who(request)
+            question = str(frame.iloc[event.index[0], 0]) if len(frame) else ""
+            return question, "", gr.Tabs(selected="probe")
+
+        gaps.select(gap_to_probe, [gaps], [probe_question, probe_result, tabs])
 
         def on_load(request: gr.Request):
             name = who(request)
@@ -506,9 +480,10 @@ def build_staff_ui(services: ChatServices) -> gr.Blocks:
             language = language_of(request)
             is_admin = allows(role, "admin")
             return (say(language, "whoami", name=html.escape(name), role=role),
-                    gr.update(visible=is_admin), gr.update(choices=queue_choices(language)),
+                    gr.update(visible=is_admin), gr.update(visible=is_admin),
+                    gr.update(choices=queue_choices(language)),
                     stats_markdown(language) if is_admin else "")
 
-        ui.load(on_load, None, [whoami, admin, queue, stats])
+        ui.load(on_load, None, [whoami, admin, knowledge, queue, stats])
     ui.queue(max_size=32, default_concurrency_limit=2)
     return ui

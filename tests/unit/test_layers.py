@@ -31,8 +31,9 @@ ALLOWED = {
     # Types the services hand up: errors, answers, the question's limits, the ingest report.
     # For developers: the answer layer and the knowledge base, built through the one wiring.
     "bot.integrations": ("kb", "bot.answer", "bot.integrations", "bot.wiring"),
+    # The web layer also takes a web source in the settings' own model as a request body.
     "bot.web": ("bot.chat", "bot.channels", "bot.web", "kb.errors", "kb.types", "bot.answer.question",
-                "ingest.sync"),
+                "ingest.sync", "kb.settings"),
 }
 OURS = ("kb", "ingest", "bot", "bench", "tests")
 

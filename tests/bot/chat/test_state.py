@@ -240,7 +240,7 @@ def test_the_migrations_build_exactly_the_tables_the_code_uses(state):
 
     with state.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), _Base.metadata) == []
-        assert MigrationContext.configure(conn).get_current_revision() == "0004"
+        assert MigrationContext.configure(conn).get_current_revision() == "0005"
 
 
 def test_an_upgrade_keeps_the_data_of_an_older_database(state_url):
@@ -285,7 +285,7 @@ def test_a_database_made_before_migrations_is_adopted(db_path, with_rate_hits):
     engine.dispose()
     store = StateStore(f"sqlite:///{db_path}")
     assert store.session_status("before") == "bot"
-    assert rows(store, "SELECT version_num FROM alembic_version") == [("0004",)]
+    assert rows(store, "SELECT version_num FROM alembic_version") == [("0005",)]
 
 
 def test_a_webhook_delivery_is_claimed_by_one_process_only(state_url):
@@ -405,3 +405,14 @@ def test_a_lease_is_held_by_one_holder_until_it_runs_out(state):
     assert state.take_lease("mailbox", "b", 60)
     state.drop_lease("mailbox", "b")
     assert state.take_lease("mailbox", "c", 60)
+
+
+def test_the_last_run_of_a_target_is_found_behind_many_others(state):
+    state.add_ingest_run("schedule", "schedule", ["/srv/docs", "/srv/uploads"], 1.0, {"added": 1})
+    for n in range(30):
+        state.add_ingest_run("document", "admin", [f"https://hilfe.example.de/{n}"], 2.0 + n, {})
+    [run] = state.ingest_runs(limit=1, target="/srv/uploads")
+    assert run.targets == ["/srv/docs", "/srv/uploads"] and run.report == {"added": 1}
+    assert state.ingest_runs(limit=1, target="/srv/upload") == []  # whole items only
+    assert state.ingest_runs(limit=1, target="https://hilfe.example.de/1")[0].started_at == 3.0
+    assert len(state.ingest_runs(limit=50)) == 31
