@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -35,7 +36,6 @@ from ingest.chunking import chunk_document, chunk_units
 from ingest.embedding import ChunkWriter, Progress
 from ingest.isolation import IsolatedLoader
 from ingest.loaders import SUPPORTED
-from ingest.web import CrawlStats, Fetched, PageState, WebClient, crawl
 from kb.embedders import Embedder
 from kb.errors import LoaderError, LotseError, StoreError
 from kb.lexical import LexicalIndex
@@ -46,6 +46,9 @@ from kb.store import ChunkStore, Generation
 from kb.text import content_hash
 from kb.types import AUDIENCES, Chunk
 from kb.vocabulary import VOCABULARY_FILE, Vocabulary, VocabularyError
+
+if TYPE_CHECKING:  # the crawler (and httpx) load only for an ingest with web sources
+    from ingest.web import Fetched, PageState
 
 log = logging.getLogger(__name__)
 
@@ -285,6 +288,8 @@ class Syncer:
                take: Callable[[tuple[str, str], list[Chunk] | None], None]) -> None:
         """The pages of one web source: fetched, read when new or changed, kept when the
         server says they are unchanged or fail now, and left out when gone."""
+        from ingest.web import CrawlStats, PageState, WebClient, crawl
+
         audience = source.audience or audience
         if only is None:
             root = web_root(source)
@@ -411,6 +416,8 @@ class Syncer:
                 state.audience = str(meta.get("audience", ""))
                 state.ingest_audience = str(meta.get("ingest_audience", ""))
                 if meta.get("web"):
+                    from ingest.web import PageState
+
                     web = json.loads(str(meta["web"]))
                     state.page = PageState(web.get("etag", ""), web.get("last_modified", ""),
                                            tuple(web.get("links", ())), web.get("fp", ""))
