@@ -206,7 +206,7 @@ class ChatService:
         self._drafting: dict[int, Future] = {}
 
     def record(self, event: str, session_id: str = "", value: float | None = None,
-                **data: Any) -> None:
+               **data: Any) -> None:
         """An event for the KPIs (stored) and the process's metrics."""
         self.state.record(event, session_id, value, **data)
         self.metrics.event(event, value, data)
@@ -357,12 +357,12 @@ class ChatService:
         message_id = self.state.add_message(session_id, "bot", shown, answer=record,
                                             latency_ms=latency_ms)
         self.record("answer", session_id, latency_ms, kind=answer.kind,
-                          handoff=answer.handoff, reason=answer.handoff_reason,
-                          confidence=answer.confidence, question=question,
-                          generated=bool(answer.grounding.get("backend")),
-                          sources=sorted({c.source for c in answer.citations}),
-                          blocked=len(answer.grounding.get("dropped", [])),
-                          advice=answer.grounding.get("advice"), products=len(answer.products))
+                    handoff=answer.handoff, reason=answer.handoff_reason,
+                    confidence=answer.confidence, question=question,
+                    generated=bool(answer.grounding.get("backend")),
+                    sources=sorted({c.source for c in answer.citations}),
+                    blocked=len(answer.grounding.get("dropped", [])),
+                    advice=answer.grounding.get("advice"), products=len(answer.products))
         return message_id
 
     def ticket_status(self, ticket: Ticket, language: str) -> str:
