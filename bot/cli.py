@@ -15,6 +15,7 @@ Exit codes: 0 success, 1 error, 2 usage error, 3 ingest finished but some files 
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import logging
 import os
@@ -58,17 +59,60 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         sources = [WebSourceSettings(url=u, mode=mode, audience=args.audience,
                                      max_pages=args.max_pages, max_depth=args.depth) for u in urls]
     except ValidationError as exc:
-        raise LotseError("; ".join(e["msg"].removeprefix("Value error, ")
+        options = {"max_pages": "--max-pages", "max_depth": "--depth", "url": "URL"}
+        raise LotseError("; ".join(f"{options.get(str(e['loc'][0]), e['loc'][0])}: "
+                                   f"{e['msg'].removeprefix('Value error, ')}"
                                    for e in exc.errors())) from None
     if not args.paths:  # everything configured: the folders, the uploads, the web sources
         paths, sources = ingest_targets(settings)
+    history = _History(settings)  # opens the state database while the ingest starts
+    started = time.time()
     report = build_syncer(settings).sync(paths, audience=args.audience, sources=sources,
                                          progress=console_progress(), lock_timeout=args.wait)
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:
         print(report.summary())
+    history.record([str(p.resolve()) for p in paths] + [s.url for s in sources], started,
+                   report.to_dict(), report.summary().splitlines()[0])
     return 3 if report.failed else 0
+
+
+class _History:
+    """The ingest runs of the CLI in the state database, next to those of the admin page and
+    the schedule, so staff see them (and the failures) too. Opened in a thread, while the
+    ingest loads its model; a database that cannot be reached costs a warning, not the
+    ingest."""
+
+    def __init__(self, settings: LotseSettings) -> None:
+        import threading
+
+        self.state = None
+        self._thread = threading.Thread(target=self._open, args=(settings.state_url(),),
+                                        daemon=True)
+        self._thread.start()
+
+    def _open(self, url: str) -> None:
+        try:
+            from bot.chat.state import StateStore
+
+            self.state = StateStore(url)
+        except Exception as exc:
+            logging.getLogger(__name__).warning("ingest not recorded: %s", exc)
+
+    def record(self, targets: list[str], started: float, report: dict, summary: str) -> None:
+        self._thread.join(timeout=60)
+        if self.state is None:
+            return
+        try:
+            who = f"cli ({getpass.getuser()})"
+        except Exception:  # no user name in this environment
+            who = "cli"
+        try:
+            self.state.add_ingest_run("cli", who, targets, started, report)
+            self.state.audit(who, "ingest", ", ".join(targets)[:500], summary)
+        except Exception as exc:
+            logging.getLogger(__name__).warning("ingest not recorded: %s", exc)
 
 
 def _when(stamp: float | None) -> str:

@@ -20,6 +20,7 @@ several; readers never wait for it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import sys
@@ -303,6 +304,7 @@ class Syncer:
         asked = {u: s.page if s.page and s.page.fp == fp else PageState(
             links=s.page.links if s.page else ()) for u, s in previous.items()}
         elsewhere = {k[1]: k[0] for k in old if k[0].startswith("web:") and k[0] != root}
+        bodies: dict[str, str] = {}  # "/" and "/index.html" are often one page
         stats = CrawlStats()
         with WebClient(self.settings.ingest) as client:
             for page in crawl(client, source, asked, stats):
@@ -311,16 +313,25 @@ class Syncer:
                 if page.asked != page.url and moved in overrides and \
                         override_key(*key) not in overrides:  # staff's choice moves with it
                     overrides[override_key(*key)] = overrides.pop(moved)
+                if page.status in ("gone", "skipped") and page.asked == source.url and \
+                        key not in old:  # the address asked for itself: a failure
+                    report.failed.append((page.url, page.reason))
+                    report.failed_roots[page.url] = root
+                    continue
                 if page.status == "gone":  # removed below if it was stored
                     if key not in old:
                         report.skipped.append((page.url, page.reason))
                     else:
                         report.warnings.append((page.url, f"removed: {page.reason}"))
                     continue
-                if page.status == "skipped" or page.url in elsewhere or \
+                twin = bodies.setdefault(hashlib.sha256(page.body).hexdigest(), page.url) \
+                    if page.body else page.url
+                if page.status == "skipped" or page.url in elsewhere or twin != page.url or \
                         any(k[1] == page.url and k != key for k in seen):
                     first = elsewhere.get(page.url) or "another source"
-                    report.skipped.append((page.url, page.reason or f"read already from {first}"))
+                    why = page.reason or (f"the same page as {twin}" if twin != page.url
+                                          else f"read already from {first}")
+                    report.skipped.append((page.url, why))
                     continue
                 if self._excluded(overrides, key, report):
                     continue
@@ -341,6 +352,9 @@ class Syncer:
                                               fingerprint, fp, report, chunks, overrides,
                                               force=only is not None))
         report.warnings += [(source.url, note) for note in stats.notes]
+        for error in stats.errors:
+            report.failed.append((source.url, error))
+            report.failed_roots[source.url] = root
         report.web.append({"source": source.url, "fetched": stats.fetched,
                            "not_modified": stats.not_modified, "requests": stats.requests,
                            "seconds": round(stats.seconds, 3)})

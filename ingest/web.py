@@ -134,8 +134,8 @@ class WebClient:
                     self._robots[origin] = parser
                 elif response.status_code >= 500:
                     self._robots[origin] = f"robots.txt unreachable (HTTP {response.status_code})"
-            except httpx.HTTPError as exc:
-                self._robots[origin] = f"robots.txt unreachable ({type(exc).__name__})"
+            except httpx.HTTPError as exc:  # no connection at all: say so, not "robots.txt"
+                self._robots[origin] = f"{origin} unreachable ({type(exc).__name__}: {exc})"[:200]
         robots = self._robots[origin]
         if isinstance(robots, str):
             return robots
@@ -326,6 +326,7 @@ class CrawlStats:
     requests: int = 0
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # the source itself could not be read
 
 
 def mode_of(source: WebSourceSettings) -> str:
@@ -356,8 +357,8 @@ def crawl(client: WebClient, source: WebSourceSettings, previous: dict[str, Page
     if mode == "sitemap":
         try:
             urls = sitemap_urls(client, source.url, source.max_pages)
-        except Exception as exc:  # unreachable, not XML, empty: one note, nothing removed
-            stats.notes.append(f"sitemap {source.url} not read: {exc}")
+        except Exception as exc:  # unreachable, not XML, empty: nothing removed
+            stats.errors.append(f"sitemap not read: {exc}"[:300])
             urls = []
         for url in urls:
             if url in seen:

@@ -21,7 +21,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -89,7 +96,10 @@ def _is_http_url(url: str) -> bool:
 
 
 class WebSourceSettings(BaseModel):
-    """A web source kept in the settings (``[[ingest.sources]]``), re-ingested with the folders."""
+    """A web source kept in the settings (``[[ingest.sources]]``), re-ingested with the folders.
+    A key it does not know is an error: a misspelt ``audience`` must not leave pages public."""
+
+    model_config = ConfigDict(extra="forbid")
 
     url: str = Field(..., description="A page, a sitemap.xml, or the start page of a crawl.")
     mode: Literal["auto", "page", "sitemap", "crawl"] = Field(

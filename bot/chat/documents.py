@@ -88,8 +88,12 @@ class DocumentBrowser:
                         doc.changed_at = max(doc.changed_at or 0.0, float(stamp))
             for okey, rule in (gen.info.get("overrides") or {}).items():
                 root, _, source = okey.partition("|")
-                doc = docs.setdefault((root, source), DocumentInfo(document_key(root, source),
-                                                                   root, source))
+                doc = docs.get((root, source))
+                if doc is None:  # not in the store: excluded, or waiting to be read again
+                    doc = docs[(root, source)] = DocumentInfo(
+                        document_key(root, source), root, source, str(rule.get("title", "")),
+                        str(rule.get("audience", "")), str(rule.get("doc_type", "")),
+                        str(rule.get("language", "")), status="failed")
                 doc.override = dict(rule)
                 if rule.get("excluded"):
                     doc.status = "excluded"
@@ -164,8 +168,9 @@ class DocumentBrowser:
                 detail: str = "") -> SyncReport:
         doc = self.document(key)
         kept = {k: v for k, v in doc.override.items() if k not in ("by", "at", "excluded")}
-        if rule is not None:
-            rule = {**kept, **rule, "by": who, "at": time.time()}
+        if rule is not None:  # with what the list shows of it, should it leave the store
+            shown = {"title": doc.title, "doc_type": doc.doc_type, "language": doc.language}
+            rule = {**shown, **kept, **rule, "by": who, "at": time.time()}
         elif kept:  # including again keeps an audience that was set
             rule = {**kept, "by": who, "at": time.time()}
         return self._sync(doc, who, action, rule, detail, change=True)

@@ -277,7 +277,7 @@ class _IngestRun(_Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     started_at: Mapped[float] = mapped_column(Float, index=True)
     finished_at: Mapped[float] = mapped_column(Float)
-    trigger: Mapped[str] = mapped_column(String(16))  # admin | schedule | document
+    trigger: Mapped[str] = mapped_column(String(16))  # admin | schedule | document | cli
     by: Mapped[str] = mapped_column(String(64), default="")
     targets: Mapped[str] = mapped_column(Text)  # JSON list: "folders", source URLs, documents
     report: Mapped[str] = mapped_column(Text)  # JSON: the sync report, or {"error": …}

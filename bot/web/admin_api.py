@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from bot.chat.retrieval_check import check_retrieval
 from bot.chat.service import ChatServices
@@ -33,25 +33,29 @@ WHO = "api (admin token)"
 
 
 class DocumentChange(BaseModel):
-    excluded: bool | None = Field(None, description="true: leave it out of every answer; "
+    model_config = ConfigDict(extra="forbid")  # a misspelt key is an error, never ignored
+    excluded: StrictBool | None = Field(None, description="true: leave it out of every answer; "
                                   "false: read it again")
     audience: Literal["public", "internal"] | None = Field(None, description="who may see it")
 
 
 class RetrievalTestRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt key is an error, never ignored
     question: str = Field(..., description="A question as a customer would ask it.")
 
 
 class RollbackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt key is an error, never ignored
     to: str | None = Field(None, description="A generation id; empty: the one before the live one.")
 
 
 class AdminIngestRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt key is an error, never ignored
     paths: list[str] = Field(default_factory=list, description="Folders under the ingest roots.")
     urls: list[WebSourceSettings] = Field(
         default_factory=list, description="Web sources: url, mode (page, sitemap, crawl), "
         "max_pages, max_depth, audience.")
-    all: bool = Field(False, description="Everything configured: ingest roots, uploads, "
+    all: StrictBool = Field(False, description="Everything configured: ingest roots, uploads, "
                       "ingest.sources (paths and urls are then ignored).")
 
 

@@ -141,6 +141,13 @@ def test_lotse_ingest_url_from_the_command_line(site, tmp_path):
     assert {"file": f"{url}/kontakt", "reason": "HTTP 404"} in report["skipped_files"]
     assert any("max_pages=4" in w["message"] for w in report["warnings"])
     assert "web " in lotse(url + "/", "--crawl", "--max-pages", "4").stdout
+    # The admin sees CLI runs too, with who ran them.
+    from bot.chat.state import StateStore
+
+    runs = StateStore(f"sqlite:///{tmp_path / 'home' / 'state.db'}").ingest_runs()
+    assert [r.trigger for r in runs] == ["cli", "cli"] and runs[0].by.startswith("cli")
+    assert runs[0].targets == [url + "/"] and runs[1].report["added"] == 3
+    assert "--max-pages" in lotse(url + "/", "--crawl", "--max-pages", "0").stderr
 
     bad = lotse("ftp://example.org/x", "--crawl")
     assert bad.returncode == 1 and "not an http(s) URL" in bad.stderr
@@ -280,4 +287,19 @@ def test_a_gzip_bomb_of_a_sitemap_is_refused_within_the_limit(engine, site):
     app.router.routes.insert(0, Route("/sitemap.xml.gz", sitemap))
     with uvicorn_thread(app) as other:
         report = engine.syncer.sync(sources=[WebSourceSettings(url=other + "/sitemap.xml.gz")])
-    assert any("over the limit" in message for _, message in report.warnings)
+    [(source, reason)] = report.failed  # the sitemap could not be read: a failure, exit 3
+    assert source == other + "/sitemap.xml.gz" and "over the limit" in reason
+
+
+def test_an_address_that_cannot_be_read_is_a_failure_and_one_page_is_stored_once(engine, site):
+    center, url = site
+    for asked in (url + "/fehlt", url + "/intern/margen"):
+        report = engine.syncer.sync(sources=[WebSourceSettings(url=asked)])
+        assert [f for f, _ in report.failed] == [asked]  # `lotse ingest` exits 3
+    center.pages["/index.html"] = center.pages["/"]
+    center.pages["/"] = center.pages["/"].replace("</article>",
+                                                  "<a href='/index.html'>Start</a></article>")
+    center.pages["/index.html"] = center.pages["/"]
+    report = engine.syncer.sync(sources=[WebSourceSettings(url=url + "/", mode="crawl")])
+    assert "the same page as" in dict(report.skipped)[f"{url}/index.html"]
+    assert f"{url}/index.html" not in stored(engine)

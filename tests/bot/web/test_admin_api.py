@@ -161,6 +161,13 @@ def test_a_web_site_from_the_admin_route_with_its_failures_in_the_list(server):
     assert call(server, "POST", "/v1/admin/ingest", json={}).status_code == 400
     bad = call(server, "POST", "/v1/admin/ingest", json={"urls": [{"url": "file:///etc/passwd"}]})
     assert bad.status_code == 422
+    # A misspelt key is refused, never ignored (an ignored "audiance" would publish).
+    typo = call(server, "POST", "/v1/admin/ingest",
+                json={"urls": [{"url": url + "/hilfe/wartung", "audiance": "internal"}]})
+    assert typo.status_code == 422 and "audiance" in str(typo.json()["problems"])
+    key = docs[f"{url}/hilfe/versand"]["key"]
+    for body in ({"exclude": True}, {"excluded": "yes"}):
+        assert call(server, "PATCH", f"/v1/admin/documents/{key}", json=body).status_code == 422
     other = call(server, "POST", "/v1/admin/ingest",
                  json={"urls": [{"url": "http://localhost:1/"}]})
     assert other.status_code == 403 and "ingest.web_hosts" in other.json()["error"]
