@@ -267,10 +267,5 @@ service imap-login {{
     try:
         yield {"host": "127.0.0.1", "port": port, "user": user, "password": password}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop(proc)
         shutil.rmtree(folder, ignore_errors=True)

@@ -36,7 +36,6 @@ import imaplib
 import logging
 import re
 import ssl
-import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -45,6 +44,7 @@ from email.utils import getaddresses
 from bot.answer.question import MAX_QUESTION_CHARS, InvalidQuestion
 from bot.channels.email import EmailChannel
 from bot.channels.inbound_mail import InboundMail
+from bot.chat.background import Repeating
 from bot.chat.ratelimit import RateLimited
 from bot.chat.service import ChatService, Reply
 from bot.chat.state import mail_key
@@ -95,11 +95,12 @@ class Handled:
     replied: bool = False
 
 
-class MailboxPoller:
+class MailboxPoller(Repeating):
     """Reads the mailbox every ``poll_seconds`` in a background thread (``start``/``stop``);
     ``run_once`` is one look, and what the thread repeats."""
 
     def __init__(self, chat: ChatService, settings: MailboxSettings, channel: EmailChannel) -> None:
+        super().__init__("lotse-mailbox", 2 * settings.timeout_s + 5)
         self.chat = chat
         self.settings = settings
         self.channel = channel
@@ -107,26 +108,12 @@ class MailboxPoller:
         self.own_addresses = {a.lower() for _n, a in getaddresses(own) if "@" in a}
         self.reply_to = settings.address
         self._holder = uuid.uuid4().hex
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="lotse-mailbox", daemon=True)
-            self._thread.start()
+    def _round(self) -> None:
+        self.run_once()
 
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=2 * self.settings.timeout_s + 5)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_once()
-            except Exception:  # an unreachable server must not end the poller
-                log.exception("mailbox %s: one look failed", self.settings.host)
-            self._stop.wait(self.settings.poll_seconds)
+    def _pause(self) -> float:
+        return self.settings.poll_seconds
 
     # -- one look ----------------------------------------------------------------------
     def run_once(self, most: int = 50) -> list[Handled]:

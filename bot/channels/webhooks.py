@@ -25,12 +25,12 @@ import hashlib
 import hmac
 import json
 import logging
-import threading
 import time
 from typing import Any
 
 import httpx
 
+from bot.chat.background import Repeating
 from bot.chat.pii import redact
 from bot.chat.state import Delivery, StateStore, Ticket
 from kb.settings import WebhookSettings
@@ -94,37 +94,27 @@ class WebhookOutbox:
             self.state.queue_delivery(event, url, body)
 
 
-class WebhookSender:
+class WebhookSender(Repeating):
     """Works through the outbox in a background thread (``start``/``stop``); ``run_once``
     sends whatever is due now and is what the thread repeats."""
 
     def __init__(self, state: StateStore, settings: WebhookSettings, poll_seconds: float = 1.0) -> None:
+        super().__init__("lotse-webhooks", settings.timeout_seconds + 5)
         self.state = state
         self.settings = settings
         self.poll_seconds = poll_seconds
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._client = httpx.Client(timeout=settings.timeout_seconds, follow_redirects=False,
                                     headers={"User-Agent": "Lotse-Webhooks/1"})
 
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="lotse-webhooks", daemon=True)
-            self._thread.start()
-
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=self.settings.timeout_seconds + 5)
+        super().stop()
         self._client.close()
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_once()
-            except Exception:  # a database hiccup must not end the sender
-                log.exception("webhook sender: one round failed")
-            self._stop.wait(self.poll_seconds)
+    def _round(self) -> None:
+        self.run_once()
+
+    def _pause(self) -> float:
+        return self.poll_seconds
 
     def run_once(self, most: int = 100) -> int:
         """Sends due deliveries (up to ``most``), claiming each just before it is sent, so

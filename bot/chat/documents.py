@@ -2,7 +2,7 @@
 
     >>> browser = DocumentBrowser(engine, state)
     >>> docs = browser.documents()               # every document, with its failure if any
-    >>> browser.chunks(docs[0].key)              # its chunks as retrieval sees them
+    >>> doc, chunks = browser.chunks(docs[0].key)  # its chunks as retrieval sees them
     >>> browser.exclude(docs[0].key, who="admin")  # gone from answers, logged
 
 A document is one file of a folder or one web page, named by its ingest root and source.
@@ -130,8 +130,9 @@ class DocumentBrowser:
                 return doc
         raise NoSuchDocument(f"no document {key[:40]!r} (keys come from the document list)")
 
-    def chunks(self, key: str) -> list[dict[str, Any]]:
-        """The document's chunks as retrieval sees them: text, section, audience, position."""
+    def chunks(self, key: str) -> tuple[DocumentInfo, list[dict[str, Any]]]:
+        """The document, and its chunks as retrieval sees them: text, section, audience,
+        position (one look at the store for both)."""
         doc = self.document(key)
         gen = self.engine.store.current(force=True)
         out = []
@@ -142,7 +143,7 @@ class DocumentBrowser:
                     out.append({"id": chunk.id, "position": chunk.position,
                                 "section": chunk.section, "audience": chunk.audience,
                                 "text": chunk.text, "sentences": meta.get("sentences")})
-        return sorted(out, key=lambda c: c["position"])
+        return doc, sorted(out, key=lambda c: c["position"])
 
     # -- changes ---------------------------------------------------------------------------
     def exclude(self, key: str, who: str) -> SyncReport:

@@ -16,13 +16,13 @@ that fails (the store being written to, say) is tried again after five minutes.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from bot.chat.admin import AdminService
+from bot.chat.background import Repeating
 from bot.chat.state import StateStore
 from kb.errors import StoreError
 from kb.settings import IngestSettings, WebSourceSettings
@@ -48,18 +48,17 @@ class Planned:
                 "last_run": self.last_run, "next_at": self.next_at}
 
 
-class IngestScheduler:
+class IngestScheduler(Repeating):
     """Runs due re-ingests in a background thread (``start``/``stop``)."""
 
     def __init__(self, admin: AdminService, state: StateStore, settings: IngestSettings,
                  look_seconds: float = 30.0) -> None:
+        super().__init__("lotse-schedule", 5, wait_first=True)
         self.admin = admin
         self.state = state
         self.settings = settings
         self.look_seconds = look_seconds
         self._holder = uuid.uuid4().hex
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def _targets(self) -> list[tuple[str, float, WebSourceSettings | None]]:
         every = self.settings.schedule_minutes
@@ -131,19 +130,11 @@ class IngestScheduler:
             self.state.drop_lease(LEASE, self._holder)
         return done
 
-    def start(self) -> None:
-        if self._thread is None and self._targets():
-            self._thread = threading.Thread(target=self._loop, name="lotse-schedule", daemon=True)
-            self._thread.start()
+    def _wanted(self) -> bool:
+        return bool(self._targets())
 
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+    def _round(self) -> None:
+        self.run_due()
 
-    def _loop(self) -> None:
-        while not self._stop.wait(self.look_seconds):
-            try:
-                self.run_due()
-            except Exception:  # a database hiccup must not end the schedule
-                log.exception("ingest schedule: one look failed")
+    def _pause(self) -> float:
+        return self.look_seconds

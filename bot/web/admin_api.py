@@ -69,7 +69,8 @@ def admin_routes(services: ChatServices, admin_role) -> APIRouter:
 
     @router.get("/documents/{key}/chunks")
     def document_chunks(key: str) -> dict:
-        return {"document": documents.document(key).to_dict(), "chunks": documents.chunks(key)}
+        doc, chunks = documents.chunks(key)
+        return {"document": doc.to_dict(), "chunks": chunks}
 
     @router.patch("/documents/{key}")
     def change_document(key: str, body: DocumentChange) -> dict:

@@ -148,8 +148,7 @@ def knowledge_tab(services: ChatServices, who: Access) -> gr.Tab:
         if not key:
             return "", "", gr.update()
         try:
-            doc = documents.document(key)
-            chunks = documents.chunks(key)
+            doc, chunks = documents.chunks(key)
         except LotseError as exc:
             raise gr.Error(str(exc)) from exc
         head = say(language, "doc_head", source=_cell(doc.source), title=_cell(doc.title),
