@@ -163,11 +163,14 @@ class AdminService:
                                  report.summary().splitlines()[0])
         return report
 
+    def folders(self) -> list[Path]:
+        """The uploads and ``server.ingest_roots``, those that exist."""
+        return [p for p in [self.upload_dir, *self.ingest_roots] if p.exists()]
+
     def ingest_all(self, by: str = "", trigger: str = "admin", lock_timeout: float = 600) -> SyncReport:
         """Everything configured: the ingest roots, the uploads and ``ingest.sources``."""
-        folders = [p for p in [self.upload_dir, *self.ingest_roots] if p.exists()]
-        return self.ingest(folders, sources=list(self.engine.settings.ingest.sources), by=by,
-                           trigger=trigger, lock_timeout=lock_timeout)
+        return self.ingest(self.folders(), sources=list(self.engine.settings.ingest.sources),
+                           by=by, trigger=trigger, lock_timeout=lock_timeout)
 
     def allowed_url(self, url: str) -> str:
         """``url`` if the server may fetch it for an admin: http(s), on a host of

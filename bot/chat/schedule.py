@@ -114,10 +114,8 @@ class IngestScheduler(Repeating):
                     break
                 try:
                     if planned.target == FOLDERS:
-                        folders = [p for p in [self.admin.upload_dir, *self.admin.ingest_roots]
-                                   if p.exists()]
-                        self.admin.ingest(folders, by="schedule", trigger="schedule",
-                                          lock_timeout=0)
+                        self.admin.ingest(self.admin.folders(), by="schedule",
+                                          trigger="schedule", lock_timeout=0)
                     else:
                         self.admin.ingest([], sources=[sources[planned.target]], by="schedule",
                                           trigger="schedule", lock_timeout=0)
