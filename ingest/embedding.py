@@ -2,8 +2,9 @@
 
 The syncer hands over each file's chunks as soon as they exist. Worker threads (as many
 as the embedder runs well in parallel) embed them in batches, a chunk and its sentences
-in one pass (:func:`kb.embedders.embed_grouped`); one more thread adds each embedded
-batch to the next generation. Parsing, embedding and chromadb's inserts overlap instead
+in one pass (:func:`kb.embedders.embed_grouped`); for the default model each thread hands
+its batch to a worker process (:mod:`kb.embed_processes`). One more thread adds each
+embedded batch to the next generation. Parsing, embedding and chromadb's inserts overlap instead
 of running one after the other. Nothing is published here: the syncer validates and
 publishes the writer it gets from :meth:`ChunkWriter.finish`; leaving the ``with``
 block without that throws everything written away.
@@ -18,7 +19,7 @@ from contextlib import ExitStack
 import numpy as np
 
 from ingest.chunking import chunk_units
-from kb.embedders import Embedder, embed_grouped, parallel
+from kb.embedders import BatchEmbedding, Embedder, batch_embedding
 from kb.store import ChunkStore, GenerationWriter, Sentence
 from kb.types import Chunk
 
@@ -45,11 +46,12 @@ class ChunkWriter:
         self.progress = progress
         self.writer: GenerationWriter | None = None
         self.probe: tuple[Chunk, np.ndarray] | None = None  # for the publish's smoke test
-        self.queued = 0
+        self.added: list[Chunk] = []  # every chunk handed over, for the lexical index
         self.written = 0
         self._pending: list[Chunk] = []
         self._futures: list[Future] = []
-        self._threads = ExitStack()  # holds the embedder's parallel setting while we run
+        self._threads = ExitStack()  # holds the embedder's batch mode while we run
+        self._batch: BatchEmbedding | None = None
         self._embedding: ThreadPoolExecutor | None = None
         self._warm: Future | None = None
         self._finished = False
@@ -64,20 +66,22 @@ class ChunkWriter:
             self.abort()
 
     def expect(self) -> None:
-        """A changed file is about to be parsed: loading the model and opening the new
-        generation (about a second each) start now, beside the parser, not after it.
-        A sync that finds nothing changed never calls this and never loads the model."""
+        """A changed file is about to be parsed: the embedder's batch mode (the default
+        model's worker processes, which load it) and the new generation start now, beside
+        the parser, not after it. A sync that finds nothing changed never calls this and
+        never loads the model; one whose changed files all fail to parse has started it
+        in vain (about half a second of processor time)."""
         if self._embedding is None:
-            workers = self._threads.enter_context(parallel(self.embedder))
-            self._embedding = ThreadPoolExecutor(workers, thread_name_prefix="lotse-embed")
-            self._warm = self._embedding.submit(self.embedder.embed_batch, ["Lotse"])
+            self._batch = self._threads.enter_context(batch_embedding(self.embedder))
+            self._embedding = ThreadPoolExecutor(self._batch.workers, thread_name_prefix="lotse-embed")
+            self._warm = self._embedding.submit(self._batch.warm)
             self._futures.append(self._warm)
             self._futures.append(self._writing.submit(self._open))
 
     def add(self, chunks: list[Chunk]) -> None:
         self.expect()
         self._pending += chunks
-        self.queued += len(chunks)
+        self.added += chunks
         if len(self._pending) >= self.batch_size:
             self._submit()
         self._raise_early()
@@ -129,7 +133,7 @@ class ChunkWriter:
         # the chunk's vector reads its title and section too (Chunk.search_text)
         heads = [c.search_text[:len(c.search_text) - len(c.text)].strip() for c in chunks]
         groups = [([h] if h else []) + [s.text for s in ss] for h, ss in zip(heads, sentences)]
-        vectors, part_vectors = embed_grouped(self.embedder, groups)
+        vectors, part_vectors = self._batch.embed_grouped(groups)
         rows, row = [], 0
         for head, ss in zip(heads, sentences):
             row += bool(head)
@@ -153,5 +157,5 @@ class ChunkWriter:
     def _report(self) -> None:
         """Progress is reported from the syncer's own thread: a UI's progress callback
         (Gradio's) may only work there."""
-        if self.progress and self.queued:
-            self.progress("embed", self.written, self.queued)
+        if self.progress and self.added:
+            self.progress("embed", self.written, len(self.added))

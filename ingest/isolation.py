@@ -8,9 +8,7 @@ ingest.isolation``); a file that takes longer than
 ``ingest.file_timeout_seconds`` gets its worker killed and a ``LoaderError``
 that says so, and the next file gets a new worker.
 
-The worker is a plain subprocess rather than a ``multiprocessing`` child: that
-needs nothing from the caller's main module, so a script without an
-``if __name__ == "__main__"`` guard can ingest too.
+The worker is a plain subprocess (:mod:`kb.pipes`), not a ``multiprocessing`` child.
 
     >>> with IsolatedLoader(timeout=30, memory_mb=2048) as loader:
     ...     loaded = loader.load(path, "faq/versand.csv", "public", False, max_bytes)
@@ -18,60 +16,25 @@ needs nothing from the caller's main module, so a script without an
 
 from __future__ import annotations
 
-import os
 import pickle
 import resource
-import select
-import struct
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
+from kb import pipes
 from kb.errors import LoaderError, LotseError
-
-_HEADER = struct.Struct("!Q")
-
-
-def _send(stream: BinaryIO, value: Any) -> None:
-    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(_HEADER.pack(len(data)) + data)
-    stream.flush()
-
-
-def _read_exactly(fd: int, n: int, deadline: float | None) -> bytes:
-    """``n`` bytes from ``fd``; TimeoutError past ``deadline``, EOFError when the worker died."""
-    chunks, left = [], n
-    # poll, not select: select() fails for descriptors above 1023, which a long-running
-    # server with many connections reaches.
-    poller = select.poll()
-    poller.register(fd, select.POLLIN)
-    while left:
-        wait = None if deadline is None else max(0.0, deadline - time.monotonic())
-        if not poller.poll(None if wait is None else int(wait * 1000)):
-            raise TimeoutError
-        chunk = os.read(fd, min(left, 1 << 20))
-        if not chunk:
-            raise EOFError
-        chunks.append(chunk)
-        left -= len(chunk)
-    return b"".join(chunks)
 
 
 def _serve(memory_bytes: int) -> None:
     """The worker: load what arrives on stdin, answer on the original stdout."""
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-    replies = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)  # a parser that prints must not corrupt the replies
+    replies = pipes.reply_stream()
     from ingest.loaders import load_file
 
-    requests = sys.stdin.buffer
-    while True:
-        header = requests.read(_HEADER.size)
-        if len(header) < _HEADER.size:
-            return
-        args = pickle.loads(requests.read(_HEADER.unpack(header)[0]))
+    for args in pipes.requests():
         try:
             reply: tuple[str, Any] = ("ok", load_file(*args))
         except LotseError as exc:
@@ -81,7 +44,7 @@ def _serve(memory_bytes: int) -> None:
                               "(ingest.file_memory_mb); is the file damaged or a bomb?")
         except Exception as exc:  # a parser bug is one file's problem, not the batch's
             reply = ("error", f"unreadable ({exc.__class__.__name__}: {str(exc)[:200]})")
-        _send(replies, reply)
+        pipes.send(replies, reply)
 
 
 class IsolatedLoader:
@@ -100,11 +63,9 @@ class IsolatedLoader:
         assert self._process is not None and self._process.stdin and self._process.stdout
         deadline = time.monotonic() + self.timeout
         try:
-            _send(self._process.stdin, (Path(path), source, default_audience, force_internal,
-                                        max_bytes, web))
-            fd = self._process.stdout.fileno()
-            size = _HEADER.unpack(_read_exactly(fd, _HEADER.size, deadline))[0]
-            status, value = pickle.loads(_read_exactly(fd, size, None))
+            pipes.send(self._process.stdin, (Path(path), source, default_audience, force_internal,
+                                             max_bytes, web))
+            status, value = pipes.receive(self._process.stdout.fileno(), deadline)
         except TimeoutError:
             self._stop()
             raise LoaderError(f"reading took longer than {self.timeout:g} s "
@@ -117,12 +78,7 @@ class IsolatedLoader:
         return value
 
     def _start(self) -> None:
-        # The worker imports this package from where this file is, installed or not.
-        root = str(Path(__file__).resolve().parents[1])
-        path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "ingest.isolation", str(self.memory_mb)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": path})
+        self._process = pipes.start("ingest.isolation", str(self.memory_mb))
 
     def _stop(self) -> None:
         if self._process is not None:

@@ -41,7 +41,7 @@ from kb.embedders import Embedder
 from kb.errors import LoaderError, LotseError, StoreError
 from kb.lexical import LexicalIndex
 from kb.memory import release
-from kb.retrieval import VIEWS, build_lexical
+from kb.retrieval import VIEWS, lexical_index
 from kb.settings import LotseSettings, WebSourceSettings
 from kb.store import ChunkStore, Generation
 from kb.text import content_hash
@@ -264,7 +264,7 @@ class Syncer:
                 else:  # another root, not part of this sync
                     keep_docs |= state.doc_ids
 
-            if report.changed or changes or live is None and chunks.queued:
+            if report.changed or changes or live is None and chunks.added:
                 files = {k for k, state in old.items() if state.doc_ids & keep_docs} | new_files
                 self._publish(live, keep_docs, chunks, report, vocabulary, len(files),
                               len(new_docs | keep_docs), overrides)
@@ -385,30 +385,35 @@ class Syncer:
         given = audience or ""
         audience = (overrides.get(override_key(root_key, source)) or {}).get("audience") or audience
         salt = fingerprint.encode() + (audience or "").encode()
-        try:
-            if not web:  # a file is unchanged when its bytes are
+        if not web:  # a file is unchanged when its bytes are
+            try:
                 raw = path.read_bytes() if path.stat().st_size <= max_bytes else b""
-                file_hash = content_hash(raw + salt)
-                if previous and previous.file_hash == file_hash and raw and not force:
-                    report.unchanged.append(source)
-                    return None
+            except OSError as exc:
+                return self._failed(report, source, root_key, str(exc))
+            file_hash = content_hash(raw + salt)
+            if previous and previous.file_hash == file_hash and raw and not force:
+                report.unchanged.append(source)
+                return None
+            # Changed: the model loads while this file and the next are parsed (a file too
+            # big to read fails without it). An embedder that cannot start ends the ingest;
+            # it is not this file's failure.
+            if raw:
+                chunks.expect()
+        try:
             loaded = loader.load(path, source, audience or self.settings.ingest.default_audience,
                                  audience == "internal", max_bytes, web=web)
-            if web:  # a page when its text is
-                file_hash = content_hash("\n".join(d.text for d in loaded.documents).encode() + salt)
-                if previous and previous.file_hash == file_hash and not force:
-                    report.unchanged.append(source)
-                    return None
-            chunks.expect()  # the model loads while the next files are parsed
         except (LoaderError, OSError) as exc:
-            report.failed.append((source, str(exc)))
-            report.failed_roots[source] = root_key
-            return None
+            return self._failed(report, source, root_key, str(exc))
         except Exception as exc:  # a loader bug must not end the batch
             log.exception("unexpected error loading %s", source)
-            report.failed.append((source, f"unexpected {exc.__class__.__name__}: {exc}"))
-            report.failed_roots[source] = root_key
-            return None
+            return self._failed(report, source, root_key,
+                                f"unexpected {exc.__class__.__name__}: {exc}")
+        if web:  # a page when its text is
+            file_hash = content_hash("\n".join(d.text for d in loaded.documents).encode() + salt)
+            if previous and previous.file_hash == file_hash and not force:
+                report.unchanged.append(source)
+                return None
+            chunks.expect()
         report.warnings += [(source, w) for w in loaded.warnings]
         extra = {"root": root_key, "file_hash": file_hash, "ingested_at": time.time(),
                  "ingest_audience": given}
@@ -419,6 +424,12 @@ class Syncer:
                       {**c.metadata, **extra, "sentences": len(chunk_units(c)),
                        **(first_extra if first_extra and c.position == 0 else {})})
                 for doc in loaded.documents for c in chunk_document(doc, self.settings.chunking)]
+
+    @staticmethod
+    def _failed(report: SyncReport, source: str, root_key: str, reason: str) -> None:
+        """Records a file (or page) that could not be read; its stored version stays."""
+        report.failed.append((source, reason))
+        report.failed_roots[source] = root_key
 
     def _manifest(self, gen: Generation) -> dict[tuple[str, str], _FileState]:
         files: dict[tuple[str, str], _FileState] = {}
@@ -465,22 +476,31 @@ class Syncer:
     def _publish(self, live: Generation | None, keep_docs: set[str], chunks: ChunkWriter,
                  report: SyncReport, vocabulary: dict[str, dict[str, dict[str, str]]],
                  files: int, documents: int, overrides: dict[str, dict]) -> None:
+        # The lexical indexes come from the chunks in hand, built while the last batches
+        # are still being embedded rather than read back from the store afterwards.
+        kept = [c for a in AUDIENCES for c, _ in live.chunks(a) if c.doc_id in keep_docs] \
+            if live and keep_docs else []
+        everything = chunks.added + kept
+        indexes: dict[str, LexicalIndex] = {}
+        built: dict[tuple[str, ...], LexicalIndex] = {}
+        for view, audiences in VIEWS.items():
+            present = tuple(a for a in audiences if any(c.audience == a for c in everything))
+            if present not in built:  # views with the same chunks share one index
+                built[present] = lexical_index(c for c in everything if c.audience in present)
+            indexes[view] = built[present]
         writer = chunks.finish()
         copied = writer.copy_from(live, keep_docs) if live and keep_docs else 0
         report.chunks_embedded = chunks.written
         gen = writer.as_generation()
-        built: dict[tuple[str, ...], LexicalIndex] = {}
-        for view, audiences in VIEWS.items():
-            present = tuple(a for a in audiences if gen.count(a))  # views with equal chunks
-            if present not in built:                              # share one index
-                built[present] = build_lexical(gen, view)
-            built[present].save(gen.cache_dir / f"lexical-{view}")
         self._smoke_test(gen, chunks.probe)
         counts = writer.counts()
         expected_chunks = copied + chunks.written
         got_chunks = sum(n for k, n in counts.items() if k.endswith("_chunks"))
-        if got_chunks != expected_chunks:
-            raise StoreError(f"new generation holds {got_chunks} chunks, expected {expected_chunks}")
+        if got_chunks != expected_chunks or len(everything) != expected_chunks:
+            raise StoreError(f"new generation holds {got_chunks} chunks, expected {expected_chunks}"
+                             f" (and {len(everything)} in the lexical index)")
+        for view, index in indexes.items():
+            index.save(gen.cache_dir / f"lexical-{view}")
         published = writer.publish({"embedder": self.embedder.name, "dim": self.embedder.dim,
                                     "chunks": got_chunks, "vocabulary": vocabulary,
                                     "files": files, "documents": documents,

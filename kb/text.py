@@ -10,13 +10,35 @@ languages.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import re
 import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
+from pathlib import Path
 
 import Stemmer
-from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_GERMAN
+
+
+def _bm25s_stopwords():
+    """bm25s's stop word lists, read from their own file: importing them through the
+    package loads bm25s with scipy and tqdm (about half a second), which a process that
+    only reads files (the ingest's loader worker) never needs. Where the file cannot be
+    read that way (a zipped install), the package is imported after all."""
+    try:
+        package = importlib.util.find_spec("bm25s")
+        path = Path(package.submodule_search_locations[0]) / "stopwords.py"
+        spec = importlib.util.spec_from_file_location("lotse_bm25s_stopwords", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    except Exception:
+        from bm25s import stopwords
+
+        return stopwords
+
+
+_bm25s = _bm25s_stopwords()
 
 _ABBREVIATIONS = {
     # German
@@ -31,8 +53,8 @@ _ABBREVIATIONS = {
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'»«“”)\]]*\s+")
 _WORD = re.compile(r"\w+", re.UNICODE)
-_GERMAN_STOP = frozenset(STOPWORDS_GERMAN)
-_ENGLISH_STOP = frozenset(STOPWORDS_EN)
+_GERMAN_STOP = frozenset(_bm25s.STOPWORDS_GERMAN)
+_ENGLISH_STOP = frozenset(_bm25s.STOPWORDS_EN)
 _STOP = _GERMAN_STOP | _ENGLISH_STOP
 STOP_WORDS = _STOP
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -23,6 +25,11 @@ CORPUS = REPO / "docs_corpus"
 ALWAYS_OPEN = json.dumps({day: "00:00-24:00" for day in
                           ("mon", "tue", "wed", "thu", "fri", "sat", "sun")})
 os.environ.setdefault("LOTSE_HOURS__WEEKLY", ALWAYS_OPEN)
+# The model cache (kb.model_cache) starts empty and stays out of the user's ~/.cache: the
+# first model load of a run writes it, every later one (servers and workers too) reads it.
+_CACHE = tempfile.mkdtemp(prefix="lotse-test-cache-")
+os.environ["XDG_CACHE_HOME"] = _CACHE
+atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 
 # The fast tier (`make test-fast`, marker "fast"): tests that need no ingested corpus, no
 # real embedder, no server and no browser. A fast test that asks for a heavy fixture is a

