@@ -2,7 +2,7 @@
 #   make run    create .venv, install, ingest docs_corpus/ and start Lotse (chat, staff UI,
 #               REST API on http://127.0.0.1:7860, logins printed)
 #   make test   create .venv, install (with Debian's chromium and postgresql: root or sudo), run the tests,
-#               the citation-check benchmark and the evaluations (about 14 minutes)
+#               the citation-check benchmark and the evaluations (about 15 minutes)
 # Also: make test-fast (unit tier, under a minute), make screenshots (refresh docs/screenshots/).
 
 PYTHON ?= python3
