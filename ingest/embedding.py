@@ -108,6 +108,9 @@ class ChunkWriter:
 
     def abort(self) -> None:
         """Stops both workers and throws away whatever was written."""
+        stop = getattr(self._batch, "kill", None)
+        if stop is not None:  # worker processes: a batch still running is not waited for
+            stop()
         if self._embedding is not None:
             self._embedding.shutdown(wait=True, cancel_futures=True)
         self._writing.shutdown(wait=True, cancel_futures=True)

@@ -99,6 +99,12 @@ class EmbeddingProcesses:
         except subprocess.TimeoutExpired:
             return "still running"
 
+    def kill(self) -> None:
+        """Ends every worker at once (an aborted ingest); a thread waiting for one gets an
+        EmbeddingError. ``close`` still reaps them."""
+        for process in self._processes:
+            process.kill()
+
     def close(self) -> None:
         """Ends the workers: each exits at the end of its input; one that does not is killed."""
         for process in self._processes:

@@ -154,3 +154,32 @@ def test_a_dead_embedding_process_is_a_clear_error(use_embedder):
             process.wait()
         with pytest.raises(EmbeddingError, match="embedding worker process ended unexpectedly"):
             pool.embed_grouped([["Ein Satz."]])
+
+
+def test_killing_the_workers_frees_a_thread_waiting_on_a_stuck_one(use_embedder):
+    """An aborted ingest must not wait for a worker that no longer answers."""
+    import os
+    import signal
+    import threading
+
+    from kb.errors import EmbeddingError
+
+    with use_embedder.batch() as pool:
+        pool.warm()
+        for process in pool._processes:
+            os.kill(process.pid, signal.SIGSTOP)  # stuck: alive, never answering
+        outcome: list[BaseException] = []
+
+        def ask() -> None:
+            try:
+                pool.embed_grouped([["Ein Satz."]])
+            except BaseException as exc:  # noqa: BLE001 - recorded for the assertion
+                outcome.append(exc)
+
+        waiting = threading.Thread(target=ask)
+        waiting.start()
+        waiting.join(1.0)
+        assert waiting.is_alive()  # really waiting on the stopped worker
+        pool.kill()
+        waiting.join(10)
+        assert not waiting.is_alive() and isinstance(outcome[0], EmbeddingError)
