@@ -70,6 +70,11 @@ class SyncReport:
     published: bool = False
     seconds: float = 0.0
 
+    def fail(self, source: str, root: str, reason: str) -> None:
+        """A file or page that could not be read; its stored version stays."""
+        self.failed.append((source, reason))
+        self.failed_roots[source] = root
+
     @property
     def changed(self) -> bool:
         return bool(self.added or self.updated or self.removed)
@@ -315,8 +320,7 @@ class Syncer:
                     overrides[override_key(*key)] = overrides.pop(moved)
                 if page.status in ("gone", "skipped") and page.asked == source.url and \
                         key not in old:  # the address asked for itself: a failure
-                    report.failed.append((page.url, page.reason))
-                    report.failed_roots[page.url] = root
+                    report.fail(page.url, root, page.reason)
                     continue
                 if page.status == "gone":  # removed below if it was stored
                     if key not in old:
@@ -337,24 +341,21 @@ class Syncer:
                     continue
                 seen.add(key)
                 if page.status == "failed":
-                    report.failed.append((page.url, page.reason))
-                    report.failed_roots[page.url] = root
+                    report.fail(page.url, root, page.reason)
                     take(key, None)
                 elif page.status == "not_modified" and key in old:
                     report.unchanged.append(page.url)
                     take(key, None)
                 elif page.status == "not_modified":  # a 304 for a page Lotse does not have
-                    report.failed.append((page.url, "the server says unchanged (304), but "
-                                          "nothing is stored for this address"))
-                    report.failed_roots[page.url] = root
+                    report.fail(page.url, root, "the server says unchanged (304), but "
+                                "nothing is stored for this address")
                 else:
                     take(key, self._load_page(loader, page, root, old.get(key), audience,
                                               fingerprint, fp, report, chunks, overrides,
                                               force=only is not None))
         report.warnings += [(source.url, note) for note in stats.notes]
         for error in stats.errors:
-            report.failed.append((source.url, error))
-            report.failed_roots[source.url] = root
+            report.fail(source.url, root, error)
         report.web.append({"source": source.url, "fetched": stats.fetched,
                            "not_modified": stats.not_modified, "requests": stats.requests,
                            "seconds": round(stats.seconds, 3)})
@@ -389,7 +390,8 @@ class Syncer:
             try:
                 raw = path.read_bytes() if path.stat().st_size <= max_bytes else b""
             except OSError as exc:
-                return self._failed(report, source, root_key, str(exc))
+                report.fail(source, root_key, str(exc))
+                return None
             file_hash = content_hash(raw + salt)
             if previous and previous.file_hash == file_hash and raw and not force:
                 report.unchanged.append(source)
@@ -403,11 +405,12 @@ class Syncer:
             loaded = loader.load(path, source, audience or self.settings.ingest.default_audience,
                                  audience == "internal", max_bytes, web=web)
         except (LoaderError, OSError) as exc:
-            return self._failed(report, source, root_key, str(exc))
+            report.fail(source, root_key, str(exc))
+            return None
         except Exception as exc:  # a loader bug must not end the batch
             log.exception("unexpected error loading %s", source)
-            return self._failed(report, source, root_key,
-                                f"unexpected {exc.__class__.__name__}: {exc}")
+            report.fail(source, root_key, f"unexpected {exc.__class__.__name__}: {exc}")
+            return None
         if web:  # a page when its text is
             file_hash = content_hash("\n".join(d.text for d in loaded.documents).encode() + salt)
             if previous and previous.file_hash == file_hash and not force:
@@ -424,12 +427,6 @@ class Syncer:
                       {**c.metadata, **extra, "sentences": len(chunk_units(c)),
                        **(first_extra if first_extra and c.position == 0 else {})})
                 for doc in loaded.documents for c in chunk_document(doc, self.settings.chunking)]
-
-    @staticmethod
-    def _failed(report: SyncReport, source: str, root_key: str, reason: str) -> None:
-        """Records a file (or page) that could not be read; its stored version stays."""
-        report.failed.append((source, reason))
-        report.failed_roots[source] = root_key
 
     def _manifest(self, gen: Generation) -> dict[tuple[str, str], _FileState]:
         files: dict[tuple[str, str], _FileState] = {}
