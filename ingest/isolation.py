@@ -82,21 +82,13 @@ class IsolatedLoader:
 
     def _stop(self) -> None:
         if self._process is not None:
-            self._process.kill()
-            self._process.wait(5)
-            for stream in (self._process.stdin, self._process.stdout):
-                if stream:
-                    stream.close()
+            pipes.stop(self._process, 0)
         self._process = None
 
     def close(self) -> None:
-        if self._process is not None and self._process.poll() is None and self._process.stdin:
-            self._process.stdin.close()  # the worker ends at end of input
-            try:
-                self._process.wait(5)
-            except subprocess.TimeoutExpired:
-                pass
-        self._stop()
+        if self._process is not None:
+            pipes.stop(self._process, 5)  # the worker ends at end of input
+        self._process = None
 
     def __enter__(self) -> "IsolatedLoader":
         return self

@@ -108,17 +108,7 @@ class EmbeddingProcesses:
     def close(self) -> None:
         """Ends the workers: each exits at the end of its input; one that does not is killed."""
         for process in self._processes:
-            try:
-                process.stdin.close()
-            except OSError:
-                pass
-        for process in self._processes:
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            process.stdout.close()
+            pipes.stop(process, 10)
 
 
 def _serve() -> None:

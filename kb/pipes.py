@@ -38,6 +38,21 @@ def start(module: str, *args: str, env: dict[str, str] | None = None) -> subproc
                             env={**os.environ, **(env or {}), "PYTHONPATH": path})
 
 
+def stop(process: subprocess.Popen, grace: float) -> None:
+    """Ends a child from :func:`start`: it exits at the end of its input, or is killed
+    after ``grace`` seconds (0: at once); then its pipes are closed."""
+    try:
+        process.stdin.close()
+    except OSError:  # it is gone already, with input unread
+        pass
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    process.stdout.close()
+
+
 def send(stream: BinaryIO, value: Any) -> None:
     data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     stream.write(_HEADER.pack(len(data)) + data)
