@@ -10,7 +10,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install system-deps run test test-fast screenshots grounding test-slow reliability soak ingest-bench channels-bench crawl-bench eval corpus clean
+.PHONY: install system-deps run test test-fast screenshots grounding test-slow reliability soak ingest-bench channels-bench crawl-bench corpora-bench eval corpus clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -91,6 +91,11 @@ soak: install
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
 	    nginx postgresql-15; }
 	$(BIN)/python -m bench.soak
+
+# The corpora suite: real help centers with blind-written cases, train and dev corpora,
+# through `lotse ingest`, `lotse ask --json` and `/v1/chat` (see bench/corpora/README.md).
+corpora-bench: install
+	$(BIN)/python -m bench.corpora --split train,dev --json bench/results/corpora.json
 
 # The gold set against a fresh store of docs_corpus/ with the offline default embedder.
 eval: install

@@ -103,7 +103,7 @@ def main() -> None:
     ap.add_argument("--store")
     ap.add_argument("--gold", default="docs_corpus/eval/gold.jsonl")
     ap.add_argument("--customer", default="docs_corpus/eval/customer.jsonl")
-    ap.add_argument("--foreign-docs", type=Path, help="third-party pages (see bench.foreign)")
+    ap.add_argument("--foreign-docs", type=Path, help="third-party pages (see bench.corpora)")
     ap.add_argument("--foreign-questions", type=Path, help="their questions; dev split used")
     args = ap.parse_args()
     settings = get_settings()

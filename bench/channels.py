@@ -41,7 +41,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.servers import (
+from bench.servers import (
     DOVECOT,
     free_port,
     imap_server,

@@ -55,8 +55,8 @@ def _retrieval_latency(home: Path, questions: list[str]) -> list[float]:
 
 
 def run(pages: int, runs: int) -> dict:
-    from tests.help_center import HelpCenter
-    from tests.servers import uvicorn_thread
+    from bench.help_center import HelpCenter
+    from bench.servers import uvicorn_thread
 
     site = HelpCenter.generated(pages)
     total_pages = len(site.pages)

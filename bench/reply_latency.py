@@ -29,7 +29,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.servers import smtp_server, start_lotse_serve
+from bench.servers import smtp_server, start_lotse_serve
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("LOTSE_CHROMIUM", "/usr/bin/chromium")

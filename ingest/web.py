@@ -32,9 +32,9 @@ from collections.abc import Container, Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import urldefrag, urljoin, urlsplit
-from urllib.robotparser import RobotFileParser
 
 import httpx
+from protego import Protego
 
 from kb.settings import IngestSettings, WebSourceSettings
 
@@ -90,7 +90,7 @@ class WebClient:
                                   headers={"User-Agent": settings.user_agent,
                                            "Accept-Encoding": "gzip, deflate"},
                                   transport=transport)
-        self._robots: dict[str, RobotFileParser | str | None] = {}
+        self._robots: dict[str, Protego | str | None] = {}
         self._last: dict[str, float] = {}
         self.requests = 0
 
@@ -108,7 +108,7 @@ class WebClient:
     def _wait_turn(self, url: str) -> None:
         host = urlsplit(url).hostname or ""
         robots = self._robots.get(self._origin(url))
-        asked = robots.crawl_delay(self.settings.user_agent) if isinstance(robots, RobotFileParser) \
+        asked = robots.crawl_delay(self.settings.user_agent) if isinstance(robots, Protego) \
             else None
         delay = max(self.settings.web_delay_seconds, min(float(asked or 0), MAX_CRAWL_DELAY))
         wait = self._last.get(host, 0.0) + delay - time.monotonic()
@@ -128,10 +128,10 @@ class WebClient:
                 self.requests += 1
                 response = self._http.get(f"{origin}/robots.txt", follow_redirects=True)
                 if response.status_code == 200:
-                    parser = RobotFileParser()
-                    parser.parse(response.content[:ROBOTS_BYTES].decode("utf-8", "replace")
-                                 .splitlines())
-                    self._robots[origin] = parser
+                    # protego reads wildcards and "$" (RFC 9309); the standard library's
+                    # parser ignores them, and "Disallow: /*.pdf$" let every PDF through.
+                    self._robots[origin] = Protego.parse(
+                        response.content[:ROBOTS_BYTES].decode("utf-8", "replace"))
                 elif response.status_code >= 500:
                     self._robots[origin] = f"robots.txt unreachable (HTTP {response.status_code})"
             except httpx.HTTPError as exc:  # no connection at all: say so, not "robots.txt"
@@ -139,7 +139,7 @@ class WebClient:
         robots = self._robots[origin]
         if isinstance(robots, str):
             return robots
-        if robots is not None and not robots.can_fetch(self.settings.user_agent, url):
+        if robots is not None and not robots.can_fetch(url, self.settings.user_agent):
             return "robots.txt forbids it"
         return True
 

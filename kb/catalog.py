@@ -79,7 +79,7 @@ _SIZE_HEADERS = ("groesse", "größe", "size", "variante", "variant", "modell", 
                  "ausfuehrung", "ausführung")
 
 
-def _key(label: str) -> str:
+def facet_key(label: str) -> str:
     """A header or key as compared: folded, umlauts spelled out, no unit in brackets."""
     label = re.sub(r"\(.*?\)|\[.*?\]", " ", str(label))
     folded = fold(label.replace("ä", "ae").replace("ö", "oe").replace("ü", "ue")
@@ -87,12 +87,12 @@ def _key(label: str) -> str:
     return re.sub(r"[\s_]+", " ", folded).strip()
 
 
-_ALIASES = {_key(alias): facet for facet, (*_, aliases) in FACETS.items() for alias in aliases}
+_ALIASES = {facet_key(alias): facet for facet, (*_, aliases) in FACETS.items() for alias in aliases}
 
 
 def facet_of(label: str) -> str | None:
     """The canonical facet a key or column name stands for ("Preis (EUR)" -> "price")."""
-    return _ALIASES.get(_key(label))
+    return _ALIASES.get(facet_key(label))
 
 
 def pretty_label(key: str) -> str:
@@ -318,7 +318,7 @@ def table_facts(text: str, line_offset: int = 0) -> tuple[list[Size], dict[str, 
     for header, rows in tables(text):
         if not header or not rows:
             continue
-        if _key(header[0]) in _SIZE_HEADERS and len(header) >= 2:
+        if facet_key(header[0]) in _SIZE_HEADERS and len(header) >= 2:
             for line, cells in rows:
                 measures = {}
                 for head, cell in zip(header[1:], cells[1:], strict=False):
@@ -391,9 +391,9 @@ def feed_columns(header: Iterable[str]) -> dict[str, str]:
     """Which feed column plays which role: name, variant, sku, description, link."""
     roles: dict[str, str] = {}
     for column in header:
-        key = _key(column)
+        key = facet_key(column)
         for role, names in FEED_COLUMNS.items():
-            if key in {_key(n) for n in names} and role not in roles.values():
+            if key in {facet_key(n) for n in names} and role not in roles.values():
                 roles[column] = role
                 break
     return roles

@@ -14,10 +14,8 @@ workers), at a lower priority than the parser that feeds them.
 
 from __future__ import annotations
 
-import os
 import pickle
 import queue
-import signal
 import subprocess
 from collections.abc import Sequence
 from typing import Any
@@ -39,7 +37,7 @@ class EmbeddingProcesses:
         self._processes: list[subprocess.Popen] = []
         try:
             for _ in range(count):
-                self._processes.append(pipes.start("kb.embed_processes", env=_ONE_THREAD))
+                self._processes.append(pipes.start("kb.embed_worker", env=_ONE_THREAD))
         except OSError as exc:
             self.close()
             raise EmbeddingError(f"cannot start the embedding worker processes: {exc}") from None
@@ -109,31 +107,3 @@ class EmbeddingProcesses:
         """Ends the workers: each exits at the end of its input; one that does not is killed."""
         for process in self._processes:
             pipes.stop(process, 10)
-
-
-def _serve() -> None:
-    """A worker: load the model and say so, then embed what arrives until the parent
-    closes stdin. Ctrl-C reaches the whole process group; the parent decides, and this
-    worker ends when its input does."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    replies = pipes.reply_stream()
-    os.nice(10)
-    try:
-        from kb.embedders import UseEmbedder
-
-        embedder = UseEmbedder(threads=1)
-        embedder.embed_batch(["Lotse"])  # the model loads now, while the first files are parsed
-    except Exception as exc:
-        pipes.send(replies, ("error", f"{exc.__class__.__name__}: {exc}"))
-        return
-    pipes.send(replies, ("ok", None))
-    for groups in pipes.requests():
-        try:
-            reply: tuple[str, Any] = ("ok", embedder.embed_grouped(groups))
-        except Exception as exc:  # the caller decides what a failed batch means
-            reply = ("error", f"{exc.__class__.__name__}: {exc}")
-        pipes.send(replies, reply)
-
-
-if __name__ == "__main__":
-    _serve()

@@ -125,6 +125,11 @@ class Answer:
     # With an LLM: backend, sentences generated, the ones the citation check dropped and why,
     # and whether the answer fell back to the extractive one or a handoff.
     grounding: dict[str, Any] = field(default_factory=dict)
+    # The route the message took (``bot.answer.route``) and the dialogue act read from it,
+    # named as in the JSON contract; the likely topics offered on the "suggest" route.
+    route: str = "answer"
+    act: str = "question"
+    suggestions: tuple[dict[str, str], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract of ``lotse ask --json`` and the REST API."""
@@ -138,4 +143,7 @@ class Answer:
             "handoff_reason": self.handoff_reason,
             "products": [dict(p) for p in self.products],
             "options": list(self.options),
+            "route": self.route,
+            "act": self.act,
+            "suggestions": [dict(s) for s in self.suggestions],
         }

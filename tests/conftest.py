@@ -39,7 +39,7 @@ FAST = ("tests/unit", "tests/kb/test_text.py", "tests/ingest/test_loaders.py",
         "tests/bot/answer/test_handoff.py", "tests/bot/chat/test_pii.py",
         "tests/bot/chat/test_analytics.py", "tests/bot/chat/test_admin.py",
         "tests/bot/chat/test_hours.py", "tests/kb/test_vocabulary.py",
-        "tests/unit/test_gazetteer.py")
+        "tests/unit/test_gazetteer.py", "tests/bot/answer/test_route.py")
 HEAVY_FIXTURES = {"default_engine", "use_embedder", "browser", "page", "lotse_server"}
 
 
@@ -85,7 +85,7 @@ def corpus_copy(tmp_path) -> Path:
 def chroma_server(tmp_path_factory):
     """A real `chroma run` on a free loopback port, shared by the session (tests keep apart
     by collection prefix)."""
-    from tests.servers import free_port
+    from bench.servers import free_port
 
     port = free_port()
     path = tmp_path_factory.mktemp("chroma-server")
@@ -113,7 +113,7 @@ def postgres_url():
     ``postgres`` user can reach, unlike pytest's private tmp dirs)."""
     import tempfile
 
-    from tests.servers import postgres_server
+    from bench.servers import postgres_server
 
     folder = Path(tempfile.mkdtemp(prefix="lotse-pg-"))
     try:

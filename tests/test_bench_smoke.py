@@ -98,16 +98,45 @@ def test_answer_level_scoring_counts_spans_handoffs_and_honest_not_found():
     assert score(rows, 0.6)["held_out_handoff"] == 2 / 3
 
 
-def test_foreign_bench_judges_answers_and_honest_refusals():
-    from bench.foreign import judge
+def test_corpora_bench_judges_the_sentence_that_holds_the_fact():
+    from bench.corpora.judge import judge
 
-    answerable = {"kind": "answerable", "sources": ["faq.md"], "fact": "20 Endgeräten"}
-    right = {"answer": "Bis zu 20 Endgeräten. [1]", "handoff": False,
-             "citations": [{"source": "faq.md"}]}
-    assert judge(answerable, right)
-    assert not judge(answerable, {**right, "citations": [{"source": "other.md"}]})
-    assert not judge({"kind": "unanswerable"}, right)
-    assert judge({"kind": "unanswerable"}, {**right, "handoff": True})
+    case = {"kind": "answerable", "source": "faq.md", "fact": "bis zu 20 Endgeräten",
+            "accept": []}
+    right = {"answer": "Das geht. Bis zu 20 Endgeräten [2].", "handoff": False, "route": "answer",
+             "citations": [{"n": 1, "source": "intro.md"}, {"n": 2, "source": "faq.md"}]}
+    assert judge(case, right) == "right"
+    # The fact from another page, or another page's sentence cited for it: wrong.
+    assert judge(case, {**right, "answer": "Bis zu 20 Endgeräten [1]."}) == "wrong"
+    assert judge(case, {**right, "answer": "Das geht [2]."}) == "wrong"
+    assert judge(case, {**right, "handoff": True}) == "handoff"
+    offered = {**right, "route": "suggest", "suggestions": [{"title": "FAQ", "source": "faq.md"}]}
+    assert judge(case, offered) == "suggested"
+    unanswerable = {"kind": "unanswerable"}
+    assert judge(unanswerable, right) == "wrong"
+    assert judge(unanswerable, {**right, "handoff": True}) == "handled"
+    # "Not in our documents" handles it only when it quotes nothing else.
+    honest = {**right, "answer": "Zu „Miete“ steht in unseren Unterlagen nichts.", "citations": []}
+    assert judge(unanswerable, honest) == "handled"
+    assert judge(unanswerable, {**honest, "citations": right["citations"]}) == "wrong"
+
+
+def test_corpora_bench_judges_advice_and_dialogue_acts():
+    from bench.corpora.judge import judge
+
+    advice = {"kind": "advice", "products": ["zelte/a.md"], "clarify": False}
+    picked = {"answer": "…", "handoff": False, "citations": [], "options": [],
+              "products": [{"source": "zelte/a.md"}]}
+    assert judge(advice, picked) == "right"
+    assert judge(advice, {**picked, "products": [{"source": "zelte/b.md"}]}) == "wrong"
+    asking = {**picked, "products": [], "options": ["2 Personen", "3 Personen"]}
+    assert judge({**advice, "clarify": True}, asking) == "right"
+    assert judge(advice, asking) == "wrong"
+    person = {"kind": "ask_human", "act": "ask_human"}
+    assert judge(person, {"act": "ask_human", "handoff": True}) == "right"
+    assert judge(person, {"act": "ask_human", "handoff": False}) == "wrong"
+    assert judge({"kind": "smalltalk", "act": "greeting"}, {"act": "greeting",
+                                                            "handoff": True}) == "wrong"
 
 
 def test_ingest_and_soak_skip_without_data(tmp_path, capsys):

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 from kb.settings import get_settings
-from tests.servers import lotse_api
+from bench.servers import lotse_api
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 

@@ -17,7 +17,6 @@ import re
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import replace
 
-import numpy as np
 
 from bot.answer.advice import Advice, Adviser, source_lines
 from bot.answer.confidence import Signals, confidence, signals
@@ -30,21 +29,25 @@ from bot.answer.generative import (
     renumber,
 )
 from bot.answer.grounding import CitationChecker, source_text
-from bot.answer.handoff import escalation_reason, handoff_message
+from bot.answer.handoff import handoff_message
 from bot.answer.question import Question
+from bot.answer.route import Route, decide, forwards, settle
+from bot.understand.acts import ActModel
 from bot.answer.understanding import (
+    Understanding,
     brand_names,
     found_share,
     names,
+    read,
     reply_to,
     type_match,
     understand,
 )
 from kb.glossary import german_terms
-from kb.injection import instruction_in
 from kb.lexical import is_dictionary_word
 from kb.retrieval import HybridRetriever, Retrieval
 from kb.settings import AnswerSettings, GroundingSettings
+from kb.vocabulary import EMPTY, Vocabulary
 from kb.text import fold, word_tokens
 from kb.types import Answer, Chunk, Citation, Hit
 
@@ -77,6 +80,10 @@ def product_options(question: str, hits: Sequence[Hit], margin: float) -> list[s
     family = {fold(p).split()[0] for p in products}
     return products if len(family) == 1 else []
 
+
+# A message the act model reads as off-topic at least this surely is not looked up: its
+# words may still occur in the documents ("Wie wird das Wetter morgen?" in a hiking guide).
+SURELY_OFFTOPIC = 0.9
 
 # How sure an answer from the documents must be (and name a product) to be given instead
 # of the adviser's first clarifying question.
@@ -128,8 +135,10 @@ class AnswerChain:
 
     def __init__(self, retriever: HybridRetriever, answerer: ExtractiveAnswerer,
                  settings: AnswerSettings, writer: GenerativeAnswerer | None = None,
-                 grounding: GroundingSettings | None = None, brand: str = "") -> None:
+                 grounding: GroundingSettings | None = None, brand: str = "",
+                 acts: ActModel | None = None) -> None:
         self.retriever = retriever
+        self.acts = acts  # the dialogue-act model; None: the shipped one
         self.answerer = answerer
         self.settings = settings
         self.writer = writer
@@ -148,77 +157,126 @@ class AnswerChain:
         return answer
 
     def stream(self, question: str | Question, view: str = "customer",
-               history: Sequence[Turn] = (),
-               where: dict[str, str] | None = None, advise: bool = True) -> Iterator[str | Answer]:
+               history: Sequence[Turn] = (), where: dict[str, str] | None = None,
+               ticket_open: bool = False) -> Iterator[str | Answer]:
         """Deltas of the released text (with an LLM, checked sentence by sentence), then the
         ``Answer``. The deltas joined are the streamed text; the ``Answer`` is authoritative
-        (it differs when the check left too little and the chain fell back)."""
+        (it differs when the check left too little and the chain fell back).
+
+        The message is read once (``read``), one decision picks its route (``decide``) and
+        that route's handler answers. With ``ticket_open`` a message that only adds to the
+        ticket takes the ``forward`` route: the caller sends a receipt instead."""
         q = Question.of(question)
-        question, language = q.text, q.language
-        # A customer message that tries to instruct the bot reaches no answerer (nor the
-        # LLM's follow-up rewrite) at all.
-        attack = instruction_in(question) if view == "customer" else None
-        if attack:
-            yield Answer(text=REFUSAL[language], citations=(), confidence=0.0, handoff=False,
-                         handoff_reason=None, language=language, kind="refused",
-                         question=question, retrieval_query=question,
-                         grounding={"instruction": attack})
-            return
-        # Anger or a wish for a person goes to a human before anything else is looked at;
-        # agents ask about angry customers and lawyers as a matter of course.
-        reason = escalation_reason(question) if view == "customer" else None
-        if reason:
-            yield self._handoff(reason, dict(question=question, language=language,
-                                             retrieval_query=question), confidence_value=0.0)
-            return
-        understood = understand(question)
-        # "egal" answers the adviser's question; it is no goodbye.
-        replying = bool(history and (history[-1].advice or {}).get("pending"))
-        if understood.act and not replying:  # small talk: answered politely, never a ticket
-            yield Answer(text=reply_to(understood.act, language, self.brand), citations=(),
-                         confidence=1.0, handoff=False, handoff_reason=None, language=language,
-                         kind="smalltalk", question=question, retrieval_query=question,
-                         grounding={"act": understood.act})
-            return
-        # A pre-sales need, a comparison or a size question is answered from the catalog of
-        # facts: products and numbers come from there, never from a guess.
-        advice = self.adviser.respond(understood.core or question, language, view, history) \
-            if advise else None
-        if advice is not None and advice.kind == "ask" and not (history and history[-1].advice):
-            # Before asking back, see whether the documents answer this very situation
-            # ("Welcher Schlafsack für Norwegen im Oktober?" has a guide that names one).
+        # "egal" or "2 Personen" answers the adviser's question, "den 50er" the question
+        # which product is meant: no goodbye, no request for a person.
+        replying = bool(history and ((history[-1].advice or {}).get("pending")
+                                     or history[-1].ask_back_options))
+        understood = read(q.text, q.language, self.acts, replying)
+        route = decide(understood, view, replying, lambda: self.adviser.respond(
+            understood.core or q.text, q.language, view, history))
+        if route.name == "refuse":
+            handled: Iterator[str | Answer] = iter([self._refuse(understood)])
+        elif route.name == "escalate":
+            handled = iter([self._handoff(route, self._base(understood), confidence_value=0.0)])
+        elif route.name == "smalltalk":
+            handled = iter([self._smalltalk(understood, view, history, where)])
+        elif route.name == "advise":
+            handled = self._advise_route(route.advice, understood, view, history, where)
+        else:
+            handled = self._from_documents(understood, view, history, where, rescue=True)
+        answer = None
+        for item in handled:
+            if isinstance(item, Answer):
+                answer = item
+            else:
+                yield item
+        assert answer is not None
+        # What the model took for off-topic but the documents answer was a question.
+        offtopic_answered = understood.act == "smalltalk" and answer.route == "answer"
+        answer = replace(answer, act="question" if offtopic_answered else understood.contract_act)
+        if ticket_open and forwards(understood, answer.handoff, answer.route == "smalltalk"):
+            answer = replace(answer, route="forward")
+        yield answer
+
+    @staticmethod
+    def _base(understood: Understanding) -> dict:
+        return dict(question=understood.text, language=understood.language,
+                    retrieval_query=understood.text)
+
+    def _refuse(self, understood: Understanding) -> Answer:
+        """A customer message that tries to instruct the bot reaches no answerer (nor the
+        LLM's follow-up rewrite) at all."""
+        return Answer(text=REFUSAL[understood.language], citations=(), confidence=0.0,
+                      handoff=False, handoff_reason=None, kind="refused", route="refuse",
+                      grounding={"instruction": understood.instruction},
+                      **self._base(understood))
+
+    def _smalltalk(self, understood: Understanding, view: str, history: Sequence[Turn],
+                   where: dict[str, str] | None) -> Answer:
+        """Small talk is answered politely, never a ticket.
+
+        Whether a message is off-topic depends on what the shop sells, which no model of
+        customer talk knows ("Wie hell ist eure Taschenlampe?"): a message read as
+        off-topic is answered from the documents when they answer it well, and gets the
+        polite "not my topic" otherwise, never a handoff."""
+        assert understood.act is not None
+        if understood.act == "smalltalk" and understood.act_confidence < SURELY_OFFTOPIC:
+            found = None
+            for item in self._from_documents(understood, view, history, where, rescue=False):
+                found = item if isinstance(item, Answer) else found
+            if found is not None and not found.handoff and found.kind in ("answer", "faq"):
+                return found
+        return Answer(text=reply_to(understood.act, understood.language, self.brand),
+                      citations=(), confidence=1.0, handoff=False, handoff_reason=None,
+                      kind="smalltalk", route="smalltalk", grounding={"act": understood.act},
+                      **self._base(understood))
+
+    def _advise_route(self, advice: Advice, understood: Understanding, view: str,
+                      history: Sequence[Turn], where: dict[str, str] | None
+                      ) -> Iterator[str | Answer]:
+        """A pre-sales need, a comparison or a size question, answered from the catalog of
+        facts: products and numbers come from there, never from a guess.
+
+        Before the adviser's first clarifying question, the documents may answer this very
+        situation ("Welcher Schlafsack für Norwegen im Oktober?" has a guide that names
+        one); then that answer is given instead of the question."""
+        if advice.kind == "ask" and not (history and history[-1].advice) \
+                and advice.thread and advice.thread.needs.words:
             direct = None
-            for item in self.stream(q, view, history, where, advise=False):
+            for item in self._from_documents(understood, view, history, where, rescue=False):
                 direct = item if isinstance(item, Answer) else direct
-            situation = bool(advice.thread and advice.thread.needs.words)
-            if situation and direct is not None and direct.kind in ("answer", "faq") \
-                    and not direct.handoff \
+            if direct is not None and direct.kind in ("answer", "faq") and not direct.handoff \
                     and direct.confidence >= DIRECT_OVER_ASKING \
                     and self._names_asked_category(direct.text, advice, view):
                 yield direct
                 return
-        if advice is not None:
-            yield (yield from self._advise(advice, question, language, view))
-            return
+        yield (yield from self._advise(advice, understood.text, understood.language, view))
+
+    def _from_documents(self, understood: Understanding, view: str, history: Sequence[Turn],
+                        where: dict[str, str] | None, rescue: bool) -> Iterator[str | Answer]:
+        """The ``answer`` route: retrieve, maybe ask which product is meant, answer from the
+        documents or hand off (``settle``). With ``rescue``, a message the documents cannot
+        answer may still be a need the catalog meets: the adviser is asked then, on the way
+        to a handoff, not for every question."""
+        question, language = understood.text, understood.language
         # Greetings and politeness say nothing about what to look for.
         query = self.standalone(Question(understood.core, language), history, view)
         retrieval = self.retriever.retrieve(query, view=view, where=where, language=language)
         query = retrieval.query  # with misspellings mended
+        resolved = understood.resolved(query)
         base = dict(question=question, language=language, retrieval_query=query,
                     hits=tuple(retrieval.hits))
 
-        def rescue() -> Advice | None:
-            """What the documents cannot answer may still be a need the catalog can meet;
-            asked only on the way to a handoff, not for every question."""
+        def rescued() -> Advice | None:
             return self.adviser.rescue(understood.core or question, language, view) \
-                if advise and not history else None
+                if rescue and not history else None
 
         if not retrieval.hits:
-            advice = rescue()
+            advice = rescued()
             if advice is not None:
                 yield (yield from self._advise(advice, question, language, view))
                 return
-            yield self._handoff("no_sources", base, confidence_value=0.0)
+            yield self._handoff(settle(False, 0.0, 0.0), base, confidence_value=0.0)
             return
 
         options = product_options(query, retrieval.hits, self.settings.ask_back_margin)
@@ -230,34 +288,39 @@ class AnswerChain:
 
         grounding: dict = {}
         if self.writer is not None:
-            generated, grounding = yield from self._generate(question, view, retrieval, base, history)
+            generated, grounding = yield from self._generate(
+                question, view, retrieval.hits, retrieval.vocabulary, base, history)
             if generated is not None:
                 yield generated
                 return
 
         # The rewritten follow-up carries the intent ("Und der AlpinPro 50?" -> "Wie schwer
         # ist der AlpinPro 50?"), so sentences are chosen for it, not for the fragment.
-        extract, sig = self.assess(query, retrieval)
-        if not extract.citations or sig is None or confidence(sig) < self.settings.handoff_below:
-            advice = rescue()
+        extract, sig = self.assess(query, retrieval, resolved)
+        conf = confidence(sig) if extract.citations and sig is not None else 0.0
+        route = settle(bool(extract.citations and sig is not None), conf,
+                       self.settings.handoff_below)
+        if route.handoff:
+            advice = rescued()
             if advice is not None:
                 yield (yield from self._advise(advice, question, language, view))
                 return
-        if not extract.citations or sig is None:
-            yield self._handoff("no_sources", base, 0.0, grounding=grounding)
+        if route.reason == "no_sources":
+            yield self._handoff(route, base, 0.0, grounding=grounding)
             return
-        conf = confidence(sig)
-        missing = self._missing_name(query, retrieval) if conf >= self.settings.not_found_above \
-            else None
+        assert sig is not None
+        missing = self._missing_name(query, retrieval, resolved) \
+            if conf >= self.settings.not_found_above else None
         if missing:  # "Kann ich mit PayPal zahlen?": say what the documents do say instead
             if grounding:
                 grounding["fallback"] = "extractive"
-            yield Answer(text=not_found_text(missing, extract.text, language), citations=extract.citations,
-                         confidence=conf, handoff=False, handoff_reason=None, kind="not_found",
-                         signals=sig.as_dict(), grounding=grounding, **base)
+            yield Answer(text=not_found_text(missing, extract.text, language),
+                         citations=extract.citations, confidence=conf, handoff=False,
+                         handoff_reason=None, kind="not_found", signals=sig.as_dict(),
+                         grounding=grounding, **base)
             return
-        if conf < self.settings.handoff_below:
-            yield self._handoff("low_confidence", base, conf, sig.as_dict(), grounding)
+        if route.handoff:
+            yield self._handoff(route, base, conf, sig.as_dict(), grounding)
             return
         if grounding:
             grounding["fallback"] = "extractive"
@@ -289,22 +352,21 @@ class AnswerChain:
                 for p in advice.picks]
         base["hits"] = tuple(hits)
         if self.writer is not None and advice.kind in ("recommend", "nothing_fits") and advice.picks:
-            retrieval = Retrieval(question, language, hits, np.zeros(1), {}, "", lambda *a: np.zeros(0))
             generated, outcome = yield from self._generate(
-                f"{question}\n({advice.text})", view, retrieval, base, ())
+                f"{question}\n({advice.text})", view, hits, EMPTY, base, ())
             grounding.update(outcome)
             # The model may phrase the advice but not change it: a text that lost one of
             # the picked products to the check gives way to the template.
             if generated is not None and generated.citations and all(
                     p.product.name.casefold() in generated.text.casefold() for p in advice.picks):
-                return replace(generated, kind="advice", products=products,
+                return replace(generated, kind="advice", route="advise", products=products,
                                advice=advice.state, grounding=grounding)
             grounding["fallback"] = "template"
         asking = advice.kind == "ask"
         return Answer(text=text, citations=citations, confidence=0.5 if asking else 0.9,
                       handoff=False, handoff_reason=None, kind="ask_back" if asking else "advice",
-                      options=advice.options, products=products, advice=advice.state,
-                      grounding=grounding, **base)
+                      route="advise", options=advice.options, products=products,
+                      advice=advice.state, grounding=grounding, **base)
 
     def standalone(self, question: Question, history: Sequence[Turn], view: str) -> str:
         """What to search for: the question itself, or a follow-up rewritten with what the
@@ -319,13 +381,15 @@ class AnswerChain:
                 return rewritten
         return rewrite(question.text, history, self.retriever.products(view))
 
-    def _generate(self, question: str, view: str, retrieval: Retrieval, base: dict,
-                  history: Sequence[Turn]) -> Generator[str, None, tuple[Answer | None, dict]]:
-        """The LLM's checked answer, streamed; (None, outcome) when it must fall back."""
+    def _generate(self, question: str, view: str, found: Sequence[Hit], vocabulary: Vocabulary,
+                  base: dict, history: Sequence[Turn]
+                  ) -> Generator[str, None, tuple[Answer | None, dict]]:
+        """The LLM's checked answer from the ``found`` hits, streamed; (None, outcome) when
+        it must fall back."""
         assert self.writer is not None
-        hits = list(retrieval.hits[: self.writer.settings.sources])
+        hits = list(found[: self.writer.settings.sources])
         checker = CitationChecker(self.retriever.embedder, self.retriever.products(view),
-                                  self.grounding, retrieval.vocabulary)
+                                  self.grounding, vocabulary)
         gate = SentenceGate(checker, [source_text(h.chunk) for h in hits])
         info: dict = {"backend": self.writer.backend}
         shown = ""
@@ -377,12 +441,16 @@ class AnswerChain:
                       handoff_reason=None, language=q.language, question=q.text,
                       retrieval_query=q.text, hits=tuple(retrieval.hits))
 
-    def assess(self, question: str, retrieval: Retrieval) -> tuple[Extract, Signals | None]:
-        """The extractive answer and the signals its confidence is computed from."""
-        extract = self.answerer.answer(question, retrieval)
+    def assess(self, question: str, retrieval: Retrieval,
+               understood: Understanding | None = None) -> tuple[Extract, Signals | None]:
+        """The extractive answer and the signals its confidence is computed from.
+
+        ``understood`` is the chain's reading of the message, resolved for ``question``;
+        benchmarks that assess a bare question leave it out and it is read here."""
+        understood = understood or understand(question)
+        extract = self.answerer.answer(question, retrieval, understood.answer_type)
         if not extract.citations:
             return extract, None
-        understood = understand(question)
         cited = [h.chunk for h in retrieval.hits if h.chunk.source in
                  {c.source for c in extract.citations}]
         quoted = " ".join(extract.sentences)
@@ -417,12 +485,12 @@ class AnswerChain:
         return ({fold(w) for p in products for w in p.split()}
                 | {t for p in products for t in word_tokens(p)})
 
-    def _missing_name(self, question: str, retrieval: Retrieval) -> str | None:
+    def _missing_name(self, question: str, retrieval: Retrieval,
+                      understood: Understanding) -> str | None:
         """The name a question asks about when no document mentions it at all ("PayPal",
         "American Express"), if the rest of the question found its topic. A yes/no or
         "which" question is about its names; in other questions only a name no dictionary
         knows counts (a colloquial noun, "Zeug", says nothing about the topic)."""
-        understood = understand(question)
         strict = understood.answer_type not in ("yes_no", "list")
         products = self._product_words()
         for name in brand_names(understood.core, retrieval.language):
@@ -435,10 +503,14 @@ class AnswerChain:
             return found.group() if found else name
         return None
 
-    def _handoff(self, reason: str, base: dict, confidence_value: float,
+    @staticmethod
+    def _handoff(route: Route, base: dict, confidence_value: float,
                  sig: dict[str, float] | None = None, grounding: dict | None = None) -> Answer:
+        """The answer of the ``escalate`` and ``handoff`` routes: a person takes over."""
         if grounding and "fallback" not in grounding:
             grounding["fallback"] = "handoff"
-        return Answer(text=handoff_message(reason, base["language"]), citations=(),
-                      confidence=confidence_value, handoff=True, handoff_reason=reason,  # type: ignore[arg-type]
-                      kind="handoff", signals=sig or {}, grounding=grounding or {}, **base)
+        return Answer(text=handoff_message(route.reason or "low_confidence", base["language"]),
+                      citations=(), confidence=confidence_value, handoff=True,
+                      handoff_reason=route.reason,  # type: ignore[arg-type]
+                      kind="handoff", route=route.name, signals=sig or {},
+                      grounding=grounding or {}, **base)

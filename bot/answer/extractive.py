@@ -20,7 +20,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.answer.understanding import understand
 from kb.glossary import lexical_form
 from kb.retrieval import Retrieval
 from kb.settings import AnswerSettings
@@ -100,14 +99,17 @@ class ExtractiveAnswerer:
         lexical = float(retrieval.coverage(_form(question, retrieval, hit), [faq_q])[0])
         return 0.5 * dense + 0.5 * lexical
 
-    def answer(self, question: str, retrieval: Retrieval) -> "Extract":
+    def answer(self, question: str, retrieval: Retrieval,
+               kind: str | None = None) -> "Extract":
+        """The sentences of the hits that answer ``question``; ``kind`` is the kind of answer
+        it asks for (``Understanding.answer_type``: a yes/no question leads with its verdict)."""
         hits = retrieval.hits
         if not hits:
             return Extract("", (), [], 0.0, 0.0, False)
         top = hits[0]
         faq_score = self.faq_match(question, top, retrieval)
         if faq_score >= self.settings.faq_match:
-            return self._whole_faq(question, top, retrieval, faq_score)
+            return self._whole_faq(question, top, retrieval, faq_score, kind)
 
         candidates = self._candidates(question, retrieval)
         if not candidates:
@@ -116,7 +118,7 @@ class ExtractiveAnswerer:
         best_hit = hits[best.hit_rank]
         if best_hit.chunk.metadata.get("faq_answer"):
             # The best sentence belongs to an FAQ: its whole answer reads better than a fragment.
-            return self._whole_faq(question, best_hit, retrieval, best.similarity)
+            return self._whole_faq(question, best_hit, retrieval, best.similarity, kind)
         # Across languages the customer reads the quote through a translator or not at all:
         # the best sentence first, and one more at most.
         crosslingual = _language(best_hit) not in (retrieval.language, "")
@@ -135,7 +137,7 @@ class ExtractiveAnswerer:
                 continue
             chosen.append(cand)
         # The sentence that decides a yes/no question comes first; otherwise document order.
-        if not crosslingual and understand(question).answer_type != "yes_no":
+        if not crosslingual and kind != "yes_no":
             chosen.sort(key=lambda c: (c.hit_rank, c.position))
 
         numbers: dict[int, int] = {}
@@ -146,7 +148,7 @@ class ExtractiveAnswerer:
                 numbers[cand.hit_rank] = len(numbers) + 1
                 citations.append(_citation(numbers[cand.hit_rank], hits[cand.hit_rank], cand.text))
             lines.append(f"{cand.text} [{numbers[cand.hit_rank]}]")
-        text = self._wrap(lines, question, retrieval.language, [hits[c.hit_rank] for c in chosen])
+        text = self._wrap(lines, kind, retrieval.language, [hits[c.hit_rank] for c in chosen])
         context = " ".join(f"{hits[c.hit_rank].chunk.title} {hits[c.hit_rank].chunk.section or ''} {c.text}"
                            for c in chosen)
         covered = float(retrieval.coverage(_form(question, retrieval, best_hit), [context])[0])
@@ -207,20 +209,20 @@ class ExtractiveAnswerer:
         return out
 
     def _whole_faq(self, question: str, hit: Hit, retrieval: Retrieval,
-                   similarity: float) -> "Extract":
+                   similarity: float, kind: str | None) -> "Extract":
         answer = hit.chunk.metadata["faq_answer"]
-        text = self._wrap([f"{answer} [1]"], question, retrieval.language, [hit])
+        text = self._wrap([f"{answer} [1]"], kind, retrieval.language, [hit])
         covered = float(retrieval.coverage(_form(question, retrieval, hit), [hit.chunk.text])[0])
         return Extract(text, (_citation(1, hit, answer),), [answer], similarity, covered, True)
 
     @staticmethod
-    def _wrap(lines: list[str], question: str, language: str, hits: Sequence[Hit]) -> str:
+    def _wrap(lines: list[str], kind: str | None, language: str, hits: Sequence[Hit]) -> str:
         """The quoted lines, for an English question over German text after a short note;
         a yes/no question gets "Yes."/"No." first only when the German sentence that leads
         says "Ja"/"Nein" itself: the verdict is read off the source, never guessed."""
         body = " ".join(lines)
         if language == "en" and any(h.chunk.metadata.get("language") == "de" for h in hits):
-            lead = _VERDICT.match(lines[0]) if understand(question).answer_type == "yes_no" \
+            lead = _VERDICT.match(lines[0]) if kind == "yes_no" \
                 else None
             verdict = {"ja": "Yes. ", "nein": "No. "}[lead.group(1).lower()] if lead else ""
             return f"{verdict}{GERMAN_SOURCES_NOTE}\n{body}"

@@ -20,10 +20,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
+from bot.answer.handoff import escalation_reason
+from bot.understand.acts import ActModel, decide_act
 from kb.glossary import german_terms
+from kb.injection import instruction_in
 from kb.text import fold, word_tokens, words
 
 # -- courtesy around a question ---------------------------------------------------------
@@ -128,9 +131,20 @@ _QUESTION_WORDS = {"wie", "was", "wann", "wo", "wer", "warum", "wieso", "weshalb
                    "which", "lange", "viel", "viele", "long", "much", "many"}
 
 
+# The dialogue acts of the ``--json`` and REST contracts, by the reading's own names.
+CONTRACT_ACTS = {None: "question", "greeting": "greeting", "thanks": "thanks",
+                 "goodbye": "goodbye", "ack": "acknowledgement", "identity": "about_bot",
+                 "smalltalk": "offtopic", "not_helpful": "acknowledgement"}
+ESCALATION_ACTS = {"negative_sentiment": "anger", "asked_for_human": "ask_human"}
+
+
 @dataclass(frozen=True)
 class Understanding:
-    """The message read once: ``act`` is set for small talk (and then nothing is retrieved)."""
+    """The message read once: ``act`` is set for small talk (and then nothing is retrieved).
+
+    ``read`` fills in the whole message (text, language, a wish to escalate, an
+    instruction to the bot); ``understand`` reads only the words, which is what the
+    benchmarks ask of a bare question."""
 
     # greeting | thanks | goodbye | ack | identity | smalltalk | not_helpful | None
     act: str | None
@@ -138,6 +152,30 @@ class Understanding:
     # duration | date | weight | price | length | amount | place | person | procedure | list | yes_no
     answer_type: str | None
     focus: tuple[str, ...]  # the content words the answer must be about (stems)
+    text: str = ""  # the cleaned message
+    language: str = "de"
+    escalation: str | None = None  # negative_sentiment | asked_for_human | None
+    instruction: str | None = None  # the kind of instruction to the bot it carries, if any
+    act_read: str | None = None  # the act ``read`` decided, in the contract's names
+    act_confidence: float = 1.0  # the model's probability of that act (1.0 for a rule)
+
+    @property
+    def contract_act(self) -> str:
+        """The act as the JSON contract names it (``question`` for anything to answer)."""
+        if self.act_read:
+            return self.act_read
+        if self.escalation:
+            return ESCALATION_ACTS[self.escalation]
+        return CONTRACT_ACTS.get(self.act, "question")
+
+    def resolved(self, query: str) -> Understanding:
+        """This reading for the question retrieval searched with: a follow-up rewritten with
+        its subject ("Und der AlpinPro 50?" -> "Wie schwer ist der AlpinPro 50?") asks for
+        the rewritten question's kind of answer and focus."""
+        if query == self.core:
+            return self
+        core = core_of(query) or query
+        return replace(self, core=core, answer_type=answer_type(core), focus=focus(core))
 
 
 def core_of(text: str) -> str:
@@ -301,6 +339,64 @@ def understand(text: str) -> Understanding:
     if act:
         return Understanding(act, core, None, ())
     return Understanding(None, core or text, answer_type(core or text), focus(core or text))
+
+
+# The trained model's acts by the names the replies and the route use.
+_MODEL_ACTS = {"question": None, "greeting": "greeting", "thanks": "thanks",
+               "goodbye": "goodbye", "acknowledgement": "ack", "about_bot": "identity",
+               "offtopic": "smalltalk"}
+_ESCALATIONS = {"ask_human": "asked_for_human", "anger": "negative_sentiment"}
+
+
+@lru_cache(maxsize=1)
+def default_act_model() -> ActModel:
+    """The shipped dialogue-act model (``bot/models/acts.npz``), loaded once a process."""
+    return ActModel.load()
+
+
+def read(text: str, language: str, acts: ActModel | None = None,
+         replying: bool = False) -> Understanding:
+    """A customer message read once, for the route: its words (``understand``), its
+    dialogue act from the trained model with the explicit rules as the contract on top
+    (``bot.understand.acts.decide_act``; the rules of ``bot.answer.handoff`` for a person
+    or anger), and whether it tries to instruct the bot (``kb.injection``).
+
+    ``replying`` is true when the message answers Lotse's own question (the adviser's, or
+    which product is meant): "2 Personen" or "den 50er" are answers then, and only the
+    explicit rules can turn them into something else. Anger the rules see is escalated
+    even when the model reads a question in it; the act reported is the model's. The
+    cue-word reading keeps only "that did not help", which the model has no class for."""
+    words_read = understand(text)
+    rule = escalation_reason(text)
+    instruction = instruction_in(text)
+    confidence = 1.0
+    if replying:
+        act = "ask_human" if rule == "asked_for_human" else "question"
+    else:
+        model = acts or default_act_model()
+        reading = model.read(text)
+        act = decide_act(reading, rule, model.ask_human_at, model.sure_at)
+        confidence = reading.probabilities.get(act, 1.0)
+    escalation = _ESCALATIONS.get(act) or ("negative_sentiment" if rule else None)
+    if escalation:
+        return replace(words_read, act=None, text=text, language=language, act_read=act,
+                       escalation=escalation, instruction=instruction)
+    kept = "not_helpful" if words_read.act == "not_helpful" else None
+    if replying:  # the adviser and the ask-back read the reply themselves
+        return replace(words_read, text=text, language=language, act_read=act,
+                       instruction=instruction)
+    reading = understand_words(text) if words_read.act and not _MODEL_ACTS[act] and not kept \
+        else words_read
+    return replace(reading, act=kept or _MODEL_ACTS[act], text=text, language=language,
+                   act_read=act, act_confidence=confidence, escalation=None,
+                   instruction=instruction)
+
+
+def understand_words(text: str) -> Understanding:
+    """The words of a message the cue words took for small talk but the model reads as a
+    question ("Hallo, wo bleibt mein Paket?"): its core, kind of answer and focus."""
+    core = core_of(text) or text
+    return Understanding(None, core, answer_type(core), focus(core))
 
 
 _REPLIES = {

@@ -31,7 +31,6 @@ from typing import Any, Protocol
 
 from bot.answer.handoff import handoff_message
 from bot.answer.question import MAX_QUESTION_CHARS, Question
-from bot.answer.understanding import understand
 from bot.chat.admin import AdminService
 from bot.chat.analytics import kpis
 from bot.chat.engine import Engine
@@ -172,9 +171,11 @@ class Reply:
         return "\n\n" + "\n".join(lines)
 
     def to_dict(self) -> dict:
+        # A receipt (the ``forward`` route) answers nothing: the ticket is already open.
         data = self.answer.to_dict() if self.answer else {
             "question": "", "answer": self.text, "language": "de", "citations": [],
-            "confidence": 0.0, "handoff": True, "handoff_reason": None}
+            "confidence": 0.0, "handoff": False, "handoff_reason": None, "products": [],
+            "options": [], "route": "forward", "act": "question", "suggestions": []}
         data["answer"] = self.text
         data["message_id"] = self.message_id
         data["ticket"] = self.ticket.number if self.ticket else None
@@ -266,7 +267,8 @@ class ChatService:
         turns = self.state.turns(session_id)
         started = time.perf_counter()
         answer = None
-        for item in self.engine.chain.stream(question, view=view, history=turns):
+        for item in self.engine.chain.stream(question, view=view, history=turns,
+                                             ticket_open=open_ticket is not None):
             if isinstance(item, Answer):
                 answer = item
             elif open_ticket is None:
@@ -295,11 +297,7 @@ class ChatService:
                 yield Reply(f"{kept} {status}", None, None, open_ticket, forwarded=True, **ids)
                 return
             status = self.ticket_status(open_ticket, question.language)
-            # What the customer tells the team ("Meine Bestellnummer ist 4711") is for the
-            # team; the bot answers questions and small talk.
-            asks = question.text.endswith("?") or understand(question.text).answer_type or \
-                answer.kind == "smalltalk"
-            if answer.handoff or not asks:
+            if answer.route == "forward":  # it only adds to the ticket: a receipt
                 forwarded = _FORWARDED[question.language].format(number=open_ticket.number)
                 yield Reply(f"{forwarded} {status}", None, None, open_ticket, forwarded=True, **ids)
                 return

@@ -34,9 +34,11 @@ def test_ask_json_follows_the_contract(home):
     assert out.returncode == 0, out.stderr
     answer = json.loads(out.stdout)
     assert set(answer) == {"question", "answer", "language", "citations", "confidence",
-                           "handoff", "handoff_reason", "products", "options"}
+                           "handoff", "handoff_reason", "products", "options", "route", "act",
+                           "suggestions"}
     assert answer["language"] == "de" and answer["handoff"] is False
-    assert answer["products"] == [] and answer["options"] == []
+    assert answer["products"] == [] and answer["options"] == [] and answer["suggestions"] == []
+    assert (answer["route"], answer["act"]) == ("answer", "question")
     assert "30 Tagen" in answer["answer"] and "[1]" in answer["answer"]
     citation = answer["citations"][0]
     assert citation["source"] == "faq/ruecksendung-versand-zahlung.csv"

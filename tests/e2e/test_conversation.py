@@ -12,7 +12,7 @@ import pytest
 
 from tests.e2e.conftest import shot
 from tests.e2e.test_story import LONG, _ask, open_chat
-from tests.servers import serve_ingested, smtp_server, stop
+from bench.servers import serve_ingested, smtp_server, stop
 
 pytestmark = pytest.mark.e2e
 

@@ -9,8 +9,8 @@ import pytest
 
 from tests.e2e.conftest import shot
 from tests.e2e.test_story import LONG, staff_login
-from tests.help_center import HelpCenter
-from tests.servers import serve_ingested, stop, uvicorn_thread
+from bench.help_center import HelpCenter
+from bench.servers import serve_ingested, stop, uvicorn_thread
 
 pytestmark = pytest.mark.e2e
 

@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
-from tests.servers import free_port, lotse_api, uvicorn_thread
+from bench.servers import free_port, lotse_api, uvicorn_thread
 
 SHOP_PAGE = """<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>Shop</title></head>
 <body><h1>Bergpfad Shop</h1>{script}</body></html>"""

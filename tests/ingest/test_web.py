@@ -14,8 +14,8 @@ import pytest
 from bot.wiring import build_engine
 from kb.settings import WebSourceSettings
 from kb.types import AUDIENCES
-from tests.help_center import HelpCenter, page
-from tests.servers import REPO, uvicorn_thread
+from bench.help_center import HelpCenter, page
+from bench.servers import REPO, uvicorn_thread
 
 BOILERPLATE = ("Cookies", "Newsletter", "Impressum", "Weitere Themen", "Alle akzeptieren")
 
@@ -303,3 +303,12 @@ def test_an_address_that_cannot_be_read_is_a_failure_and_one_page_is_stored_once
     report = engine.syncer.sync(sources=[WebSourceSettings(url=url + "/", mode="crawl")])
     assert "the same page as" in dict(report.skipped)[f"{url}/index.html"]
     assert f"{url}/index.html" not in stored(engine)
+
+
+def test_robots_wildcards_and_end_anchors_are_obeyed(engine, site):
+    center, url = site
+    center.robots = "User-agent: *\nDisallow: /intern/\nDisallow: /*wartung$\n"
+    report = engine.syncer.sync(sources=[WebSourceSettings(url=url + "/", mode="crawl")])
+    assert "/hilfe/wartung" not in center.hits  # "/*wartung$" matches it: never asked for
+    assert "robots.txt" in dict(report.skipped)[f"{url}/hilfe/wartung"]
+    assert center.hits["/hilfe/versand"] == 1  # what the rules do not match is read

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import serve_ingested, stop
+from bench.servers import serve_ingested, stop
 
 REPO = Path(__file__).resolve().parents[2]
 

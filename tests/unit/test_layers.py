@@ -24,7 +24,8 @@ STORAGE = {"sqlalchemy", "chromadb"}
 ALLOWED = {
     "kb": ("kb",),
     "ingest": ("kb", "ingest"),
-    "bot.answer": ("kb", "bot.answer"),
+    "bot.understand": ("kb", "bot.understand"),
+    "bot.answer": ("kb", "bot.understand", "bot.answer"),
     "bot.chat": ("kb", "ingest", "bot.answer", "bot.chat"),
     # Channels read customers' messages as the chat does, within the question's limits.
     "bot.channels": ("kb", "bot.chat", "bot.channels", "bot.answer.question"),
@@ -83,6 +84,64 @@ def violations() -> list[str]:
             if not _within(name, ALLOWED[mine]):
                 out.append(f"{module} ({mine}) imports {name}")
     return out
+
+
+def own_imports(path: Path, known: set[str]) -> set[str]:
+    """The modules of ours that ``path`` imports, "from kb import pipes" as ``kb.pipes``."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return found & known
+
+
+def circles() -> list[list[str]]:
+    """Groups of modules that import each other, directly or round about (Tarjan's
+    strongly connected components of the import graph; imports inside functions count)."""
+    paths = dict(modules())
+    edges = {m: own_imports(p, set(paths)) - {m} for m, p in paths.items()}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(m: str) -> None:
+        index[m] = low[m] = len(index)
+        stack.append(m)
+        for n in edges[m]:
+            if n not in index:
+                visit(n)
+                low[m] = min(low[m], low[n])
+            elif n in stack:
+                low[m] = min(low[m], index[n])
+        if low[m] == index[m]:
+            group = []
+            while True:
+                n = stack.pop()
+                group.append(n)
+                if n == m:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for m in sorted(edges):
+        if m not in index:
+            visit(m)
+    return found
+
+
+def test_no_module_imports_itself_round_about():
+    assert circles() == []
+
+
+def test_benchmarks_import_nothing_from_the_tests():
+    wrong = [f"{path.relative_to(REPO)} imports {name}"
+             for path in sorted((REPO / "bench").rglob("*.py")) for name in imports(path)
+             if name == "tests" or name.startswith("tests.")]
+    assert wrong == []
 
 
 def test_the_rooms_exist():

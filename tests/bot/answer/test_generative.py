@@ -21,7 +21,7 @@ from bot.answer.llm import make_chat_model
 from bot.chat.service import ChatService
 from bot.chat.state import StateStore
 from kb.settings import LLMSettings, LotseSettings
-from tests.servers import uvicorn_thread
+from bench.servers import uvicorn_thread
 
 
 def chain_with(engine, *replies: str) -> AnswerChain:

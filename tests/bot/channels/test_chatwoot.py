@@ -14,7 +14,7 @@ import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from tests.servers import lotse_api, uvicorn_thread
+from bench.servers import lotse_api, uvicorn_thread
 
 EVENT = json.loads((Path(__file__).resolve().parents[2] / "data" / "chatwoot" /
                     "message_created.json").read_text(encoding="utf-8"))

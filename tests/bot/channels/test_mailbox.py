@@ -18,7 +18,7 @@ from bot.channels.email import EmailChannel
 from bot.channels.mailbox import KEYWORD, MailboxPoller
 from bot.chat.service import ChatService
 from bot.chat.state import StateStore
-from tests.servers import free_port, imap_server, smtp_server
+from bench.servers import free_port, imap_server, smtp_server
 
 SERVICE = "service@bergpfad.example"
 

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 
 from bot.channels.webhooks import WebhookSender, sign, verify
 from bot.wiring import build_chat
-from tests.servers import lotse_api, uvicorn_thread
+from bench.servers import lotse_api, uvicorn_thread
 
 SECRET = "whsec-test-1234"
 

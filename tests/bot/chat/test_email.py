@@ -12,7 +12,7 @@ from bot.channels.email import EmailChannel
 from bot.chat.service import ChatService
 from bot.chat.state import StateStore
 from kb.errors import InvalidInput
-from tests.servers import smtp_server
+from bench.servers import smtp_server
 
 CLOSED = {"weekly": {}}  # nobody answers: every handoff is out of hours
 

@@ -225,7 +225,7 @@ def test_ingest_leaves_out_the_planted_instructions_and_says_so(hostile_kb):
 @pytest.mark.parametrize("screen", [True, False], ids=["screened", "unscreened"])
 def test_no_attack_gets_internal_content_or_obedience(hostile_kb, mode, screen, monkeypatch):
     if not screen:  # the message screen off: the other layers alone must hold
-        monkeypatch.setattr("bot.answer.chain.instruction_in", lambda text, document=False: None)
+        monkeypatch.setattr("bot.answer.understanding.instruction_in", lambda text, document=False: None)
     chat = _chat(hostile_kb, mode)
     failures, refused, generated = [], set(), 0
     for i, attack in enumerate(DIRECT + INDIRECT):

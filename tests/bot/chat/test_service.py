@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from bot.chat.service import ChatService, Reply
@@ -199,3 +201,51 @@ def test_an_advice_dialogue_keeps_its_thread_across_stored_turns_and_counts_in_t
     assert k["advice_ended_with_person"] == 0
     chat.request_human(sid)
     assert chat.kpis()["advice_ended_with_person"] == 1
+
+
+@pytest.mark.parametrize(("messages", "route", "act"), [
+    (["Was kostet der Expressversand?"], "answer", "question"),
+    (["Wie schwer ist der AlpinPro 35?", "Und in Größe L?"], "answer", "question"),
+    (["Ich suche ein Zelt für 2 Personen im Winter"], "advise", "question"),
+    (["Hallo!"], "smalltalk", "greeting"),
+    (["Ich möchte mit einem Mitarbeiter sprechen"], "escalate", "ask_human"),
+    (["Kann ich bei euch ein Kanu mieten?"], "handoff", "question"),
+])
+def test_each_message_is_understood_once_and_decided_once(chat, monkeypatch, messages, route,
+                                                         act):
+    import bot.answer.chain as chain_module
+    import bot.answer.understanding as understanding
+
+    calls = {"understand": 0, "decide": 0}
+    me = threading.get_ident()
+
+    def counted(name, real):
+        def wrapper(*args, **kwargs):
+            # Drafts that earlier tests left running in the background are not this message.
+            calls[name] += threading.get_ident() == me
+            return real(*args, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(understanding, "understand", counted("understand", understanding.understand))
+    monkeypatch.setattr(chain_module, "understand", counted("understand", chain_module.understand))
+    monkeypatch.setattr(chain_module, "decide", counted("decide", chain_module.decide))
+    # A handoff's draft for the agent is the ticket desk's own request about the ticket,
+    # made in the background; it is not part of answering the customer's message.
+    monkeypatch.setattr(chat, "draft_later", lambda *args: None)
+    sid = chat.state.new_session()
+    for n, message in enumerate(messages, start=1):
+        reply = chat.send(sid, message)
+        assert calls == {"understand": n, "decide": n}, (message, calls)
+    record = reply.answer.to_dict()
+    assert (record["route"], record["act"], record["suggestions"]) == (route, act, [])
+    assert record["handoff"] == (route in ("escalate", "handoff"))
+
+
+def test_a_statement_while_a_ticket_is_open_takes_the_forward_route(chat):
+    sid = chat.state.new_session()
+    chat.send(sid, "Ich möchte mit einem Mitarbeiter sprechen")
+    reply = chat.send(sid, "Meine Bestellnummer ist 4711-2233")
+    record = reply.to_dict()
+    assert reply.forwarded and (record["route"], record["handoff"]) == ("forward", False)
+    answered = chat.send(sid, "Was kostet der Expressversand?")
+    assert answered.answer.route == "answer" and "12,90 €" in answered.text

@@ -14,8 +14,8 @@ import pytest
 
 from bot.wiring import build_engine
 from kb.settings import LotseSettings
-from tests.help_center import HelpCenter
-from tests.servers import lotse_api, uvicorn_thread
+from bench.help_center import HelpCenter
+from bench.servers import lotse_api, uvicorn_thread
 
 CORPUS = Path(__file__).resolve().parents[3] / "docs_corpus"
 VERSAND = "service/versand-und-lieferung.md"

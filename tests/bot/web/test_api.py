@@ -14,7 +14,7 @@ from bot.chat.staff import LoginRefused, LoginSessions, LoginThrottled
 from bot.chat.state import StateStore
 from bot.wiring import build_engine
 from kb.settings import LotseSettings
-from tests.servers import lotse_api
+from bench.servers import lotse_api
 
 CORPUS = Path(__file__).resolve().parents[3] / "docs_corpus"
 

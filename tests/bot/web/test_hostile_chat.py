@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from bot.chat.ratelimit import RateLimited, RateLimiter
-from tests.servers import lotse_api
+from bench.servers import lotse_api
 
 
 @pytest.fixture(scope="module")

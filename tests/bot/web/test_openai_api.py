@@ -15,7 +15,7 @@ import openai
 import pytest
 from langchain_openai import ChatOpenAI
 
-from tests.servers import start_lotse_serve
+from bench.servers import start_lotse_serve
 
 REPO = Path(__file__).resolve().parents[3]
 CLIENT_LIMIT = 40  # messages a minute from one address, low enough to reach in a test

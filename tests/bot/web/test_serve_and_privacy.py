@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.servers import start_lotse_serve
+from bench.servers import start_lotse_serve
 
 REPO = Path(__file__).resolve().parents[3]
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.servers import start_lotse_serve
+from bench.servers import start_lotse_serve
 
 REPO = Path(__file__).resolve().parents[3]
 TOPICS = ["Zelt", "Rucksack", "Schlafsack", "Stirnlampe", "Wanderschuh", "Regenjacke"]

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.servers import serve_ingested, start_lotse_serve, stop
+from bench.servers import serve_ingested, start_lotse_serve, stop
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,1 @@
+"""Reading a customer message once: its dialogue act and the features training and serving share."""
