@@ -10,7 +10,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install system-deps run test test-fast screenshots grounding test-slow reliability soak ingest-bench channels-bench crawl-bench corpora-bench eval corpus clean
+.PHONY: install system-deps run test test-fast screenshots grounding test-slow reliability soak ingest-bench channels-bench crawl-bench corpora-bench train eval corpus clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,7 @@ test: install system-deps
 	$(BIN)/python -m pytest
 	$(MAKE) --no-print-directory grounding
 	$(MAKE) --no-print-directory eval
+	$(BIN)/python -m bench.corpora --fast --check --json "$$(mktemp -d)/corpora.json"
 
 # Unit tests that need no corpus, real embedder, server or browser.
 test-fast: install
@@ -91,6 +92,14 @@ soak: install
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
 	    nginx postgresql-15; }
 	$(BIN)/python -m bench.soak
+
+# Every fitted artifact in bot/models/ from the committed data (bench/corpora): the
+# dialogue-act model, the answer-unit ranker and the answerability model, each with its
+# card (about 10 minutes on 2 cores). scikit-learn is needed here only, not to serve.
+train: install
+	$(BIN)/pip install --quiet -e ".[train]"
+	$(BIN)/python -m learn.acts
+	$(BIN)/python -m learn.answers
 
 # The corpora suite: real help centers with blind-written cases, train and dev corpora,
 # through `lotse ingest`, `lotse ask --json` and `/v1/chat` (see bench/corpora/README.md).

@@ -61,11 +61,13 @@ def lotse_api(engine, home: Path, roots: list[Path]) -> Iterator[dict]:
                "logins": services.logins, "db": db, "services": services}
 
 
-def start_lotse_serve(env: dict, timeout: float = 120) -> tuple[subprocess.Popen, str, str]:
-    """A `lotse serve` subprocess, its base URL and its start-up banner (logins, tokens)."""
+def start_lotse_serve(env: dict, timeout: float = 120,
+                      code: Path = REPO) -> tuple[subprocess.Popen, str, str]:
+    """A `lotse serve` subprocess, its base URL and its start-up banner (logins, tokens);
+    ``code`` is the checkout whose ``bot`` it runs (another commit, for a comparison)."""
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--port", str(port)],
-                            env=env, cwd=REPO, stderr=subprocess.PIPE, text=True)
+                            env=env, cwd=code, stderr=subprocess.PIPE, text=True)
     banner = ""
     deadline = time.monotonic() + timeout
     while "REST token (admin)" not in banner:

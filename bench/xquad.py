@@ -31,7 +31,6 @@ from pathlib import Path
 import numpy as np
 
 from bench.calibrate import auroc, best_f1
-from bot.answer.confidence import confidence
 from bot.chat.engine import Engine
 from bot.wiring import build_engine
 from kb.settings import LotseSettings
@@ -153,8 +152,11 @@ def handoff_benchmark(paragraphs: list[str], questions: list[tuple[str, int]], e
         for name, (_, top) in base.rankings(question, vector).items():
             scores[name].append(-top)  # a low top score argues for a handoff
         retrieval = engine.retriever.retrieve(question)
-        _, sig = engine.chain.assess(question, retrieval) if retrieval.hits else (None, None)
-        scores["lotse"].append(-(confidence(sig) if sig else 0.0))
+        if retrieval.hits:
+            extract, sig = engine.chain.assess(question, retrieval)
+            scores["lotse"].append(-engine.chain.score(extract, sig, retrieval))
+        else:
+            scores["lotse"].append(0.0)
     out = {}
     for name, values in scores.items():
         s = np.asarray(values)

@@ -186,14 +186,22 @@ class AnswerSettings(BaseModel):
         0.75, ge=0, le=1, description="FAQ question similarity above which the FAQ answer is "
         "returned whole."
     )
-    handoff_below: float = Field(
-        0.42, ge=0, le=1, description="Confidence below which the bot hands off to a human."
+    handoff_below: float | None = Field(
+        None, ge=0, le=1, description="Confidence (the answerability model's probability that "
+        "the answer is right) below which the bot does not answer. Unset: the threshold chosen "
+        "on the dev corpora when the model was trained (bot/models/answerable.md), or the one "
+        "`lotse calibrate` refitted for this installation."
     )
-    not_found_above: float = Field(
-        0.25, ge=0, le=1, description="A yes/no or 'which' question about a name no document "
+    suggest_above: float | None = Field(
+        None, ge=0, le=1, description="Between this confidence and `handoff_below` the bot "
+        "offers the two or three most likely topics as quick replies, with a person one "
+        "click away, instead of handing off. Unset: the trained model's choice."
+    )
+    not_found_above: float | None = Field(
+        None, ge=0, le=1, description="A yes/no or 'which' question about a name no document "
         "mentions (\"Kann ich mit PayPal zahlen?\") is answered with 'not in our documents' "
-        "and what they do say, when the rest of the question found its topic at least this "
-        "surely; below it, the bot hands off."
+        "when the rest of the question found its topic at least this surely; below it, the "
+        "bot hands off. Unset: `suggest_above`."
     )
     ask_back_margin: float = Field(
         0.15, ge=0, le=1, description="If the best hits name different products and their fused "

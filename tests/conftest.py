@@ -143,6 +143,16 @@ def default_engine(tmp_path_factory, use_embedder):
     return engine
 
 
+@pytest.fixture
+def answering(default_engine, monkeypatch):
+    """``default_engine`` with the answer gate open (every answer the documents give is
+    given): for tests of how an answer is composed, not of whether it is given, which the
+    trained answerability model decides (tests/bot/answer/test_route.py and the corpora)."""
+    monkeypatch.setattr(default_engine.chain.settings, "handoff_below", 0.0)
+    monkeypatch.setattr(default_engine.chain.settings, "suggest_above", 0.0)
+    return default_engine
+
+
 CHROMIUM = os.environ.get("LOTSE_CHROMIUM", "/usr/bin/chromium")
 
 

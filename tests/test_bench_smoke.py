@@ -121,6 +121,20 @@ def test_corpora_bench_judges_the_sentence_that_holds_the_fact():
     assert judge(unanswerable, {**honest, "citations": right["citations"]}) == "wrong"
 
 
+def test_a_numeric_fact_restated_in_another_language_counts():
+    from bench.corpora.judge import judge
+
+    case = {"kind": "answerable", "source": "talgrund.md", "fact": "Das Zelt wiegt 11,2 kg"}
+    said = {"answer": "The Talgrund 4 weighs 11.2 kg [1].", "handoff": False, "route": "answer",
+            "citations": [{"n": 1, "source": "talgrund.md"}]}
+    assert judge(case, said) == "right"
+    assert judge(case, {**said, "answer": "The Talgrund 4 weighs 12.4 kg [1]."}) == "wrong"
+    assert judge(case, {**said, "citations": [{"n": 1, "source": "other.md"}]}) == "wrong"
+    # In the same language the words must match too, not only a number.
+    german = {**said, "answer": "Die Lieferung dauert 11,2 Tage [1]."}
+    assert judge(case, german) == "wrong"
+
+
 def test_corpora_bench_judges_advice_and_dialogue_acts():
     from bench.corpora.judge import judge
 

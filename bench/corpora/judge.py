@@ -56,14 +56,49 @@ def _sentences_citing(answer: dict, span: str) -> set[str] | None:
     return set(by_n.values())  # the span runs across pieces: any citation of the answer
 
 
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+_STOP = set("der die das den dem des ein eine einen einem einer und oder mit fur von vom zum zur "
+            "bei beim ist sind wird werden kann konnen auf aus als auch nicht nur wie wenn dann "
+            "the and for with from that this are can will".split())
+
+
+def numbers(text: str) -> set[str]:
+    """The numbers of a text, decimal commas as points ("11,2" and "11.2" are one number)."""
+    return {n.replace(",", ".") for n in _NUMBER.findall(text)}
+
+
+def restated(piece: str, span: str) -> bool:
+    """Whether ``piece`` states the numeric fact ``span`` in other words, as a translated or
+    templated answer does ("The Talgrund 4 weighs 11.2 kg" for "Das Zelt wiegt 11,2 kg"):
+    every number of the span, and a third of its longer words or, across languages, none."""
+    wanted = numbers(span)
+    if not wanted or not wanted <= numbers(piece):
+        return False
+    words = [w for w in norm(span).split() if len(w) >= 4 and w not in _STOP and not w[0].isdigit()]
+    said = set(norm(piece).split())
+    shared = sum(1 for w in words if w in said)
+    return not words or shared * 3 >= len(words) or not shared and _other_language(piece, span)
+
+
+def _other_language(piece: str, span: str) -> bool:
+    english = {"the", "is", "are", "of", "and", "with", "weighs", "costs", "has"}
+    return bool(english & set(norm(piece).split())) != bool(english & set(norm(span).split()))
+
+
 def fact_said(answer: dict, target: dict) -> bool:
     """Whether the answer says ``target``'s fact (or an accepted variant) and cites its page
-    for it."""
+    for it: the span itself, or, for a fact with numbers, those numbers restated."""
     pages = {target["source"], *target.get("alt_sources", [])}
+    by_n = {c["n"]: c["source"] for c in answer["citations"]}
+    pieces = re.findall(r".+?(?:\[\d+\][\s.,;:]*)+|.+$", answer["answer"], flags=re.S)
     for span in [target["fact"], *target.get("accept", [])]:
         cited = _sentences_citing(answer, span)
         if cited is not None and cited & pages:
             return True
+        for piece in pieces:
+            marks = {by_n[int(n)] for n in re.findall(r"\[(\d+)\]", piece) if int(n) in by_n}
+            if marks & pages and restated(piece, span):
+                return True
     return False
 
 

@@ -16,11 +16,16 @@ import logging
 import re
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import replace
+from functools import lru_cache
 
 
 from bot.answer.advice import Advice, Adviser, source_lines
 from bot.answer.confidence import Signals, confidence, signals
-from bot.answer.extractive import GERMAN_SOURCES_NOTE, Extract, ExtractiveAnswerer
+from bot.answer.extractive import (
+    Extract,
+    ExtractiveAnswerer,
+    near_duplicate,
+)
 from bot.answer.followup import Turn, is_followup, rewrite
 from bot.answer.generative import (
     GenerativeAnswerer,
@@ -33,6 +38,8 @@ from bot.answer.handoff import handoff_message
 from bot.answer.question import Question
 from bot.answer.route import Route, decide, forwards, settle
 from bot.understand.acts import ActModel
+from bot.understand.answer_features import ANSWER_FEATURES, answer_values, vector
+from bot.understand.linear import MODELS, LinearModel
 from bot.answer.understanding import (
     Understanding,
     brand_names,
@@ -108,14 +115,24 @@ def says_not_found(text: str) -> bool:
                                                   or "say nothing about" in text)
 
 
-def not_found_text(name: str, quote: str, language: str) -> str:
-    """An honest "not in our documents", then what they do say on the topic, cited."""
+def not_found_text(name: str, language: str) -> str:
+    """An honest "not in our documents", standing alone: a quote about something else
+    would read as an answer."""
     if language == "en":
-        quote = quote.replace(GERMAN_SOURCES_NOTE, "").strip()
-        return (f"Our documents say nothing about “{name}”. This is what they say on the topic "
-                f"(in German): {quote} If you like, I can connect you with our service team.")
-    return (f"Zu „{name}“ steht in unseren Unterlagen nichts. Dazu steht dort: {quote} Wenn du "
-            "magst, verbinde ich dich mit dem Serviceteam.")
+        return (f"Our documents say nothing about “{name}”. If you like, I can connect you "
+                "with our service team.")
+    return (f"Zu „{name}“ steht in unseren Unterlagen nichts. Wenn du magst, verbinde ich "
+            "dich mit dem Serviceteam.")
+
+
+SUGGEST_TEXT = {
+    "de": "Dazu habe ich mehrere Themen gefunden, aber keine Antwort, bei der ich mir sicher "
+          "bin. Welches Thema meinst du? Oder soll ich dich mit einer Kollegin oder einem "
+          "Kollegen verbinden?",
+    "en": "I found several topics on this, but no answer I am sure of. Which topic do you "
+          "mean? Or shall I connect you with a colleague?",
+}
+PERSON_OPTION = {"de": "Mit Mitarbeiter sprechen", "en": "Talk to a person"}
 
 
 def ask_back_text(options: list[str], language: str) -> str:
@@ -123,6 +140,45 @@ def ask_back_text(options: list[str], language: str) -> str:
     if language == "en":
         return f"Which product do you mean: {listed}? Then I can answer precisely."
     return f"Welches Produkt meinst du: {listed}? Dann kann ich dir genau antworten."
+
+
+def history_suggested(history: Sequence[Turn]) -> bool:
+    """Topics were offered in the last turn: a second round of them helps nobody."""
+    return bool(history and history[-1].suggestions)
+
+
+def chosen_suggestion(message: str, history: Sequence[Turn]) -> dict[str, str] | None:
+    """The offered topic a message picks (its title, as a quick reply sends it)."""
+    if not history:
+        return None
+    picked = fold(message).strip(" .!?")
+    return next((s for s in history[-1].suggestions if fold(s["title"]).strip() == picked), None)
+
+
+@lru_cache(maxsize=1)
+def answerability_model() -> LinearModel | None:
+    """The trained answerability model; None before ``make train`` has made one."""
+    path = MODELS / "answerable.npz"
+    return LinearModel.load(path, ANSWER_FEATURES) if path.exists() else None
+
+
+def answer_features_of(extract: Extract, sig: Signals, retrieval: Retrieval) -> dict[str, float]:
+    """The answerability features of an extract (``bot.understand.answer_features``): one
+    score per distinct unit, best first, so a near-copy of the best does not hide how far
+    ahead it is."""
+    distinct: list[float] = []
+    seen: list[str] = []
+    for cand in extract.candidates:
+        if any(near_duplicate(cand.text, t) for t in seen):
+            continue
+        seen.append(cand.text)
+        distinct.append(cand.score)
+        if len(distinct) >= 8:
+            break
+    best_rank = extract.candidates[0].hit_rank if extract.candidates else 0
+    return answer_values(unit_scores=distinct, best_in_top_hit=best_rank == 0,
+                         signals=sig.as_dict(), faq=extract.faq, faq_match=extract.faq_score,
+                         top_score=retrieval.hits[0].score if retrieval.hits else 0.0)
 
 
 class AnswerChain:
@@ -259,8 +315,11 @@ class AnswerChain:
         answer may still be a need the catalog meets: the adviser is asked then, on the way
         to a handoff, not for every question."""
         question, language = understood.text, understood.language
-        # Greetings and politeness say nothing about what to look for.
-        query = self.standalone(Question(understood.core, language), history, view)
+        chosen = chosen_suggestion(question, history)
+        if chosen is not None:  # a click on an offered topic answers the question from it
+            query, where = history[-1].question, {**(where or {}), "source": chosen["source"]}
+        else:  # greetings and politeness say nothing about what to look for
+            query = self.standalone(Question(understood.core, language), history, view)
         retrieval = self.retriever.retrieve(query, view=view, where=where, language=language)
         query = retrieval.query  # with misspellings mended
         resolved = understood.resolved(query)
@@ -297,9 +356,13 @@ class AnswerChain:
         # The rewritten follow-up carries the intent ("Und der AlpinPro 50?" -> "Wie schwer
         # ist der AlpinPro 50?"), so sentences are chosen for it, not for the fragment.
         extract, sig = self.assess(query, retrieval, resolved)
-        conf = confidence(sig) if extract.citations and sig is not None else 0.0
+        conf = self.score(extract, sig, retrieval)
+        answer_at, suggest_at, not_found_at = self.thresholds()
+        # The customer picked the topic: its best passage is what they asked for, unless
+        # even that is too unsure to offer. An agent is shown what the documents hold at
+        # the same level: the agent is the person who judges it.
         route = settle(bool(extract.citations and sig is not None), conf,
-                       self.settings.handoff_below)
+                       suggest_at if chosen is not None or view != "customer" else answer_at)
         if route.handoff:
             advice = rescued()
             if advice is not None:
@@ -310,14 +373,24 @@ class AnswerChain:
             return
         assert sig is not None
         missing = self._missing_name(query, retrieval, resolved) \
-            if conf >= self.settings.not_found_above else None
-        if missing:  # "Kann ich mit PayPal zahlen?": say what the documents do say instead
+            if conf >= not_found_at else None
+        if missing:  # "Kann ich mit PayPal zahlen?": an honest "not in our documents"
             if grounding:
                 grounding["fallback"] = "extractive"
-            yield Answer(text=not_found_text(missing, extract.text, language),
-                         citations=extract.citations, confidence=conf, handoff=False,
-                         handoff_reason=None, kind="not_found", signals=sig.as_dict(),
-                         grounding=grounding, **base)
+            yield Answer(text=not_found_text(missing, language), citations=(), confidence=conf,
+                         handoff=False, handoff_reason=None, kind="not_found",
+                         signals=sig.as_dict(), grounding=grounding, **base)
+            return
+        suggestions = self._suggestions(retrieval) if route.handoff and conf >= suggest_at \
+            and not history_suggested(history) else ()
+        if len(suggestions) >= 2:
+            if grounding:
+                grounding["fallback"] = "suggest"
+            yield Answer(text=SUGGEST_TEXT[language], citations=(), confidence=conf,
+                         handoff=False, handoff_reason=None, kind="ask_back", route="suggest",
+                         options=tuple(s["title"] for s in suggestions) + (PERSON_OPTION[language],),
+                         suggestions=suggestions, signals=sig.as_dict(), grounding=grounding,
+                         **base)
             return
         if route.handoff:
             yield self._handoff(route, base, conf, sig.as_dict(), grounding)
@@ -437,7 +510,8 @@ class AnswerChain:
         extract, sig = self.assess(q.text, retrieval) if retrieval.hits else (None, None)
         return Answer(text=extract.text if extract else "",
                       citations=extract.citations if extract else (),
-                      confidence=confidence(sig) if sig else 0.0, handoff=False,
+                      confidence=self.score(extract, sig, retrieval) if extract else 0.0,
+                      handoff=False,
                       handoff_reason=None, language=q.language, question=q.text,
                       retrieval_query=q.text, hits=tuple(retrieval.hits))
 
@@ -448,20 +522,21 @@ class AnswerChain:
         ``understood`` is the chain's reading of the message, resolved for ``question``;
         benchmarks that assess a bare question leave it out and it is read here."""
         understood = understood or understand(question)
-        extract = self.answerer.answer(question, retrieval, understood.answer_type)
-        if not extract.citations:
-            return extract, None
-        cited = [h.chunk for h in retrieval.hits if h.chunk.source in
-                 {c.source for c in extract.citations}]
-        quoted = " ".join(extract.sentences)
-        context = " ".join(f"{c.title} {c.section or ''}" for c in cited) + " " + quoted
-        top_language = retrieval.hits[0].chunk.metadata.get("language", retrieval.language)
+        top_language = retrieval.hits[0].chunk.metadata.get("language", retrieval.language) \
+            if retrieval.hits else retrieval.language
         # Across languages only names, codes and numbers keep their form. Product names are
         # left out: they are found by retrieval anyway; what is asked *about* them decides.
         crosslingual = top_language != retrieval.language
         terms = names(question) if crosslingual else understood.focus
         naming = self._product_words()
         terms = tuple(t for t in terms if t not in naming)
+        extract = self.answerer.answer(question, retrieval, understood.answer_type, terms)
+        if not extract.citations:
+            return extract, None
+        cited = [h.chunk for h in retrieval.hits if h.chunk.source in
+                 {c.source for c in extract.citations}]
+        quoted = " ".join(extract.sentences)
+        context = " ".join(f"{c.title} {c.section or ''}" for c in cited) + " " + quoted
         vocabulary = retrieval.vocabulary
 
         def alternatives(t: str) -> tuple[str, ...]:
@@ -478,6 +553,42 @@ class AnswerChain:
                                 type_match(understood.answer_type, quoted), focus,
                                 retrieval.language, retrieval.unknown_share)
 
+    def thresholds(self) -> tuple[float, float, float]:
+        """(answer at, suggest at, "not in our documents" at): the settings where set, else
+        what training chose on the dev corpora (``bot/models/answerable.md``), else round
+        3's values for its fitted confidence."""
+        model = answerability_model()
+        trained = model.thresholds if model is not None else {}
+        answer_at = self.settings.handoff_below if self.settings.handoff_below is not None \
+            else trained.get("answer_at", 0.42)
+        suggest_at = self.settings.suggest_above if self.settings.suggest_above is not None \
+            else min(trained.get("suggest_at", answer_at), answer_at)
+        not_found_at = self.settings.not_found_above \
+            if self.settings.not_found_above is not None else \
+            trained.get("not_found_at", suggest_at if model is not None else 0.25)
+        return answer_at, suggest_at, not_found_at
+
+    def _suggestions(self, retrieval: Retrieval) -> tuple[dict[str, str], ...]:
+        """The two or three most likely topics: the pages of the top hits, each once."""
+        seen: dict[str, dict[str, str]] = {}
+        for hit in retrieval.hits:
+            if hit.chunk.source not in seen and len(seen) < 3:
+                seen[hit.chunk.source] = {"title": hit.chunk.title or hit.chunk.source,
+                                          "source": hit.chunk.source}
+        return tuple(seen.values())
+
+    def score(self, extract: Extract, sig: Signals | None, retrieval: Retrieval) -> float:
+        """How likely the extract answers the question right: the trained answerability
+        model (``bot/models/answerable.npz``) over the units' scores and the retrieval
+        signals; round 3's fitted logistic (``bot.answer.confidence``) until one is trained."""
+        if sig is None or not extract.citations:
+            return 0.0
+        model = answerability_model()
+        if model is None:
+            return confidence(sig)
+        return float(model.probability(vector(ANSWER_FEATURES, answer_features_of(
+            extract, sig, retrieval))))
+
     def _product_words(self) -> set[str]:
         """The words of the product names, folded and as stems: what retrieval finds anyway,
         so neither the focus signal nor a "not in our documents" answer turns on them."""
@@ -488,10 +599,10 @@ class AnswerChain:
     def _missing_name(self, question: str, retrieval: Retrieval,
                       understood: Understanding) -> str | None:
         """The name a question asks about when no document mentions it at all ("PayPal",
-        "American Express"), if the rest of the question found its topic. A yes/no or
-        "which" question is about its names; in other questions only a name no dictionary
+        "American Express"), if the rest of the question found its topic. A yes/no
+        question is about its names; in other questions only a name no dictionary
         knows counts (a colloquial noun, "Zeug", says nothing about the topic)."""
-        strict = understood.answer_type not in ("yes_no", "list")
+        strict = understood.answer_type != "yes_no"
         products = self._product_words()
         for name in brand_names(understood.core, retrieval.language):
             if name.isdigit() or name in products or retrieval.known(name):

@@ -16,10 +16,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import numpy as np
 
+from bot.answer.understanding import found_share, type_match
+from bot.understand.answer_features import UNIT_FEATURES, unit_values, with_gaps
+from bot.understand.linear import MODELS, LinearModel
 from kb.glossary import lexical_form
 from kb.retrieval import Retrieval
 from kb.settings import AnswerSettings
@@ -34,17 +38,31 @@ _NUMBER_QUESTION = re.compile(
 _HAS_NUMBER = re.compile(r"\d")
 
 GERMAN_SOURCES_NOTE = "From our documents (in German):"
+# A further sentence is quoted when the ranker scores it at least half as likely to hold
+# the fact as the best one (a probability now, where round 3 compared hand-set scores).
+QUOTE_TOO = 0.5
 _VERDICT = re.compile(r"(Ja|Nein)\b\s*[,.!]", re.I)
 
 
 @dataclass(frozen=True)
 class Candidate:
+    """A unit (sentence) of a top hit as the answer: its features and the ranker's score."""
+
     hit_rank: int
     position: int
     text: str
     score: float
     similarity: float
     coverage: float
+    features: np.ndarray | None = None
+
+
+@lru_cache(maxsize=1)
+def unit_ranker() -> LinearModel | None:
+    """The trained unit ranker (``bot/models/units.npz``); None before ``make train`` has
+    made one, and then the hand-set weights of round 3 rank (``_hand_score``)."""
+    path = MODELS / "units.npz"
+    return LinearModel.load(path, UNIT_FEATURES) if path.exists() else None
 
 
 _PRODUCT_QUESTION = re.compile(
@@ -53,6 +71,15 @@ _PRODUCT_QUESTION = re.compile(
     r"tent|backpack|shoe|shoes|poles|sleeping bag|jacket|drill|model|modell|produkt|product)\b|"
     r"\b(empfehlt|empfiehlst|empfehlen sie|recommend)\b"
 )
+
+
+def _hand_score(v: dict[str, float]) -> float:
+    """Round 3's hand-set weighing of a unit, used only while no ranker is trained."""
+    score = 0.35 * v["residual_coverage"] + 0.2 * v["coverage"] + 0.25 * v["similarity"] \
+        + 0.2 * v["relevance"] + 0.1 * v["number_wanted_and_given"] \
+        + 0.15 * v["names_own_product"] - 0.2 * v["other_product"] \
+        + 0.15 * v["same_language"] - 0.25 * v["opposite_action"]
+    return float(score)
 
 
 def asks_for_product(question: str) -> bool:
@@ -99,26 +126,35 @@ class ExtractiveAnswerer:
         lexical = float(retrieval.coverage(_form(question, retrieval, hit), [faq_q])[0])
         return 0.5 * dense + 0.5 * lexical
 
-    def answer(self, question: str, retrieval: Retrieval,
-               kind: str | None = None) -> "Extract":
+    def answer(self, question: str, retrieval: Retrieval, kind: str | None = None,
+               focus: tuple[str, ...] = ()) -> "Extract":
         """The sentences of the hits that answer ``question``; ``kind`` is the kind of answer
-        it asks for (``Understanding.answer_type``: a yes/no question leads with its verdict)."""
+        it asks for and ``focus`` what it is about (``Understanding.answer_type`` and
+        ``focus``: a yes/no question leads with its verdict)."""
         hits = retrieval.hits
         if not hits:
             return Extract("", (), [], 0.0, 0.0, False)
         top = hits[0]
+        candidates = self._candidates(question, retrieval, kind, focus)
         faq_score = self.faq_match(question, top, retrieval)
         if faq_score >= self.settings.faq_match:
-            return self._whole_faq(question, top, retrieval, faq_score, kind)
-
-        candidates = self._candidates(question, retrieval)
+            return replace(self._whole_faq(question, top, retrieval, faq_score, kind),
+                           candidates=tuple(candidates), faq_score=faq_score)
         if not candidates:
             return Extract("", (), [], 0.0, 0.0, False)
+        # The customer's language where the documents say it too (a hit retrieval ranks at
+        # least as high, or a unit scored at least half as well): a rule, since a shop that
+        # writes both languages wants its English page quoted in English.
+        own = [c for c in candidates if _language(hits[c.hit_rank]) == retrieval.language]
+        if own and own[0] is not candidates[0] and (
+                own[0].hit_rank <= candidates[0].hit_rank or own[0].score >= 0.5 * candidates[0].score):
+            candidates = [own[0], *(c for c in candidates if c is not own[0])]
         best = candidates[0]
         best_hit = hits[best.hit_rank]
         if best_hit.chunk.metadata.get("faq_answer"):
             # The best sentence belongs to an FAQ: its whole answer reads better than a fragment.
-            return self._whole_faq(question, best_hit, retrieval, best.similarity, kind)
+            return replace(self._whole_faq(question, best_hit, retrieval, best.similarity, kind),
+                           candidates=tuple(candidates))
         # Across languages the customer reads the quote through a translator or not at all:
         # the best sentence first, and one more at most.
         crosslingual = _language(best_hit) not in (retrieval.language, "")
@@ -127,13 +163,13 @@ class ExtractiveAnswerer:
         for cand in candidates[1:]:
             if len(chosen) >= limit:
                 break
-            if cand.score < 0.8 * best.score or cand.hit_rank > 2:
+            if cand.score < QUOTE_TOO * best.score or cand.hit_rank > 2:
                 continue
             if _product(hits[cand.hit_rank]) != _product(best_hit):
                 continue  # one answer talks about one product
             if _language(hits[cand.hit_rank]) != _language(best_hit):
                 continue  # and in one language
-            if any(_near_duplicate(cand.text, c.text) for c in chosen):
+            if any(near_duplicate(cand.text, c.text) for c in chosen):
                 continue
             chosen.append(cand)
         # The sentence that decides a yes/no question comes first; otherwise document order.
@@ -152,15 +188,18 @@ class ExtractiveAnswerer:
         context = " ".join(f"{hits[c.hit_rank].chunk.title} {hits[c.hit_rank].chunk.section or ''} {c.text}"
                            for c in chosen)
         covered = float(retrieval.coverage(_form(question, retrieval, best_hit), [context])[0])
-        return Extract(text, tuple(citations), [c.text for c in chosen], best.similarity, covered, False)
+        return Extract(text, tuple(citations), [c.text for c in chosen], best.similarity, covered,
+                       False, tuple(candidates))
 
-    def _candidates(self, question: str, retrieval: Retrieval) -> list[Candidate]:
-        """Every sentence of the top hits, scored as an answer to ``question``.
+    def _candidates(self, question: str, retrieval: Retrieval, kind: str | None = None,
+                    focus: tuple[str, ...] = ()) -> list[Candidate]:
+        """Every sentence of the top hits, scored as the unit that answers ``question``.
 
-        The decisive signal is *residual* coverage: the question's terms that the
-        chunk's title does not already explain. For "Wie viel wiegt das Fjell 2?"
-        that is "wiegt", which the weight sentence covers and the price sentence does not.
-        """
+        The features (``bot.understand.answer_features``) are the same in training; the
+        trained ranker weighs them. The strongest of them is *residual* coverage: the
+        question's terms that the chunk's title does not already explain. For "Wie viel
+        wiegt das Fjell 2?" that is "wiegt", which the weight sentence covers and the price
+        sentence does not."""
         wants_number = asks_for_number(question)
         wants_product = asks_for_product(question)
         named = {p for h in retrieval.hits if (p := _product(h)) and fold(p) in fold(question)}
@@ -189,22 +228,32 @@ class ExtractiveAnswerer:
                 if query:
                     target[members] = retrieval.coverage(query, [rows[i][4] for i in members])
         rest_cov = np.where([bool(r[6]) for r in rows], rest_cov, full)
-        out = []
+        values = []
         for (rank, position, text, sim, *_), cov, rest in zip(rows, full, rest_cov):
-            relevance = retrieval.hits[rank].score / top_score
-            score = 0.35 * float(rest) + 0.2 * float(cov) + 0.25 * sim + 0.2 * relevance
-            if wants_number and _HAS_NUMBER.search(text):
-                score += 0.1
-            own = _product(retrieval.hits[rank])
-            if wants_product and own and own not in named and fold(own) in fold(text):
-                score += 0.15  # a sentence that names its own product answers "which one?"
-            if named and own and own not in named:
-                score -= 0.2  # the question names a product; this sentence is about another
-            if _language(retrieval.hits[rank]) == retrieval.language:
-                score += 0.15  # answer in the question's language where the sources have it
-            if _opposite(asked, text):
-                score -= 0.25  # "einschalten" is not answered by how to switch it off
-            out.append(Candidate(rank, position, text, score, sim, float(cov)))
+            hit = retrieval.hits[rank]
+            own = _product(hit)
+            heading = f"{hit.chunk.title} {hit.chunk.section or ''}"
+            values.append(unit_values(
+                residual_coverage=float(rest), coverage=float(cov), similarity=float(sim),
+                relevance=hit.score / top_score, rank=rank, position=position,
+                wants_number=wants_number, has_number=bool(_HAS_NUMBER.search(text)),
+                names_own_product=bool(wants_product and own and own not in named
+                                       and fold(own) in fold(text)),
+                other_product=bool(named and own and own not in named),
+                same_language=_language(hit) == retrieval.language,
+                opposite_action=_opposite(asked, text), type_match=type_match(kind, text),
+                focus_in_unit=found_share(focus, text) if focus else 0.5,
+                focus_in_heading=found_share(focus, heading) if focus else 0.5,
+                words=len(text.split()), faq_answer=bool(hit.chunk.metadata.get("faq_answer")),
+                lexical_rank=hit.signals.get("bm25_rank", 10.0),
+                dense_rank=hit.signals.get("dense_rank", 10.0)))
+        matrix = with_gaps(values)
+        ranker = unit_ranker()
+        scores = ranker.probability(matrix) if ranker is not None else \
+            np.array([_hand_score(v) for v in values])
+        out = [Candidate(rank, position, text, float(score), sim, float(cov), features)
+               for (rank, position, text, sim, *_), cov, score, features
+               in zip(rows, full, np.atleast_1d(scores), matrix)]
         out.sort(key=lambda c: -c.score)
         return out
 
@@ -239,6 +288,8 @@ class Extract:
     similarity: float
     coverage: float
     faq: bool
+    candidates: tuple[Candidate, ...] = ()  # every unit scored, best first
+    faq_score: float = 0.0  # how well the top hit's FAQ question matched
 
 
 def _citation(n: int, hit: Hit, focus: str) -> Citation:
@@ -294,7 +345,7 @@ def _opposite(asked: set[str], sentence: str) -> bool:
     return False
 
 
-def _near_duplicate(a: str, b: str) -> bool:
+def near_duplicate(a: str, b: str) -> bool:
     """Nearly the same words and the same numbers ("Größe M wiegt 1,25 kg" and "Größe L
     wiegt 1,32 kg" are two facts, not one)."""
     if re.findall(r"\d+", a) != re.findall(r"\d+", b):

@@ -47,6 +47,7 @@ class Turn:
     answer: str = ""
     ask_back_options: tuple[str, ...] = ()
     advice: dict | None = None  # the advice thread the answer left open (bot.answer.advice)
+    suggestions: tuple[dict, ...] = ()  # the topics offered on the "suggest" route
 
 
 def _chosen_option(reply: str, options: Sequence[str]) -> str | None:

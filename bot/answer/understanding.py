@@ -377,6 +377,10 @@ def read(text: str, language: str, acts: ActModel | None = None,
         reading = model.read(text)
         act = decide_act(reading, rule, model.ask_human_at, model.sure_at)
         confidence = reading.probabilities.get(act, 1.0)
+    # "Das hat nicht geholfen" is disappointment about the last answer, met with an offer
+    # to rephrase or to get a person; anger the rules see, or a request for one, goes on.
+    if words_read.act == "not_helpful" and act != "ask_human" and not rule:
+        act = "acknowledgement"
     escalation = _ESCALATIONS.get(act) or ("negative_sentiment" if rule else None)
     if escalation:
         return replace(words_read, act=None, text=text, language=language, act_read=act,

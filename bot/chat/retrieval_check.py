@@ -29,7 +29,7 @@ def check_retrieval(engine: Engine, question: str) -> dict[str, Any]:
     started = time.perf_counter()
     views = {view: _view(engine, asked, view) for view in VIEWS}
     return {"question": asked.text, "language": asked.language, "views": views,
-            "handoff_below": engine.settings.answer.handoff_below,
+            "handoff_below": engine.chain.thresholds()[0],
             "ms": round(1000 * (time.perf_counter() - started), 1)}
 
 

@@ -233,7 +233,7 @@ class ChatService:
     @property
     def handoff_below(self) -> float:
         """Confidence under which the bot hands a customer's question to a person."""
-        return self.engine.settings.answer.handoff_below
+        return self.engine.chain.thresholds()[0]
 
     def send(self, session_id: str | None, text: str, view: str = "customer",
              client: str | None = None, contact: str | None = None) -> Reply:
@@ -311,8 +311,12 @@ class ChatService:
         shown = answer.text
         draft_for = None
         if answer.handoff and view == "customer":
+            # "Mit Mitarbeiter sprechen" after the topics offered: the question the team must
+            # answer is the one before it.
+            asked = turns[-1].question if answer.handoff_reason == "asked_for_human" and turns \
+                and turns[-1].suggestions else answer.question
             ticket = self.state.open_ticket(session_id, answer.handoff_reason or "low_confidence",
-                                            answer.question, [], "")
+                                            asked, [], "")
             if contact:
                 self.state.set_contact(ticket.id, contact)
             shown = (f"{answer.text} {_TICKET_NOTE[answer.language].format(number=ticket.number)}"

@@ -516,7 +516,8 @@ class StateStore:
                 # The question as it was searched: a follow-up already carries its product.
                 question = msg.answer.get("retrieval_query") or turns[-1].question
                 turns[-1] = Turn(question, msg.text, tuple(msg.answer.get("options", ())),
-                                 msg.answer.get("advice"))
+                                 msg.answer.get("advice"),
+                                 tuple(msg.answer.get("suggestions", ())))
         return turns
 
     # -- staff logins (shared by every Lotse process on this database) ------------------

@@ -49,7 +49,7 @@ from fastapi.responses import (
     Response,
     StreamingResponse,
 )
-from pydantic import BaseModel, Field, StrictBool, StrictInt, field_validator
+from pydantic import BaseModel, Field, StrictBool, StrictInt, field_validator, model_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.chat.admin import UploadRejected
@@ -74,12 +74,25 @@ RecordId = Annotated[int, PathParam(ge=1, le=MAX_ID)]
 
 
 class ChatRequest(BaseModel):
-    message: str = Field(..., description="The customer's message.")
+    message: str | None = Field(None, description="The customer's message.")
+    choice: str | None = Field(None, description="An option or suggestion of the last reply, "
+                               "as given (`options`, or a suggestion's `title`), instead of "
+                               "`message`: the customer clicked it.")
     session_id: str | None = Field(None, pattern=SESSION_ID_PATTERN,
                                    description="Omit to start a conversation; to continue one, "
                                    "send its id and its secret in the X-Session-Secret header.")
     stream: bool = Field(False, description="Answer as server-sent events: `delta` events "
                          "with the newly released text, then one event with the whole reply.")
+
+    @model_validator(mode="after")
+    def _one_text(self) -> ChatRequest:
+        if (self.message is None) == (self.choice is None):
+            raise ValueError("send either 'message' (the customer's text) or 'choice' (an "
+                             "offered option), not both and not neither")
+        return self
+
+    def text(self) -> str:
+        return self.message if self.message is not None else str(self.choice)
 
 
 class FeedbackRequest(BaseModel):
@@ -203,9 +216,9 @@ def create_api(services: ChatServices) -> FastAPI:
         session_id = None if body.session_id is None else owned(body.session_id, request)
         client = request.client.host if request.client else None
         if not body.stream:
-            return chat.send(session_id, body.message, view=view, client=client).to_dict()
+            return chat.send(session_id, body.text(), view=view, client=client).to_dict()
         # The first item is taken here, so a refused message is an HTTP error, not an event.
-        items = chat.stream(session_id, body.message, view=view, client=client)
+        items = chat.stream(session_id, body.text(), view=view, client=client)
         first = next(items)
 
         def events() -> Iterator[str]:

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 from bot.wiring import build_engine
@@ -33,8 +32,8 @@ def test_kill_9_mid_ingest_keeps_the_previous_generation(tmp_path, corpus_copy):
         md.write_text(md.read_text(encoding="utf-8") + "\nNeuer Absatz zur Pflege.\n", encoding="utf-8")
     proc = subprocess.Popen([sys.executable, str(HELPER), str(home), str(corpus_copy)],
                             stdout=subprocess.PIPE, text=True)
-    assert proc.stdout.readline().strip() == "EMBEDDING"
-    time.sleep(1.0)  # a few batches into the new generation
+    for _ in range(4):  # a few batches into the new generation: the helper says each one
+        assert proc.stdout.readline().strip() == "EMBEDDING"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)
     assert proc.returncode == -signal.SIGKILL

@@ -36,7 +36,7 @@ ALLOWED = {
     "bot.web": ("bot.chat", "bot.channels", "bot.web", "kb.errors", "kb.types", "bot.answer.question",
                 "ingest.sync", "kb.settings"),
 }
-OURS = ("kb", "ingest", "bot", "bench", "tests")
+OURS = ("kb", "ingest", "bot", "bench", "tests", "learn")
 
 
 def modules() -> list[tuple[str, Path]]:

@@ -56,10 +56,15 @@ def test_ambiguous_product_question_asks_back(chain):
     assert chain.ask("Welche Größen gibt es beim AlpinPro 50?").kind == "answer"
 
 
-def test_unanswerable_question_hands_off_instead_of_guessing(chain):
+def test_unanswerable_question_is_not_guessed(chain):
+    """Handed off, or the likely topics offered with a person one click away."""
     answer = chain.ask("Welche Skier passen zu meinen Tourenschuhen?")
-    assert answer.handoff and answer.handoff_reason == "low_confidence"
-    assert answer.citations == () and "Kollegin" in answer.text
+    assert answer.route in ("handoff", "suggest") and answer.citations == ()
+    assert "Kollegin" in answer.text
+    if answer.route == "suggest":
+        assert "Mit Mitarbeiter sprechen" in answer.options and len(answer.suggestions) >= 2
+    else:
+        assert answer.handoff and answer.handoff_reason == "low_confidence"
 
 
 def test_anger_hands_off_even_when_the_question_is_answerable(chain):
@@ -112,7 +117,9 @@ def test_english_question_prefers_english_content_where_the_kb_has_it(tmp_path, 
     (docs / "shipping.md").write_text(
         "# Shipping\nShipping to Austria costs 9.90 euros and takes 3 to 5 working days.",
         encoding="utf-8")
-    engine = build_engine(LotseSettings(home=tmp_path / "home"), embedder=use_embedder)
+    # Which source answers is the point here, not whether the gate lets it through.
+    engine = build_engine(LotseSettings(home=tmp_path / "home", answer={
+        "handoff_below": 0.0, "suggest_above": 0.0}), embedder=use_embedder)
     engine.syncer.sync([docs])
     english = engine.chain.ask("How much does shipping to Austria cost?")
     assert english.citations[0].source == "shipping.md"
@@ -121,13 +128,15 @@ def test_english_question_prefers_english_content_where_the_kb_has_it(tmp_path, 
     assert german.citations[0].source == "versand.md"
 
 
-def test_a_name_no_document_mentions_gets_an_honest_answer_with_what_is_there(chain):
-    """"Kann ich mit PayPal zahlen?": the payment methods the documents do name, cited."""
+def test_a_name_no_document_mentions_gets_an_honest_answer_that_stands_alone(chain):
+    """"Kann ich mit PayPal zahlen?": "not in our documents", and no quote about something
+    else after it (it would read as an answer)."""
     from bot.answer.chain import says_not_found
 
     answer = chain.ask("Kann ich mit PayPal bezahlen?")
     assert answer.kind == "not_found" and not answer.handoff and says_not_found(answer.text)
-    assert "PayPal" in answer.text and "Kreditkarte" in answer.text and answer.citations
+    assert "PayPal" in answer.text and "Kreditkarte" not in answer.text
+    assert not answer.citations and "[1]" not in answer.text
     english = chain.ask("Do you take American Express?")
     assert english.kind == "not_found" and "American Express" in english.text
 
@@ -138,8 +147,8 @@ def test_typos_and_greetings_do_not_hide_the_answer(chain):
     assert answer.citations[0].source.endswith(("versand-und-lieferung.md", ".csv"))
 
 
-def test_a_city_finds_the_country_the_documents_name(chain):
-    answer = chain.ask("Was kostet der Versand nach Graz?")
+def test_a_city_finds_the_country_the_documents_name(answering):
+    answer = answering.chain.ask("Was kostet der Versand nach Graz?")
     assert not answer.handoff and "Österreich" in answer.text
 
 
@@ -149,9 +158,9 @@ def test_a_city_finds_the_country_the_documents_name(chain):
     ("Is the return free within Germany?", ""),  # the source says so without "Ja"
     ("How long do I have to return something?", ""),  # not a yes/no question
 ])
-def test_english_yes_no_answers_say_yes_or_no_only_when_the_source_does(default_engine,
+def test_english_yes_no_answers_say_yes_or_no_only_when_the_source_does(answering,
                                                                         question, verdict):
-    answer = default_engine.chain.ask(question)
+    answer = answering.chain.ask(question)
     assert not answer.handoff
     lead = answer.text.split("From our documents")[0]
     assert lead == verdict, answer.text

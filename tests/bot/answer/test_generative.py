@@ -56,14 +56,14 @@ def test_a_wrong_number_is_dropped_and_the_quote_stands_in(default_engine):
 
 def test_an_unsupported_yes_is_dropped_and_the_customer_hears_what_the_sources_say(default_engine):
     """Gemma-3-270M's other measured mistake: "Ja" to PayPal, which no source mentions. The
-    sentence is dropped; the extractive answer says PayPal is not in the documents and
-    quotes the payment methods that are."""
+    sentence is dropped; the extractive answer says PayPal is not in the documents, and
+    nothing else."""
     answer = chain_with(default_engine, "Ja, du kannst mit PayPal bezahlen. [1]").ask(
         "Kann ich mit PayPal bezahlen?")
     assert [r for _, r in dropped(answer)] == ["name_not_in_source"]
     assert answer.kind == "not_found" and answer.grounding["fallback"] == "extractive"
     assert answer.text.startswith("Zu „PayPal“ steht in unseren Unterlagen nichts")
-    assert "Ja," not in answer.text and "Kreditkarte" in answer.text
+    assert "Ja," not in answer.text and not answer.citations
 
 
 def test_an_invented_product_is_dropped(default_engine):
@@ -103,7 +103,8 @@ def test_citations_are_renumbered_in_order_of_use():
 def test_i_dont_know_falls_back_to_the_quote_or_a_person(default_engine):
     unknown = chain_with(default_engine, DONT_KNOW["de"]).ask(
         "Welche Skier passen zu meinen Tourenschuhen?")
-    assert unknown.handoff and unknown.grounding["fallback"] == "handoff"
+    assert unknown.route in ("handoff", "suggest") and not unknown.citations
+    assert unknown.grounding["fallback"] == unknown.route
     assert unknown.grounding["dropped"] == []  # saying "I don't know" is no hallucination
     known = chain_with(default_engine, DONT_KNOW["de"]).ask("Was kostet der Versand?")
     assert "4,95 €" in known.text and known.grounding["fallback"] == "extractive"

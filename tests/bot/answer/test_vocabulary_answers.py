@@ -17,8 +17,9 @@ def without_file(tmp_path_factory, use_embedder):
     home = tmp_path_factory.mktemp("no-vocabulary")
     corpus = home / "corpus"
     shutil.copytree(CORPUS, corpus, ignore=shutil.ignore_patterns("eval", "lotse-vocabulary.yaml"))
-    engine = build_engine(LotseSettings(home=home, store={"refresh_seconds": 0}),
-                          embedder=use_embedder)
+    # What the vocabulary file changes in the answers, not whether the gate lets them through.
+    engine = build_engine(LotseSettings(home=home, store={"refresh_seconds": 0}, answer={
+        "handoff_below": 0.0, "suggest_above": 0.0}), embedder=use_embedder)
     engine.syncer.sync([corpus])
     return engine
 

@@ -41,7 +41,11 @@ def test_an_approved_agent_reply_answers_the_next_customer(services):
     chat, faq = services.chat, services.faq
     sid, _ = chat.start_conversation()
     first = chat.send(sid, QUESTION)
+    if first.ticket is None:  # the likely topics were offered: the customer takes the person
+        assert first.answer.route == "suggest", first.text
+        first = chat.send(sid, "Mit Mitarbeiter sprechen")
     assert first.ticket is not None, "the documents do not cover renting: a person answers"
+    assert first.ticket.question == QUESTION
     with pytest.raises(StateError, match="no agent reply"):
         faq.propose(first.ticket.id, "mara")
     chat.agent_reply(first.ticket.id, "mara", REPLY)

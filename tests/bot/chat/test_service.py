@@ -203,15 +203,15 @@ def test_an_advice_dialogue_keeps_its_thread_across_stored_turns_and_counts_in_t
     assert chat.kpis()["advice_ended_with_person"] == 1
 
 
-@pytest.mark.parametrize(("messages", "route", "act"), [
-    (["Was kostet der Expressversand?"], "answer", "question"),
-    (["Wie schwer ist der AlpinPro 35?", "Und in Größe L?"], "answer", "question"),
-    (["Ich suche ein Zelt für 2 Personen im Winter"], "advise", "question"),
-    (["Hallo!"], "smalltalk", "greeting"),
-    (["Ich möchte mit einem Mitarbeiter sprechen"], "escalate", "ask_human"),
-    (["Kann ich bei euch ein Kanu mieten?"], "handoff", "question"),
+@pytest.mark.parametrize(("messages", "routes", "act"), [
+    (["Was kostet der Expressversand?"], ("answer",), "question"),
+    (["Wie schwer ist der AlpinPro 35?", "Und in Größe L?"], ("answer", "suggest"), "question"),
+    (["Ich suche ein Zelt für 2 Personen im Winter"], ("advise",), "question"),
+    (["Hallo!"], ("smalltalk",), "greeting"),
+    (["Ich möchte mit einem Mitarbeiter sprechen"], ("escalate",), "ask_human"),
+    (["Kann ich bei euch ein Kanu mieten?"], ("handoff", "suggest"), "question"),
 ])
-def test_each_message_is_understood_once_and_decided_once(chat, monkeypatch, messages, route,
+def test_each_message_is_understood_once_and_decided_once(chat, monkeypatch, messages, routes,
                                                          act):
     import bot.answer.chain as chain_module
     import bot.answer.understanding as understanding
@@ -237,8 +237,9 @@ def test_each_message_is_understood_once_and_decided_once(chat, monkeypatch, mes
         reply = chat.send(sid, message)
         assert calls == {"understand": n, "decide": n}, (message, calls)
     record = reply.answer.to_dict()
-    assert (record["route"], record["act"], record["suggestions"]) == (route, act, [])
-    assert record["handoff"] == (route in ("escalate", "handoff"))
+    assert record["route"] in routes and record["act"] == act
+    assert bool(record["suggestions"]) == (record["route"] == "suggest")
+    assert record["handoff"] == (record["route"] in ("escalate", "handoff"))
 
 
 def test_a_statement_while_a_ticket_is_open_takes_the_forward_route(chat):

@@ -86,7 +86,11 @@ def test_kill_during_an_admin_ingest_keeps_the_published_generation_and_the_next
     while not _unfinished(store_dir):
         assert proc.poll() is None and time.monotonic() < deadline, "no ingest began"
         time.sleep(0.05)
-    time.sleep(1.0)  # well inside embedding and writing
+    # Well inside embedding and writing: records have reached the new generation's files.
+    while sum(f.stat().st_size for g in _unfinished(store_dir) for f in g.rglob("*")
+              if f.is_file()) < 200_000:
+        assert proc.poll() is None and time.monotonic() < deadline, "nothing was written"
+        time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     assert proc.wait(timeout=10) == -signal.SIGKILL
     ingest.join(timeout=30)
@@ -156,7 +160,11 @@ def test_kill_during_conversation_writes_loses_nothing_acknowledged(home):
     threads = [threading.Thread(target=customer, args=(w,)) for w in range(4)]
     for t in threads:
         t.start()
-    time.sleep(4.0)
+    # Killed while the customers are busy: after some of everything was acknowledged.
+    busy_until = time.monotonic() + 60
+    while not (len(acked["feedback"]) >= 6 and len(acked["tickets"]) >= 6):
+        assert time.monotonic() < busy_until, f"too little was acknowledged: {acked}"
+        time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
     stop.set()

@@ -29,7 +29,7 @@ def test_a_filtered_need_gets_fitting_products_with_cited_facts(default_engine):
         assert product.category == "Zelt"
         assert product.value("price") <= 300 and product.value("persons", "high") >= 2
         assert pick["source"].startswith("produkte/") and pick["reason"]
-    assert all(f"[{c.n}]" in answer.text for c in answer.citations)
+    assert answer.citations and all(f"[{c.n}]" in answer.text for c in answer.citations)
 
 
 def test_a_vague_need_gets_one_question_with_options_then_a_recommendation(default_engine):
@@ -93,7 +93,7 @@ def test_every_fact_shown_passes_the_citation_check(default_engine):
 def test_customers_never_get_products_of_internal_documents(default_engine):
     agent = {p.name for p in default_engine.retriever.catalog("agent")}
     customer = default_engine.retriever.catalog("customer")
-    assert all(p.audience == "public" for p in customer)
+    assert customer and all(p.audience == "public" for p in customer)
     assert {p.name for p in customer} <= agent
 
 
@@ -111,10 +111,12 @@ def test_one_fact_across_a_category_is_listed_per_product(default_engine):
     assert all(catalog[p["name"]].category == "Zelt" for p in answer.products)
     weights = [catalog[p["name"]].value("weight") for p in answer.products]
     assert len(weights) >= 2 and weights == sorted(weights)
-    assert all(f"[{c.n}]" in answer.text for c in answer.citations)
-    # a category with a single product is answered from its page, in prose
+    assert answer.citations and all(f"[{c.n}]" in answer.text for c in answer.citations)
+    # a category with a single product is answered from its page, in prose (offered as a
+    # topic when the answerability model is not sure enough to quote it)
     [single] = _talk(default_engine, "Welche Anschlüsse hat euer Bildschirm?")
-    assert single.kind != "advice" and "HDMI" in single.text
+    assert single.kind != "advice"
+    assert "HDMI" in single.text or any("bildschirm" in s["source"] for s in single.suggestions)
 
 
 def test_an_llm_may_phrase_the_advice_but_products_and_facts_stay_the_catalogs(default_engine):

@@ -1,0 +1,1 @@
+"""Fitted artifacts made by `make train`, each with its card (*.md)."""
