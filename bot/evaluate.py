@@ -33,11 +33,11 @@ THRESHOLDS = {
     "retrieval_r@5": 0.98,
     # 0.969 / 0.95 / 0.857 while the confidence was fitted on this set and the customer set;
     # since 2026-12-07 the answerability model fitted on the blind-written corpora decides
-    # (bot/models/answerable.md): answer accuracy 0.672, handoff precision 0.541 (an unsure
+    # (bot/models/answerable.md): answer accuracy 0.766, handoff precision 0.690 (an unsure
     # answer now offers the likely topics, which counts as not answered), handoff recall
     # 0.952. This set was written by the team that tuned the old confidence on it.
-    "answer_accuracy": 0.64,
-    "handoff_precision": 0.50,
+    "answer_accuracy": 0.74,
+    "handoff_precision": 0.65,
     "handoff_recall": 0.90,
     "escalation_recall": 1.0,
     "ask_back_accuracy": 1.0,
@@ -205,11 +205,11 @@ def run_eval(engine: Engine, gold: Path) -> EvalReport:
 # small talk 1.000 / 0.786; a little below, so a regression fails CI. Far from the 0.90
 # the product aims for: README, "Evaluation".
 # Since 2026-12-07 (trained dialogue acts and answerability, see THRESHOLDS): answerable
-# 0.233 / 0.358, unanswerable not answered 0.944 / 0.800, small talk 1.000 / 1.000 (dev / test).
+# 0.372 / 0.421, unanswerable not answered 0.833 / 0.600, small talk 1.000 / 1.000 (dev / test).
 CUSTOMER_THRESHOLDS: dict[str, dict[str, float]] = {
-    "dev": {"answerable_correct": 0.21, "unanswerable_handed_off": 0.90,
+    "dev": {"answerable_correct": 0.35, "unanswerable_handed_off": 0.80,
             "smalltalk_without_ticket": 0.95},
-    "test": {"answerable_correct": 0.33, "unanswerable_handed_off": 0.75,
+    "test": {"answerable_correct": 0.40, "unanswerable_handed_off": 0.57,
              "smalltalk_without_ticket": 0.95},
 }
 

@@ -84,7 +84,9 @@ def settle(has_sources: bool, confidence: float, handoff_below: float) -> Route:
 
 def forwards(understood: Understanding, handoff: bool, smalltalk: bool) -> bool:
     """With a ticket open: does the message only add to it? What the customer tells the
-    team ("Meine Bestellnummer ist 4711") is for the team; questions and small talk are
-    still answered, unless the answer would itself be a handoff."""
-    asks = understood.text.endswith("?") or bool(understood.answer_type) or smalltalk
+    team ("Meine Bestellnummer ist 4711", "Danke, die Sendungsnummer habe ich aber nicht")
+    is for the team; questions and plain courtesy are still answered, unless the answer
+    would itself be a handoff."""
+    asks = understood.text.endswith("?") or bool(understood.answer_type) \
+        or (smalltalk and understood.courtesy_only)
     return handoff or not asks

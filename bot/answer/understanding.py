@@ -158,6 +158,7 @@ class Understanding:
     instruction: str | None = None  # the kind of instruction to the bot it carries, if any
     act_read: str | None = None  # the act ``read`` decided, in the contract's names
     act_confidence: float = 1.0  # the model's probability of that act (1.0 for a rule)
+    courtesy_only: bool = False  # the words are nothing but courtesy ("Danke!", "Hallo")
 
     @property
     def contract_act(self) -> str:
@@ -367,6 +368,7 @@ def read(text: str, language: str, acts: ActModel | None = None,
     even when the model reads a question in it; the act reported is the model's. The
     cue-word reading keeps only "that did not help", which the model has no class for."""
     words_read = understand(text)
+    words_read = replace(words_read, courtesy_only=words_read.act is not None)
     rule = escalation_reason(text)
     instruction = instruction_in(text)
     confidence = 1.0
@@ -393,7 +395,7 @@ def read(text: str, language: str, acts: ActModel | None = None,
         else words_read
     return replace(reading, act=kept or _MODEL_ACTS[act], text=text, language=language,
                    act_read=act, act_confidence=confidence, escalation=None,
-                   instruction=instruction)
+                   instruction=instruction, courtesy_only=words_read.courtesy_only)
 
 
 def understand_words(text: str) -> Understanding:

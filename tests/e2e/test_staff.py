@@ -39,7 +39,7 @@ def test_login_is_required_and_logout_ends_the_session(lotse_server, page):
 def test_agent_copilot_sees_internal_notes(lotse_server, browser):
     context, staff = staff_login(browser, lotse_server["url"], "agent", lotse_server["logins"]["agent"])
     staff.get_by_role("tab", name="Copilot").click()
-    staff.fill("#copilot-question textarea", "Welchen Kulanz-Gutschein darf ich bei Lieferverzug geben?")
+    staff.fill("#copilot-question textarea", "Welchen Gutscheincode geben wir bei Lieferverzögerungen?")
     staff.click("#copilot-ask")
     staff.wait_for_function("document.querySelector('#copilot-answer').innerText.includes('[1]')",
                             timeout=LONG)

@@ -75,7 +75,7 @@ def test_the_document_list_and_a_document_s_chunks(server):
 
 
 def test_excluding_a_document_takes_it_out_of_answers_until_it_is_included(server):
-    question = "Wie lange dauert die Lieferung nach Österreich?"
+    question = "Fallen für ein Zelt Sperrgutzuschläge an?"  # only the shipping page says
     assert VERSAND in cited(server, question)
     key = document(server, VERSAND)["key"]
     changed = call(server, "PATCH", f"/v1/admin/documents/{key}", json={"excluded": True})
@@ -93,7 +93,7 @@ def test_excluding_a_document_takes_it_out_of_answers_until_it_is_included(serve
 
 
 def test_an_audience_set_by_staff_wins_over_the_file(server):
-    question = "Wie lange dauert die Lieferung nach Österreich?"
+    question = "Fallen für ein Zelt Sperrgutzuschläge an?"
     key = document(server, VERSAND)["key"]
     call(server, "PATCH", f"/v1/admin/documents/{key}", json={"audience": "internal"})
     try:

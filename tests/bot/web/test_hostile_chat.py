@@ -89,7 +89,9 @@ def test_mixed_scripts_get_an_answer_or_an_honest_handoff(server, message):
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["answer"].strip()
-    assert body["citations"] or body["handoff"]  # never an answer without a source
+    # Never an answer without a source: small talk, offered topics or a person instead.
+    assert body["citations"] or body["handoff"] or body["route"] in ("smalltalk", "suggest")
+    assert body["route"] != "answer" or body["citations"]
 
 
 def test_a_flood_from_one_session_gets_429_and_other_sessions_still_get_answers(server):
