@@ -35,7 +35,7 @@ from pathlib import Path
 
 from bench import XQUAD
 from bench.xquad import HOLD_OUT, data_missing
-from bot.answer.chain import says_not_found
+from bot.answer.texts import says_not_found
 from kb.text import fold
 
 REPO = Path(__file__).resolve().parents[1]

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.answer.chain import says_not_found
+from bot.answer.texts import says_not_found
 from bot.chat.engine import Engine
 from kb.text import fold
 

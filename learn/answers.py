@@ -131,7 +131,7 @@ def as_linear(names: tuple[str, ...], fitted) -> LinearModel:
 
 def collect(engines: dict, items: list[dict]) -> list[dict]:
     """Each item with its units (features, labels) and its answer (features, right)."""
-    from bot.answer.chain import answer_features_of
+    from bot.answer.answerability import answer_features_of
 
     out = []
     for item in items:
@@ -202,10 +202,10 @@ def main(argv: list[str] | None = None) -> int:
         engines = {n: build(n, Path(tmp) / n, embedder) for n in wanted}
         for path in (MODELS / "units.npz", MODELS / "answerable.npz"):
             path.unlink(missing_ok=True)  # collect with the hand-set ranker, then refit
-        from bot.answer import chain, extractive
+        from bot.answer import answerability, extractive
 
         extractive.unit_ranker.cache_clear()
-        chain.answerability_model.cache_clear()
+        answerability.answerability_model.cache_clear()
         train = collect(engines, items["train"])
         x = np.vstack([r["units"][0] for r in train if r["units"] is not None])
         y = np.concatenate([r["units"][1] for r in train if r["units"] is not None])
@@ -256,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
                    "dev unit ranker (fitted on train): best unit holds the fact, "
                    "answerable questions": ranker_top1(dev)}
         if args.test:
-            chain.answerability_model.cache_clear()
+            answerability.answerability_model.cache_clear()
             test_items = [q for n in names["test"] for q in questions(n)]
             test = collect(engines, test_items)
             figures["test trade-off (fitted on train and dev)"] = tradeoff(

@@ -1,13 +1,15 @@
-"""The answer chain: escalate, retrieve, maybe ask back, answer, and decide on handoff.
+"""The answer chain: a message read once, one route decided, that route's handler answering.
 
     >>> chain = AnswerChain(retriever, ExtractiveAnswerer(settings.answer), settings.answer)
     >>> answer = chain.ask("Wie lange habe ich Rückgaberecht?", view="customer")
     >>> answer.handoff, answer.citations[0].source
     (False, 'faq/ruecksendung-versand-zahlung.csv')
 
-Order matters: an angry customer or one who asks for a person goes to a
-human no matter how good the retrieval is; a question the sources do not
-answer well goes to a human instead of being guessed.
+The routes are ``bot.answer.route``'s: an instruction to the bot is refused, an angry
+customer or one who asks for a person goes to a human however good the retrieval is,
+courtesy is answered politely, a need goes to the adviser, and a question is answered from
+the documents when the answerability model is sure enough (``bot.answer.answerability``),
+offered as likely topics when it is not, and handed to a person when nothing fits.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import logging
 import re
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import replace
-from functools import lru_cache
 
 
 from bot.answer.advice import Advice, Adviser, source_lines
@@ -24,7 +25,6 @@ from bot.answer.confidence import Signals, confidence, signals
 from bot.answer.extractive import (
     Extract,
     ExtractiveAnswerer,
-    near_duplicate,
 )
 from bot.answer.followup import Turn, is_followup, rewrite
 from bot.answer.generative import (
@@ -36,10 +36,22 @@ from bot.answer.generative import (
 from bot.answer.grounding import CitationChecker, source_text
 from bot.answer.handoff import handoff_message
 from bot.answer.question import Question
+from bot.answer.answerability import (
+    answer_features_of,
+    answerability_model,
+    chosen_suggestion,
+    history_suggested,
+)
 from bot.answer.route import Route, decide, forwards, settle
+from bot.answer.texts import (
+    PERSON_OPTION,
+    REFUSAL,
+    SUGGEST_TEXT,
+    ask_back_text,
+    not_found_text,
+)
 from bot.understand.acts import ActModel
-from bot.understand.answer_features import ANSWER_FEATURES, answer_values, vector
-from bot.understand.linear import MODELS, LinearModel
+from bot.understand.answer_features import ANSWER_FEATURES, vector
 from bot.answer.understanding import (
     Understanding,
     brand_names,
@@ -95,91 +107,6 @@ SURELY_OFFTOPIC = 0.9
 # How sure an answer from the documents must be (and name a product) to be given instead
 # of the adviser's first clarifying question.
 DIRECT_OVER_ASKING = 0.7
-
-REFUSAL = {
-    "de": "Dabei kann ich nicht helfen. Ich beantworte Fragen zu unseren Produkten, zu "
-          "Bestellungen und zum Service – frag mich gern dazu. Wenn du lieber mit einer Person "
-          "sprechen möchtest, verbinde ich dich mit dem Serviceteam.",
-    "en": "I can't help with that. I answer questions about our products, orders and service – "
-          "feel free to ask me about those. If you'd rather talk to a person, I'll connect you "
-          "with the service team.",
-}
-
-
-_NOT_FOUND_START = ("Zu „", "Our documents say nothing about “")
-
-
-def says_not_found(text: str) -> bool:
-    """Is ``text`` a "not in our documents" answer (for evaluations reading the JSON)?"""
-    return text.startswith(_NOT_FOUND_START) and ("steht in unseren Unterlagen nichts" in text
-                                                  or "say nothing about" in text)
-
-
-def not_found_text(name: str, language: str) -> str:
-    """An honest "not in our documents", standing alone: a quote about something else
-    would read as an answer."""
-    if language == "en":
-        return (f"Our documents say nothing about “{name}”. If you like, I can connect you "
-                "with our service team.")
-    return (f"Zu „{name}“ steht in unseren Unterlagen nichts. Wenn du magst, verbinde ich "
-            "dich mit dem Serviceteam.")
-
-
-SUGGEST_TEXT = {
-    "de": "Dazu habe ich mehrere Themen gefunden, aber keine Antwort, bei der ich mir sicher "
-          "bin. Welches Thema meinst du? Oder soll ich dich mit einer Kollegin oder einem "
-          "Kollegen verbinden?",
-    "en": "I found several topics on this, but no answer I am sure of. Which topic do you "
-          "mean? Or shall I connect you with a colleague?",
-}
-PERSON_OPTION = {"de": "Mit Mitarbeiter sprechen", "en": "Talk to a person"}
-
-
-def ask_back_text(options: list[str], language: str) -> str:
-    listed = " oder ".join(options) if language == "de" else " or ".join(options)
-    if language == "en":
-        return f"Which product do you mean: {listed}? Then I can answer precisely."
-    return f"Welches Produkt meinst du: {listed}? Dann kann ich dir genau antworten."
-
-
-def history_suggested(history: Sequence[Turn]) -> bool:
-    """Topics were offered in the last turn: a second round of them helps nobody."""
-    return bool(history and history[-1].suggestions)
-
-
-def chosen_suggestion(message: str, history: Sequence[Turn]) -> dict[str, str] | None:
-    """The offered topic a message picks (its title, as a quick reply sends it)."""
-    if not history:
-        return None
-    picked = fold(message).strip(" .!?")
-    return next((s for s in history[-1].suggestions if fold(s["title"]).strip() == picked), None)
-
-
-@lru_cache(maxsize=1)
-def answerability_model() -> LinearModel | None:
-    """The trained answerability model; None before ``make train`` has made one."""
-    path = MODELS / "answerable.npz"
-    return LinearModel.load(path, ANSWER_FEATURES) if path.exists() else None
-
-
-def answer_features_of(extract: Extract, sig: Signals, retrieval: Retrieval) -> dict[str, float]:
-    """The answerability features of an extract (``bot.understand.answer_features``): one
-    score per distinct unit, best first, so a near-copy of the best does not hide how far
-    ahead it is."""
-    distinct: list[float] = []
-    seen: list[str] = []
-    for cand in extract.candidates:
-        if any(near_duplicate(cand.text, t) for t in seen):
-            continue
-        seen.append(cand.text)
-        distinct.append(cand.score)
-        if len(distinct) >= 8:
-            break
-    best_rank = extract.candidates[0].hit_rank if extract.candidates else 0
-    return answer_values(unit_scores=distinct, best_in_top_hit=best_rank == 0,
-                         signals=sig.as_dict(), faq=extract.faq, faq_match=extract.faq_score,
-                         top_score=retrieval.hits[0].score if retrieval.hits else 0.0)
-
 
 class AnswerChain:
     """One question in, one ``Answer`` out. Stateless; sessions live in the bot layer.

@@ -131,7 +131,7 @@ def test_english_question_prefers_english_content_where_the_kb_has_it(tmp_path, 
 def test_a_name_no_document_mentions_gets_an_honest_answer_that_stands_alone(chain):
     """"Kann ich mit PayPal zahlen?": "not in our documents", and no quote about something
     else after it (it would read as an answer)."""
-    from bot.answer.chain import says_not_found
+    from bot.answer.texts import says_not_found
 
     answer = chain.ask("Kann ich mit PayPal bezahlen?")
     assert answer.kind == "not_found" and not answer.handoff and says_not_found(answer.text)

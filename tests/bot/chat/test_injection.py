@@ -22,7 +22,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
-from bot.answer.chain import REFUSAL
+from bot.answer.texts import REFUSAL
 from bot.answer.generative import _SYSTEM
 from bot.chat.service import ChatService, Reply
 from bot.chat.state import StateStore
