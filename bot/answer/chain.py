@@ -177,6 +177,9 @@ class AnswerChain:
         # What the model took for off-topic but the documents answer was a question.
         offtopic_answered = understood.act == "smalltalk" and answer.route == "answer"
         answer = replace(answer, act="question" if offtopic_answered else understood.contract_act)
+        chosen = chosen_suggestion(q.text, history)
+        if chosen is not None:  # counted: suggestions offered and taken (KPIs)
+            answer = replace(answer, grounding={**answer.grounding, "topic_chosen": chosen["source"]})
         if ticket_open and forwards(understood, answer.handoff, answer.route == "smalltalk"):
             answer = replace(answer, route="forward")
         yield answer

@@ -125,6 +125,11 @@ def kpis(state: StateStore, embedder: Embedder | None = None, since: float = 0.0
         "ratings": len(ratings),
         "first_contact_resolution": sum(closed) / len(closed) if closed else None,
         "tickets_closed": len(closed),
+        # The middle way: likely topics offered instead of a handoff, and clicks on them.
+        "suggestions_offered": sum(1 for e in answers if e.data.get("route") == "suggest"),
+        "suggestions_taken": sum(1 for e in answers if e.data.get("topic_chosen")),
+        "answers_by_route": dict(Counter(e.data.get("route") for e in answers + smalltalk
+                                         if e.data.get("route"))),
         "generated_answers": sum(1 for e in answers if e.data.get("generated")),
         "hallucinations_blocked": sum(int(e.data.get("blocked", 0)) for e in answers),
         "latency_p50_ms": _percentile(latencies, 50),

@@ -364,7 +364,8 @@ class ChatService:
                     generated=bool(answer.grounding.get("backend")),
                     sources=sorted({c.source for c in answer.citations}),
                     blocked=len(answer.grounding.get("dropped", [])),
-                    advice=answer.grounding.get("advice"), products=len(answer.products))
+                    advice=answer.grounding.get("advice"), products=len(answer.products),
+                    route=answer.route, topic_chosen=bool(answer.grounding.get("topic_chosen")))
         return message_id
 
     def ticket_status(self, ticket: Ticket, language: str) -> str:

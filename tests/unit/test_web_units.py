@@ -54,3 +54,16 @@ def test_every_staff_text_exists_in_german_and_english():
     assert language_of(Asked("en-GB,en;q=0.9")) == "en"
     assert language_of(Asked("fr-FR")) == "en"  # as Gradio falls back for its own texts
     assert language_of(None) == "en"
+
+
+def test_a_chat_request_carries_a_message_or_a_clicked_choice_never_both():
+    import pytest
+    from pydantic import ValidationError
+
+    from bot.web.api import ChatRequest
+
+    assert ChatRequest(message="Hallo").text() == "Hallo"
+    assert ChatRequest(choice="Versand und Lieferung").text() == "Versand und Lieferung"
+    for body in ({}, {"message": "a", "choice": "b"}):
+        with pytest.raises(ValidationError, match="either 'message'"):
+            ChatRequest(**body)

@@ -250,3 +250,21 @@ def test_a_statement_while_a_ticket_is_open_takes_the_forward_route(chat):
     assert reply.forwarded and (record["route"], record["handoff"]) == ("forward", False)
     answered = chat.send(sid, "Was kostet der Expressversand?")
     assert answered.answer.route == "answer" and "12,90 €" in answered.text
+
+
+def test_offered_topics_are_a_click_away_and_counted(chat, monkeypatch):
+    """Below the answer threshold the likely pages are offered; a click answers the earlier
+    question from the page picked, and the KPIs count both."""
+    monkeypatch.setattr(chat.engine.chain.settings, "handoff_below", 0.99)  # never sure enough
+    monkeypatch.setattr(chat.engine.chain.settings, "suggest_above", 0.0)
+    sid = chat.state.new_session()
+    offer = chat.send(sid, "Was kostet der Versand nach Österreich?")
+    assert offer.answer.route == "suggest" and offer.ticket is None and not offer.answer.citations
+    assert len(offer.answer.suggestions) >= 2 and offer.answer.options[-1] == "Mit Mitarbeiter sprechen"
+    pick = next(s for s in offer.answer.suggestions if s["source"].endswith("versand-und-lieferung.md"))
+    answered = chat.send(sid, pick["title"])
+    assert answered.answer.route == "answer" and "9,90 €" in answered.text
+    assert {c.source for c in answered.answer.citations} == {pick["source"]}
+    k = chat.kpis()
+    assert (k["suggestions_offered"], k["suggestions_taken"]) == (1, 1)
+    assert k["answers_by_route"] == {"suggest": 1, "answer": 1}
