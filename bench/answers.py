@@ -89,8 +89,9 @@ def ask_all(questions: list[str], home: Path) -> list[dict]:
 def score(rows: list[dict], threshold: float | None = None) -> dict[str, float]:
     """Span, false handoff and held-out handoff over rows of (kept, spans, answer)."""
     def handed_off(a: dict) -> bool:
+        """Not answered: a handoff, or likely topics offered (the ``suggest`` route)."""
         if threshold is None or a["handoff_reason"] not in (None, "low_confidence"):
-            return a["handoff"]
+            return a["handoff"] or a.get("route") == "suggest"
         return a["confidence"] < threshold
 
     kept = [r for r in rows if r["kept"]]
@@ -98,13 +99,13 @@ def score(rows: list[dict], threshold: float | None = None) -> dict[str, float]:
     out = {"false_handoff": sum(handed_off(r["answer"]) for r in kept) / max(1, len(kept)),
            "held_out_handoff": sum(handed_off(r["answer"]) for r in gone) / max(1, len(gone))}
     if threshold is None:
-        answered = [r for r in kept if not r["answer"]["handoff"]
+        answered = [r for r in kept if not handed_off(r["answer"])
                     and not says_not_found(r["answer"]["answer"])]
         out["span"] = sum(contains_span(r["answer"]["answer"], r["spans"])
                           for r in answered) / max(1, len(kept))
         # An honest "not in our documents" is no false answer either.
         out["held_out_not_answered"] = sum(
-            r["answer"]["handoff"] or says_not_found(r["answer"]["answer"]) for r in gone
+            handed_off(r["answer"]) or says_not_found(r["answer"]["answer"]) for r in gone
         ) / max(1, len(gone))
     return out
 
