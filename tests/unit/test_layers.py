@@ -48,13 +48,17 @@ def modules() -> list[tuple[str, Path]]:
     return out
 
 
-def imports(path: Path) -> set[str]:
+def imports(path: Path, members: bool = False) -> set[str]:
+    """The modules ``path`` imports; with ``members`` also "from kb import pipes" as
+    ``kb.pipes`` (it may name a module)."""
     found = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             found.add(node.module)
+            if members:
+                found |= {f"{node.module}.{alias.name}" for alias in node.names}
     return found
 
 
@@ -86,23 +90,11 @@ def violations() -> list[str]:
     return out
 
 
-def own_imports(path: Path, known: set[str]) -> set[str]:
-    """The modules of ours that ``path`` imports, "from kb import pipes" as ``kb.pipes``."""
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            found |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module)
-            found |= {f"{node.module}.{alias.name}" for alias in node.names}
-    return found & known
-
-
 def circles() -> list[list[str]]:
     """Groups of modules that import each other, directly or round about (Tarjan's
     strongly connected components of the import graph; imports inside functions count)."""
     paths = dict(modules())
-    edges = {m: own_imports(p, set(paths)) - {m} for m, p in paths.items()}
+    edges = {m: (imports(p, members=True) & set(paths)) - {m} for m, p in paths.items()}
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
