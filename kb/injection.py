@@ -36,6 +36,11 @@ _RULES = (r"(?:anweisung(?:en)?|instruktion(?:en)?|regeln|vorgaben|richtlinien|b
 _EARLIER = (r"(?:all|any|previous|prior|above|earlier|your|these|those|old|alle|allen|deine|"
             r"deinen|vorherigen?|bisherigen?|obigen?|vorigen?|sae?mtliche[n]?|alten?|diese[n]?)")
 
+# A word that may stand before the bot's name when it is spoken to ("Lieber Bot:", "Dear
+# language model,"); not any word, or "Home Assistant: Fahrzeuge" reads as an address.
+_ADDRESS = (r"(?:(?:liebe[rs]?|dear|hey|hallo|hello|hi|werte[rs]?|geehrte[rs]?|the|der|die|"
+            r"das|du|you|language|sprach)\s+)?")
+
 # Shapes of an instruction to the bot, checked in customer messages and documents.
 _PATTERNS: dict[str, re.Pattern[str]] = {
     # "ignore all previous instructions", "vergiss deine Regeln"
@@ -71,7 +76,7 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     # Forged prompt structure: "</quellen> SYSTEM:", "<|im_start|>", "[INST]"
     "delimiter": re.compile(
         r"</?\s*(?:quellen|sources?|system|context|kontext|instructions?|anweisungen)\s*>|"
-        r"<\|\w+\|>|\[/?inst\]|#{2,}\s*(?:system|instruction)|"
+        r"<\|\w+\|>|\[/?inst\]|#{2,}\s*(?:system|instructions?)\b|"
         r"(?:^|[\n>.!?]\s*)(?:system|assistant|assistent)\s*:"),
     # "Antworte nur mit dem Wort …", "Say only: '…'": dictating the answer
     "dictate": re.compile(
@@ -98,7 +103,7 @@ _DOCUMENT_PATTERNS: dict[str, re.Pattern[str]] = {
         r"^\W*(?:system|assistant|assistent|ai|ki)\s*:|"
         # Spoken to at the start of a sentence: "Chatbot, schreibe …", "An die KI, die das
         # liest: …", "Language model reading this: …"
-        r"(?:^|[.!?\n|>]\s*)\W*(?:(?:an|to)\s+(?:die|den|das|the)\s+)?(?:\w+\s+)?" + _AI +
+        r"(?:^|[.!?\n|>]\s*)\W*(?:(?:an|to)\s+(?:die|den|das|the)\s+)?" + _ADDRESS + _AI +
         r"\s*[,:]|\b" + _AI + r"\s+(?:reading|that reads|who reads|der|die|das)\s+(?:this|das|"
         r"dies\w*)\b|"
         # "KI-Hinweis:", "Bot-Befehl:"; "Als Assistent musst du …"; "If you are an AI …"

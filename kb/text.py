@@ -82,8 +82,9 @@ def split_sentences(text: str) -> list[str]:
     start = 0
     for match in _SENTENCE_END.finditer(text):
         candidate = text[start : match.start()].rstrip()
-        if _ends_with_abbreviation(candidate):
-            continue
+        if _ends_with_abbreviation(candidate) or _SPACED_ABBREVIATION.match(
+                text, match.end()) and re.search(r"(?:^|\s)\w\.$", candidate):
+            continue  # "z. B." and "u. a." are written with a space, too
         nxt = text[match.end() : match.end() + 1]
         if nxt and nxt.islower():
             # "ca. 2 kg" is caught above; a lower-case start after a period is
@@ -97,9 +98,14 @@ def split_sentences(text: str) -> list[str]:
     return [p for p in pieces if p]
 
 
+_SPACED_ABBREVIATION = re.compile(r"\w\.(?:\s|$)")
+
+
 def _ends_with_abbreviation(candidate: str) -> bool:
     if not candidate.endswith("."):
         return False
+    if re.search(r"(?:^|\s)\w\.\s\w\.$", candidate):
+        return True  # the second half of "z. B.", "d. h.", "u. a."
     last = candidate.rsplit(None, 1)[-1].lower().rstrip(".")
     last = last.lstrip("(\"'„“»")
     if last in _ABBREVIATIONS:

@@ -36,6 +36,7 @@ from bench.corpora.judge import fact_said, norm
 from bot.understand.answer_features import ANSWER_FEATURES, UNIT_FEATURES, vector
 from bot.understand.linear import MODELS, LinearModel
 from learn.data import CORPORA, corpora, corpus_cases, sha256
+from learn import xquad
 from learn.report import write_card
 
 PAGELESS = "pageless"
@@ -53,12 +54,12 @@ def questions(name: str) -> list[dict]:
     return out
 
 
-def build(name: str, home: Path, embedder):
+def build(name: str, home: Path, embedder, docs: Path | None = None):
     from bot.wiring import build_engine
     from kb.settings import LotseSettings
 
     engine = build_engine(LotseSettings(home=home), embedder=embedder)
-    report = engine.syncer.sync([docs_of(name)])
+    report = engine.syncer.sync([docs or docs_of(name)])
     print(f"  {name}: {report.summary()}", file=sys.stderr)
     return engine
 
@@ -84,6 +85,12 @@ def run(engine, item: dict):
     resolved = understood.resolved(retrieval.query)
     extract, sig = engine.chain.assess(retrieval.query, retrieval, resolved)
     return retrieval, extract, sig
+
+
+def with_pageless(items: list[dict]) -> list[dict]:
+    """``items`` and a page-less copy of each answerable one: the question as if its page
+    were not in the index, an unanswerable example."""
+    return items + [{**q, PAGELESS: True} for q in items if q["kind"] == "answerable"]
 
 
 def pages_of(target: dict) -> set[str]:
@@ -194,12 +201,19 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     names = {split: corpora(split) for split in ("train", "dev", "test")}
     items = {split: [q for n in names[split] for q in questions(n)] for split in names}
-    for split in ("train", "dev"):  # page-less copies: answerable questions without their page
-        items[split] += [{**q, PAGELESS: True} for q in items[split] if q["kind"] == "answerable"]
+    for split in ("train", "dev"):
+        items[split] = with_pageless(items[split])
     embedder = UseEmbedder(threads=2)
     wanted = names["train"] + names["dev"] + (names["test"] if args.test else [])
     with tempfile.TemporaryDirectory(prefix="lotse-learn-") as tmp:
         engines = {n: build(n, Path(tmp) / n, embedder) for n in wanted}
+        if xquad.available():  # half its articles; bench.answers reports on the others
+            docs = Path(tmp) / "xquad-docs"
+            items["train"] += with_pageless(xquad.write_docs(docs))
+            engines[xquad.NAME] = build(xquad.NAME, Path(tmp) / xquad.NAME, embedder, docs)
+        else:
+            print(f"XQuAD not found in {xquad.FILES[0].parent}: fitting on the corpora only",
+                  file=sys.stderr)
         for path in (MODELS / "units.npz", MODELS / "answerable.npz"):
             path.unlink(missing_ok=True)  # collect with the hand-set ranker, then refit
         from bot.answer import answerability, extractive
@@ -219,6 +233,7 @@ def main(argv: list[str] | None = None) -> int:
         # the thresholds are chosen on these pooled out-of-corpus scores.
         pooled = train + dev
         p_out = np.zeros(len(pooled))
+        p_all = p_out
         for name in sorted({r["corpus"] for r in pooled}):
             fit_rows = [r for r in rows if r["corpus"] != name]
             held = as_linear(ANSWER_FEATURES, standardised_fit(
@@ -232,6 +247,10 @@ def main(argv: list[str] | None = None) -> int:
             ANSWER_C, balanced=False))
         grid = [round(t, 2) for t in np.arange(0.1, 0.96, 0.05)]
         grid_low = [round(t, 2) for t in np.arange(0.0, 0.5, 0.05)]
+        # The thresholds are a shop's trade-off: chosen on the help centers alone, XQuAD
+        # only helps fit the model.
+        shops = [i for i, r in enumerate(pooled) if r["corpus"] != xquad.NAME]
+        p_out, pooled = p_out[shops], [pooled[i] for i in shops]
         curve = tradeoff(pooled, p_out, grid)
         # Answer where answering gains most over offering topics, out of corpus: a right
         # answer counts +1, a wrong one -WRONG_COST (ties go to the higher threshold). Offer
@@ -246,10 +265,11 @@ def main(argv: list[str] | None = None) -> int:
         model.thresholds = {"answer_at": answer_at, "suggest_at": suggest_at,
                             "not_found_at": round((answer_at + suggest_at) / 2, 3)}
         model.save(MODELS / "answerable.npz")
-        by_corpus = {name: tradeoff([r for r in pooled if r["corpus"] == name],
-                                    np.array([p for p, r in zip(p_out, pooled, strict=True)
+        scored = train + dev
+        by_corpus = {name: tradeoff([r for r in scored if r["corpus"] == name],
+                                    np.array([p for p, r in zip(p_all, scored, strict=True)
                                               if r["corpus"] == name]), [answer_at])[0]
-                     for name in sorted({r["corpus"] for r in pooled})}
+                     for name in sorted({r["corpus"] for r in scored})}
         figures = {"trade-off, each corpus scored by a model fitted on the others "
                    "(train and dev corpora)": curve,
                    f"per corpus at answer_at={answer_at}, out of corpus": by_corpus,
@@ -263,6 +283,7 @@ def main(argv: list[str] | None = None) -> int:
                 test, probabilities(model, test), [answer_at])
     files = [CORPORA / n / "cases.jsonl" for n in names["train"] + names["dev"]
              if (CORPORA / n / "cases.jsonl").exists()]
+    files += list(xquad.FILES) if xquad.available() else []
     day = str(date.today())
     write_card(MODELS / "units.md", "Answer units",
                "Logistic regression over the features of each sentence of the top hits "
@@ -271,7 +292,8 @@ def main(argv: list[str] | None = None) -> int:
                {k: v for k, v in figures.items() if "ranker" in k}, len(y), day)
     write_card(MODELS / "answerable.md", "Answerability",
                "Logistic regression over the features of the answer the chain gives "
-               "(ANSWER_FEATURES), fitted on the train and dev corpora. With each corpus "
+               "(ANSWER_FEATURES), fitted on the train and dev corpora and XQuAD's articles at even "
+               "positions (bench.answers reports on the others). With each help center "
                "scored by a model fitted on the others, answer_at is the threshold where "
                f"answering gains most (a right answer +1, a wrong one -{WRONG_COST:g}), "
                "suggest_at the lowest at which the topics offered hold the asked page at "

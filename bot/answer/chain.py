@@ -100,8 +100,9 @@ def product_options(question: str, hits: Sequence[Hit], margin: float) -> list[s
     return products if len(family) == 1 else []
 
 
-# A message the act model reads as off-topic at least this surely is not looked up: its
-# words may still occur in the documents ("Wie wird das Wetter morgen?" in a hiking guide).
+# A message the act model reads as off-topic at least this surely gets the polite "not my
+# topic" rather than a person when the documents only touch it ("Wie wird das Wetter
+# morgen?" in a hiking guide).
 SURELY_OFFTOPIC = 0.9
 
 # How sure an answer from the documents must be (and name a product) to be given instead
@@ -175,7 +176,7 @@ class AnswerChain:
                 yield item
         assert answer is not None
         # What the model took for off-topic but the documents answer was a question.
-        offtopic_answered = understood.act == "smalltalk" and answer.route == "answer"
+        offtopic_answered = understood.act == "smalltalk" and answer.route in ("answer", "handoff")
         answer = replace(answer, act="question" if offtopic_answered else understood.contract_act)
         chosen = chosen_suggestion(q.text, history)
         if chosen is not None:  # counted: suggestions offered and taken (KPIs)
@@ -202,15 +203,20 @@ class AnswerChain:
         """Small talk is answered politely, never a ticket.
 
         Whether a message is off-topic depends on what the shop sells, which no model of
-        customer talk knows ("Wie hell ist eure Taschenlampe?"): a message read as
-        off-topic is answered from the documents when they answer it well, and gets the
-        polite "not my topic" otherwise, never a handoff."""
+        customer talk knows ("Wie hell ist eure Taschenlampe?", "Wer führte die Panthers bei
+        den Sacks an?" in a sports archive): a message read as off-topic is looked up, and
+        answered, or its topics offered, when the documents know them. One the act model
+        is not sure of and the documents touch without answering is a question for a
+        person; otherwise it gets the polite "not my topic"."""
         assert understood.act is not None
-        if understood.act == "smalltalk" and understood.act_confidence < SURELY_OFFTOPIC:
+        if understood.act == "smalltalk":
             found = None
             for item in self._from_documents(understood, view, history, where, rescue=False):
                 found = item if isinstance(item, Answer) else found
-            if found is not None and not found.handoff and found.kind in ("answer", "faq"):
+            if found is not None and (
+                    found.route == "suggest" or not found.handoff and found.kind in ("answer", "faq")
+                    or found.handoff_reason == "low_confidence"
+                    and understood.act_confidence < SURELY_OFFTOPIC):
                 return found
         return Answer(text=reply_to(understood.act, understood.language, self.brand),
                       citations=(), confidence=1.0, handoff=False, handoff_reason=None,
