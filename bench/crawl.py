@@ -67,7 +67,8 @@ def run(pages: int, runs: int) -> dict:
     with uvicorn_thread(site.app()) as url:
         for _ in range(runs):
             home = Path(tempfile.mkdtemp(prefix="lotse-crawl-bench-"))
-            env = {**os.environ, "LOTSE_HOME": str(home), "LOTSE_INGEST__WEB_DELAY_SECONDS": "0"}
+            env = {**os.environ, "LOTSE_HOME": str(home), "LOTSE_INGEST__WEB_DELAY_SECONDS": "0",
+                   "LOTSE_INGEST__WEB_ALLOW_LOOPBACK": "true"}
             try:
                 seconds, report = _ingest(env, url + "/", pages)
                 assert report["added"] == total_pages, report

@@ -42,14 +42,14 @@ from kb.errors import LoaderError, LotseError, StoreError
 from kb.lexical import LexicalIndex
 from kb.memory import release
 from kb.retrieval import VIEWS, lexical_index
-from kb.settings import LotseSettings, WebSourceSettings
+from kb.settings import IngestSettings, LotseSettings, WebSourceSettings
 from kb.store import ChunkStore, Generation
 from kb.text import content_hash
 from kb.types import AUDIENCES, Chunk
 from kb.vocabulary import VOCABULARY_FILE, Vocabulary, VocabularyError
 
 if TYPE_CHECKING:  # the crawler (and httpx) load only for an ingest with web sources
-    from ingest.web import Fetched, PageState
+    from ingest.web import Fetched, PageState, WebClient
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +163,9 @@ class Syncer:
         self.store = store
         self.embedder = embedder
         self.settings = settings
+        # How web pages are fetched: ingest.web.WebClient; tests put one here whose
+        # resolver and network are stand-ins (it takes the ingest settings).
+        self.web_client: Callable[[IngestSettings], WebClient] | None = None
 
     def _fingerprint(self) -> str:
         """Folded into every file hash: new chunking or a new embedder re-embeds everything."""
@@ -311,7 +314,7 @@ class Syncer:
         elsewhere = {k[1]: k[0] for k in old if k[0].startswith("web:") and k[0] != root}
         bodies: dict[str, str] = {}  # "/" and "/index.html" are often one page
         stats = CrawlStats()
-        with WebClient(self.settings.ingest) as client:
+        with (self.web_client or WebClient)(self.settings.ingest) as client:
             for page in crawl(client, source, asked, stats):
                 key = (root, page.url)
                 moved = override_key(root, page.asked)

@@ -6,19 +6,24 @@
 
 A polite crawler: it reads robots.txt (and its Crawl-delay) before the first page of a
 host, says who it is in its User-Agent, waits ``ingest.web_delay_seconds`` between two
-requests to a host, follows redirects only within the host, and stops reading a page at
-``ingest.max_file_mb``. It asks with ``If-None-Match`` / ``If-Modified-Since`` for pages
-it has, so a page the server reports unchanged (304) costs one small request and no
-parsing.
+requests to a host, follows redirects (of robots.txt too) only within the host, and stops
+reading a page at ``ingest.max_file_mb``. It asks with ``If-None-Match`` /
+``If-Modified-Since`` for pages it has, so a page the server reports unchanged (304) costs
+one small request and no parsing.
+
+Every connection, for robots.txt, sitemaps, pages and each redirect hop, goes through
+``ingest.address_guard.PublicTransport``: public addresses only, checked as the connection
+is made, so a stored page is checked again on every re-read. A refused address is
+reported as ``refused: address not allowed`` and nothing else.
 
 What a fetch says about a stored page decides what happens to it in the sync
 (``ingest.sync``): ``ok`` (new text: read again), ``not_modified`` (keep), ``gone``
 (404/410, now forbidden by robots.txt, or redirected off the host: remove), ``failed``
-(5xx, timeouts, too large: keep the stored version and report why). A crawl visits the
-start page and the links it finds on the host, breadth first, up to ``max_depth`` clicks
-and ``max_pages`` pages; for a page that answered 304 the links stored with it stand in.
-Stored pages the crawl or sitemap did not reach again are asked for directly, so only a
-page that is really gone is removed.
+(5xx, timeouts, too large, an address refused: keep the stored version and report why).
+A crawl visits the start page and the links it finds on the host, breadth first, up to
+``max_depth`` clicks and ``max_pages`` pages; for a page that answered 304 the links stored
+with it stand in. Stored pages the crawl or sitemap did not reach again are asked for
+directly, so only a page that is really gone is removed.
 """
 
 from __future__ import annotations
@@ -33,9 +38,11 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import urldefrag, urljoin, urlsplit
 
+import httpcore
 import httpx
 from protego import Protego
 
+from ingest.address_guard import REFUSED, AddressRefused, PublicTransport, Resolver
 from kb.settings import IngestSettings, WebSourceSettings
 
 log = logging.getLogger(__name__)
@@ -50,6 +57,7 @@ _NOT_PAGES = re.compile(r"\.(png|jpe?g|gif|svg|webp|ico|css|js|mjs|json|zip|gz|t
 _REDIRECTS = (301, 302, 303, 307, 308)
 MAX_CRAWL_DELAY = 10.0  # seconds: a longer Crawl-delay would hold the store's writer lock for hours
 ROBOTS_BYTES = 500 * 1024  # RFC 9309: at least 500 KiB are read, the rest may be ignored
+FORBIDDEN = "robots.txt forbids it"
 
 
 @dataclass(frozen=True)
@@ -79,17 +87,21 @@ class Fetched:
 
 
 class WebClient:
-    """HTTP for the crawler: robots.txt, throttling, redirects within the host, a size cap."""
+    """HTTP for the crawler: robots.txt, throttling, redirects within the host, a size cap,
+    public addresses only. ``resolver`` and ``network``: see ``GuardedNetwork`` (tests)."""
 
-    def __init__(self, settings: IngestSettings, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(self, settings: IngestSettings, resolver: Resolver | None = None,
+                 network: httpcore.NetworkBackend | None = None) -> None:
         self.settings = settings
         self.max_bytes = int(settings.max_file_mb * 2**20)
+        self.transport = PublicTransport(settings.web_allow_loopback, resolver, network)
         # gzip and deflate only: their decompression is bounded here (_Body); httpx would
-        # unpack brotli or zstd whole before any size check.
+        # unpack brotli or zstd whole before any size check. No trust_env: no proxy and no
+        # .netrc from the environment.
         self._http = httpx.Client(timeout=settings.web_timeout_seconds, follow_redirects=False,
                                   headers={"User-Agent": settings.user_agent,
                                            "Accept-Encoding": "gzip, deflate"},
-                                  transport=transport)
+                                  transport=self.transport, trust_env=False)
         self._robots: dict[str, Protego | str | None] = {}
         self._last: dict[str, float] = {}
         self.requests = 0
@@ -118,30 +130,49 @@ class WebClient:
 
     def allowed(self, url: str) -> bool | str:
         """True when robots.txt lets Lotse's User-Agent read ``url``, else why not. Read once
-        per origin (RFC 9309): none (4xx) allows everything; an unreachable one (5xx, no
-        answer) forbids everything for this run, as the RFC asks."""
+        per origin (RFC 9309): none (4xx) allows everything; one that cannot be read (5xx,
+        no answer, a redirect to another host, an address refused) forbids everything for
+        this run, as the RFC asks for an unreachable one."""
         origin = self._origin(url)
         if origin not in self._robots:
-            self._robots[origin] = None
-            try:
-                self._wait_turn(url)
-                self.requests += 1
-                response = self._http.get(f"{origin}/robots.txt", follow_redirects=True)
-                if response.status_code == 200:
-                    # protego reads wildcards and "$" (RFC 9309); the standard library's
-                    # parser ignores them, and "Disallow: /*.pdf$" let every PDF through.
-                    self._robots[origin] = Protego.parse(
-                        response.content[:ROBOTS_BYTES].decode("utf-8", "replace"))
-                elif response.status_code >= 500:
-                    self._robots[origin] = f"robots.txt unreachable (HTTP {response.status_code})"
-            except httpx.HTTPError as exc:  # no connection at all: say so, not "robots.txt"
-                self._robots[origin] = f"{origin} unreachable ({type(exc).__name__}: {exc})"[:200]
+            self._robots[origin] = self._robots_of(origin)
         robots = self._robots[origin]
         if isinstance(robots, str):
             return robots
         if robots is not None and not robots.can_fetch(url, self.settings.user_agent):
-            return "robots.txt forbids it"
+            return FORBIDDEN
         return True
+
+    def _robots_of(self, origin: str) -> Protego | str | None:
+        """The origin's robots.txt rules, None for none, or why it could not be read."""
+        url = f"{origin}/robots.txt"
+        try:
+            for _ in range(6):  # RFC 9309: at least five redirects, here within the host
+                self._wait_turn(url)
+                self.requests += 1
+                response = self._http.get(url)
+                location = response.headers.get("location")
+                if response.status_code not in _REDIRECTS or not location:
+                    break
+                target = urldefrag(urljoin(url, location))[0]
+                if urlsplit(target).hostname != urlsplit(url).hostname:
+                    # Not followed: a site could send the crawler anywhere, and what
+                    # answered there would show in the report.
+                    return "robots.txt unreachable (redirects to another host)"
+                url = target
+            else:
+                return "robots.txt unreachable (more than 5 redirects)"
+        except AddressRefused:
+            return REFUSED
+        except (httpx.HTTPError, ValueError) as exc:  # no connection: say so, not "robots.txt"
+            return f"{origin} unreachable ({type(exc).__name__}: {exc})"[:200]
+        if response.status_code == 200:
+            # protego reads wildcards and "$" (RFC 9309); the standard library's parser
+            # ignores them, and "Disallow: /*.pdf$" let every PDF through.
+            return Protego.parse(response.content[:ROBOTS_BYTES].decode("utf-8", "replace"))
+        if response.status_code >= 500:
+            return f"robots.txt unreachable (HTTP {response.status_code})"
+        return None
 
     def fetch(self, url: str, previous: PageState | None = None,
               known: Container[str] = ()) -> Fetched:
@@ -156,8 +187,7 @@ class WebClient:
         for _ in range(6):
             allowed = self.allowed(url)
             if allowed is not True:
-                status = "failed" if "unreachable" in allowed else "gone"
-                return Fetched(url, status, reason=allowed, asked=asked)
+                return self._not_fetched(url, asked, allowed)
             self._wait_turn(url)
             self.requests += 1
             try:
@@ -174,10 +204,24 @@ class WebClient:
                                            "already", asked=asked)
                         continue
                     return self._read(url, asked, response)
+            except AddressRefused:
+                return self._not_fetched(url, asked, REFUSED)
             except (httpx.HTTPError, ValueError) as exc:  # ValueError: a malformed address
                 return Fetched(url, "failed", reason=f"{type(exc).__name__}: {exc}"[:200],
                                asked=asked)
         return Fetched(url, "failed", reason="more than 5 redirects", asked=asked)
+
+    @staticmethod
+    def _not_fetched(url: str, asked: str, why: str) -> Fetched:
+        """A page that was not asked for: robots.txt forbids it (gone), or its robots.txt
+        could not be read or its address was refused (failed). A refusal at a redirect hop is
+        the page's that was asked for, so a stored page stays while its host misbehaves."""
+        if why == FORBIDDEN:
+            return Fetched(url, "gone", reason=why, asked=asked)
+        if why == REFUSED and url != asked:
+            return Fetched(asked, "failed", reason=f"{REFUSED} (redirect to {url})",
+                           asked=asked)
+        return Fetched(url, "failed", reason=why, asked=asked)
 
     def _read(self, url: str, asked: str, response: httpx.Response) -> Fetched:
         status = response.status_code
@@ -235,6 +279,8 @@ class WebClient:
                 if response.status_code != 200:
                     raise OSError(f"{url}: HTTP {response.status_code}")
                 data = self._body(response)
+        except AddressRefused:
+            raise OSError(f"{url}: {REFUSED}") from None
         except (httpx.HTTPError, zlib.error) as exc:
             raise OSError(f"{url}: {type(exc).__name__}: {exc}") from exc
         if data[:2] == b"\x1f\x8b":  # a .xml.gz file served as it is

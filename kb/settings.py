@@ -153,8 +153,13 @@ class IngestSettings(BaseModel):
     web_timeout_seconds: float = Field(15.0, gt=0, description="Seconds to wait for a page.")
     web_hosts: list[str] = Field(
         default_factory=list, description="Hosts the admin page and API may crawl (e.g. "
-        "[\"hilfe.example.de\"]); empty: any host on a public address. The CLI and "
-        "ingest.sources are not limited.")
+        "[\"hilfe.example.de\"]); empty: any host. Whatever the host and whoever asks (CLI, "
+        "ingest.sources, schedule, re-reads), the crawler connects only to public unicast "
+        "addresses, checked at every connection.")
+    web_allow_loopback: bool = Field(
+        False, description="Let the crawler connect to loopback addresses (127.0.0.0/8, ::1) "
+        "too: for a help center served on this machine in tests. Private, link-local, "
+        "shared and other non-public addresses stay refused.")
 
 
 class RetrievalSettings(BaseModel):

@@ -8,15 +8,14 @@ The admin UI and ``POST /v1/ingest`` / ``POST /v1/uploads`` both go through
 - an upload must have a type the loaders read and fit under ``server.max_upload_mb``;
   archives are not accepted at all (no zip bombs to defuse);
 - a re-ingest may only touch the upload folder and ``server.ingest_roots``, and fetch
-  web pages only from ``ingest.web_hosts`` when that is set.
+  web pages only from ``ingest.web_hosts`` when that is set, and only from public
+  addresses (which the crawler checks again at every connection).
 """
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import shutil
-import socket
 import time
 import unicodedata
 from dataclasses import dataclass
@@ -174,28 +173,30 @@ class AdminService:
 
     def allowed_url(self, url: str) -> str:
         """``url`` if the server may fetch it for an admin: http(s), on a host of
-        ``ingest.web_hosts`` when that is set, and otherwise not on a loopback, private,
-        link-local or reserved address (the server's own network is no admin's to read)."""
+        ``ingest.web_hosts`` when that is set, and resolving to public addresses only (the
+        server's own network is no admin's to read). This is the early answer for the
+        admin; the crawler checks every connection again (``ingest.address_guard``)."""
+        import httpcore  # the crawler's libraries load when a URL is asked for
+
+        from ingest.address_guard import REFUSED, AddressRefused, GuardedNetwork
+
         try:
             WebSourceSettings(url=url)
         except ValueError:
             raise InvalidInput(f"{url[:120]!r} is not an http(s) URL") from None
-        hosts = self.engine.settings.ingest.web_hosts
+        settings = self.engine.settings.ingest
+        hosts = settings.web_hosts
         host = urlsplit(url).hostname or ""
-        if hosts:
-            if host not in hosts:
-                raise PathRefused(f"{url[:120]}: host {host!r} is not in ingest.web_hosts "
-                                  f"({', '.join(hosts)})")
-            return url
+        if hosts and host not in hosts:
+            raise PathRefused(f"{url[:120]}: host {host!r} is not in ingest.web_hosts "
+                              f"({', '.join(hosts)})")
+        network = GuardedNetwork(settings.web_allow_loopback)
         try:
-            addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
-        except OSError as exc:
-            raise InvalidInput(f"{url[:120]}: host {host!r} not found ({exc})") from None
-        for address in addresses:
-            ip = ipaddress.ip_address(address.split("%")[0])
-            if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved:
-                raise PathRefused(f"{url[:120]}: {host} is an internal address ({address}); "
-                                  "list the host in ingest.web_hosts to allow it")
+            network.checked(host, urlsplit(url).port or 0)
+        except AddressRefused:
+            raise PathRefused(f"{url[:120]}: {REFUSED}") from None
+        except httpcore.ConnectError:
+            raise InvalidInput(f"{url[:120]}: host {host!r} not found") from None
         return url
 
     def runs(self, limit: int = 50) -> list[IngestRun]:

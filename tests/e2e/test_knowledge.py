@@ -23,7 +23,8 @@ def servers(tmp_path_factory):
         proc, info = serve_ingested(tmp_path_factory.mktemp("knowledge-home"),
                                     LOTSE_INGEST__WEB_DELAY_SECONDS="0",
                                     LOTSE_INGEST__MAX_FILE_MB="0.5",
-                                    LOTSE_INGEST__WEB_HOSTS='["127.0.0.1"]')
+                                    LOTSE_INGEST__WEB_HOSTS='["127.0.0.1"]',
+                                    LOTSE_INGEST__WEB_ALLOW_LOOPBACK="true")
         try:
             yield {**info, "site": site_url}
         finally:

@@ -31,6 +31,7 @@ def site():
 def engine(settings, fake_embedder):
     settings.ingest.max_file_mb = 0.5  # /gross is about 1.4 MB
     settings.ingest.web_delay_seconds = 0.0
+    settings.ingest.web_allow_loopback = True  # the help center is served on this machine
     return build_engine(settings, embedder=fake_embedder)
 
 
@@ -127,7 +128,8 @@ def test_folders_and_web_sources_live_side_by_side(engine, site, corpus_copy):
 def test_lotse_ingest_url_from_the_command_line(site, tmp_path):
     center, url = site
     env = {**os.environ, "LOTSE_HOME": str(tmp_path / "home"), "LOTSE_EMBEDDING__MODE": "fake",
-           "LOTSE_INGEST__MAX_FILE_MB": "0.5", "LOTSE_INGEST__WEB_DELAY_SECONDS": "0"}
+           "LOTSE_INGEST__MAX_FILE_MB": "0.5", "LOTSE_INGEST__WEB_DELAY_SECONDS": "0",
+           "LOTSE_INGEST__WEB_ALLOW_LOOPBACK": "true"}
 
     def lotse(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "bot.cli", "ingest", *args], env=env,

@@ -28,7 +28,8 @@ def server(tmp_path_factory, use_embedder):
     shutil.copytree(CORPUS, corpus, ignore=shutil.ignore_patterns("eval"))
     settings = LotseSettings(home=home, store={"refresh_seconds": 0},
                              ingest={"web_delay_seconds": 0, "max_file_mb": 0.5,
-                                     "schedule_minutes": 60, "web_hosts": ["127.0.0.1"]})
+                                     "schedule_minutes": 60, "web_hosts": ["127.0.0.1"],
+                                     "web_allow_loopback": True})
     engine = build_engine(settings, embedder=use_embedder)
     engine.syncer.sync([corpus])
     site = HelpCenter.sample()
@@ -179,11 +180,13 @@ def test_without_web_hosts_the_server_s_own_network_is_refused(server):
     engine = server["engine"]
     settings = engine.settings.model_copy(deep=True)
     settings.ingest.web_hosts = []
+    settings.ingest.web_allow_loopback = False  # the default
     admin = AdminService(dataclasses.replace(engine, settings=settings),
                          engine.settings.home / "uploads", [])
     for url in ("http://127.0.0.1:8080/", "http://localhost/", "http://10.1.2.3/",
-                "http://169.254.169.254/latest/meta-data/", "http://[::1]/"):
-        with pytest.raises(PathRefused, match="internal address"):
+                "http://169.254.169.254/latest/meta-data/", "http://[::1]/",
+                "http://100.64.0.1/", "http://192.0.0.8/", "http://224.0.0.1/"):
+        with pytest.raises(PathRefused, match="refused: address not allowed"):
             admin.allowed_url(url)
 
 
