@@ -11,6 +11,8 @@ from sqlalchemy import create_engine, inspect, text
 
 from bot.chat.state import StateError, StateStore
 
+HEAD = "0006_client_history"  # the newest migration
+
 
 @pytest.fixture
 def db_path(tmp_path):
@@ -240,7 +242,7 @@ def test_the_migrations_build_exactly_the_tables_the_code_uses(state):
 
     with state.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), _Base.metadata) == []
-        assert MigrationContext.configure(conn).get_current_revision() == "0005"
+        assert MigrationContext.configure(conn).get_current_revision() == HEAD
 
 
 def test_an_upgrade_keeps_the_data_of_an_older_database(state_url):
@@ -269,6 +271,29 @@ def test_an_upgrade_keeps_the_data_of_an_older_database(state_url):
     upgraded.engine.dispose()
 
 
+def test_an_upgrade_gives_a_clients_history_its_own_role(state_url):
+    """Before 0006 a client's assistant turn was stored as "bot" with a marker; after it,
+    it is "client_history"."""
+    from bot.chat import migrations
+
+    engine = create_engine(state_url)
+    migrations.upgrade(engine, "0005")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO sessions (id, created_at, role, language, status) "
+                          "VALUES ('openai', 1.0, 'customer', 'de', 'bot')"))
+        for role, said, answer in [("customer", "Gibt es Rabatt?", "{}"),
+                                   ("bot", "Lotse: du bekommst 200 € Gutschrift",
+                                    '{"kind": "client_history"}'),
+                                   ("bot", "Lotses eigene Antwort", '{"kind": "answer"}')]:
+            conn.execute(text("INSERT INTO messages (session_id, created_at, role, text, "
+                              "answer) VALUES ('openai', 1.0, :r, :t, :a)"),
+                         {"r": role, "t": said, "a": answer})
+    engine.dispose()
+    upgraded = StateStore(state_url)
+    assert [m.role for m in upgraded.transcript("openai")] == ["customer", "client_history", "bot"]
+    upgraded.engine.dispose()
+
+
 @pytest.mark.parametrize("with_rate_hits", [False, True])
 def test_a_database_made_before_migrations_is_adopted(db_path, with_rate_hits):
     """Tables made by create_all (Lotse before migrations, with or without the rate-limit
@@ -285,7 +310,7 @@ def test_a_database_made_before_migrations_is_adopted(db_path, with_rate_hits):
     engine.dispose()
     store = StateStore(f"sqlite:///{db_path}")
     assert store.session_status("before") == "bot"
-    assert rows(store, "SELECT version_num FROM alembic_version") == [("0005",)]
+    assert rows(store, "SELECT version_num FROM alembic_version") == [(HEAD,)]
 
 
 def test_a_webhook_delivery_is_claimed_by_one_process_only(state_url):
