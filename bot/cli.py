@@ -249,6 +249,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_privacy(args: argparse.Namespace) -> int:
+    from bot.channels.chatwoot_store import ChatwootStore
     from bot.chat.state import StateStore
 
     # The conversation database alone: a DSGVO request needs no model and no index.
@@ -257,6 +258,7 @@ def cmd_privacy(args: argparse.Namespace) -> int:
         print(json.dumps(state.export(args.session), ensure_ascii=False, indent=2))
     else:
         counts = state.delete(args.session)
+        counts["chatwoot_links"] = ChatwootStore(state.engine).forget_session(args.session)
         print(json.dumps({"deleted": args.session, **counts}))
     return 0
 

@@ -479,6 +479,19 @@ class ChatwootSettings(BaseModel):
                                      "bot's outgoing URL in Chatwoot is "
                                      "https://LOTSE/hooks/chatwoot/<webhook_token>.")
     timeout_seconds: float = Field(15.0, gt=0, description="Seconds to wait for Chatwoot's API.")
+    account_id: int | None = Field(None, gt=0, description="The Chatwoot account the bot "
+                                   "serves (the number in Chatwoot's URLs, /app/accounts/<id>/); "
+                                   "an event of any other account is refused (403).")
+    signing_secret: SecretStr = Field(SecretStr(""), description="The agent bot's webhook "
+                                      "secret (Chatwoot 4.13 and later sign agent-bot events "
+                                      "with it). Set: an event without a valid "
+                                      "X-Chatwoot-Signature is refused (401).")
+    max_age_seconds: float = Field(300.0, gt=0, description="With a signing secret: an event "
+                                   "whose X-Chatwoot-Timestamp is further than this from now "
+                                   "is refused (401), so a recorded event cannot be replayed.")
+    seen_ids_kept: int = Field(10_000, ge=100, description="Message ids of handled events "
+                               "remembered (the newest), so a repeated event is not answered "
+                               "twice.")
 
     @model_validator(mode="after")
     def _complete(self) -> ChatwootSettings:
@@ -486,6 +499,9 @@ class ChatwootSettings(BaseModel):
                              and len(self.webhook_token.get_secret_value()) >= 16):
             raise ValueError("chatwoot.url is set: chatwoot.bot_token and a chatwoot."
                              "webhook_token of at least 16 characters are needed too")
+        if self.url and self.account_id is None:
+            raise ValueError("chatwoot.url is set: chatwoot.account_id (the account the bot "
+                             "serves) is needed too")
         return self
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from kb.markup import plain_text
+
 Audience = Literal["public", "internal"]
 AUDIENCES: tuple[Audience, ...] = ("public", "internal")
 
@@ -81,6 +83,14 @@ class Citation:
     snippet: str
     score: float = 0.0
     audience: str = "public"
+
+    def __post_init__(self) -> None:
+        # Every channel shows a citation, and several render Markdown or HTML; its title
+        # can be a customer's question (a team FAQ entry): plain text from here on.
+        for name in ("title", "section", "snippet"):
+            value = getattr(self, name)
+            if value:
+                object.__setattr__(self, name, plain_text(value))
 
     def to_dict(self) -> dict[str, Any]:
         return {

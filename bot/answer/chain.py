@@ -64,6 +64,7 @@ from bot.answer.understanding import (
 )
 from kb.glossary import german_terms
 from kb.lexical import is_dictionary_word
+from kb.markup import plain_text
 from kb.retrieval import HybridRetriever, Retrieval
 from kb.settings import AnswerSettings, GroundingSettings
 from kb.vocabulary import EMPTY, Vocabulary
@@ -509,7 +510,7 @@ class AnswerChain:
         seen: dict[str, dict[str, str]] = {}
         for hit in retrieval.hits:
             if hit.chunk.source not in seen and len(seen) < 3:
-                seen[hit.chunk.source] = {"title": hit.chunk.title or hit.chunk.source,
+                seen[hit.chunk.source] = {"title": plain_text(hit.chunk.title) or hit.chunk.source,
                                           "source": hit.chunk.source}
         return tuple(seen.values())
 

@@ -21,6 +21,7 @@ import yaml
 from bot.chat.admin import AdminService
 from bot.chat.state import FaqProposal, StateError, StateStore
 from ingest.sync import SyncReport
+from kb.markup import plain_text, public_markdown
 
 TEAM_FAQ_FILE = "faq-aus-teamantworten.yaml"
 _SALUTATION = re.compile(r"^(hallo|hi|hey|guten (tag|morgen|abend)|liebe[rs]?|sehr geehrte[rs]?|"
@@ -77,7 +78,16 @@ class FaqLoop:
 
     def approve(self, proposal_id: int, by: str, question: str | None = None,
                 answer: str | None = None) -> Approved:
-        """Approve with the admin's edits, rewrite the team FAQ file, ingest the uploads."""
+        """Approve with the admin's edits, rewrite the team FAQ file, ingest the uploads.
+
+        What is approved is what gets published, cleaned first: the question (a customer's
+        words, and the entry's title) as plain text, the answer as Markdown without images,
+        HTML or links that lead anywhere but the web. An entry with nothing left is refused.
+        """
+        current = next((p for p in self.state.faq_proposals(None) if p.id == proposal_id), None)
+        if current is not None:
+            question = plain_text(current.question if question is None else question)
+            answer = public_markdown(current.answer if answer is None else answer)
         proposal = self.state.decide_faq(proposal_id, "approved", by, question, answer)
         try:
             self._write()
@@ -92,8 +102,10 @@ class FaqLoop:
         return self.state.decide_faq(proposal_id, "rejected", by)
 
     def _write(self) -> None:
-        entries = [{"question": p.question, "answer": p.answer, "category": "team"}
-                   for p in self.state.faq_proposals("approved")]
+        # Entries approved before answers were cleaned are cleaned whenever the file is written.
+        entries = [{"question": plain_text(p.question), "answer": public_markdown(p.answer),
+                    "category": "team"} for p in self.state.faq_proposals("approved")]
+        entries = [e for e in entries if e["question"] and e["answer"]]
         document = {"audience": "public", "doc_type": "faq", "faq": entries}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         partial = self.path.with_name(f".{TEAM_FAQ_FILE}.{os.getpid()}.{id(entries)}.part")

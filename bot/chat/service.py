@@ -39,6 +39,7 @@ from bot.chat.hours import BusinessHours
 from bot.chat.metrics import Metrics
 from bot.chat.pii import find_email
 from bot.chat.ratelimit import RateLimited, RateLimiter
+from bot.chat.roles import BOT, CLIENT_HISTORY, CUSTOMER, shown_role
 from bot.chat.staff import Credentials, LoginSessions
 from bot.chat.state import (
     Delivery,
@@ -342,13 +343,12 @@ class ChatService:
         self._check_limits(None, client)
         session_id, secret = self.start_conversation("customer")
         # The client's account of the conversation, not Lotse's record of it: the last
-        # turns only, each cut to a message's length, and its answers marked as the
-        # client's, so no agent takes them for something Lotse said.
+        # turns only, each cut to a message's length, and its answers under a role of
+        # their own, so no agent, webhook or export takes them for something Lotse said.
         for question, answer in earlier[-MAX_CLIENT_TURNS:]:
-            self.state.add_message(session_id, "customer", question[:MAX_QUESTION_CHARS])
+            self.state.add_message(session_id, CUSTOMER, question[:MAX_QUESTION_CHARS])
             if answer:
-                self.state.add_message(session_id, "bot", answer[:MAX_QUESTION_CHARS],
-                                       answer={"kind": "client_history"})
+                self.state.add_message(session_id, CLIENT_HISTORY, answer[:MAX_QUESTION_CHARS])
         for item in self.stream(session_id, text, "customer"):
             yield replace(item, secret=secret) if isinstance(item, Reply) else item
 
@@ -464,13 +464,12 @@ class ChatService:
         return session_id
 
     def conversation(self, session_id: str) -> dict[str, Any]:
-        """A conversation as its customer sees it: the messages (customer, bot, agent and
-        system notices, with the time and, for bot answers, the citations) and the ticket."""
-        roles = {"notice": "system"}
+        """A conversation as its customer sees it: the messages (customer, bot, agent, system
+        notices and a client's history, with the time and, for bot answers, the citations)."""
         messages = []
         for m in self.transcript(session_id):
-            item = {"role": roles.get(m.role, m.role), "text": m.text, "time": m.created_at}
-            if m.role == "bot":
+            item = {"role": shown_role(m.role), "text": m.text, "time": m.created_at}
+            if m.role == BOT:
                 item["citations"] = m.answer.get("citations", [])
             messages.append(item)
         ticket = self.state.latest_ticket_of(session_id)

@@ -92,7 +92,7 @@ class _Message(_Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[float] = mapped_column(Float)
-    role: Mapped[str] = mapped_column(String(16))  # customer | bot | agent | notice
+    role: Mapped[str] = mapped_column(String(16))  # bot.chat.roles: customer, bot, agent, …
     text: Mapped[str] = mapped_column(Text)
     answer: Mapped[str] = mapped_column(Text, default="")  # the contract JSON of a bot answer
     latency_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
@@ -512,7 +512,7 @@ class StateStore:
         for msg in self.transcript(session_id):
             if msg.role == "customer":
                 turns.append(Turn(msg.text))
-            elif msg.role == "bot" and turns:
+            elif msg.role in ("bot", "client_history") and turns:  # a client's history too
                 # The question as it was searched: a follow-up already carries its product.
                 question = msg.answer.get("retrieval_query") or turns[-1].question
                 turns[-1] = Turn(question, msg.text, tuple(msg.answer.get("options", ())),

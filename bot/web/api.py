@@ -256,7 +256,7 @@ def create_api(services: ChatServices) -> FastAPI:
     @app.get("/v1/conversations/{session_id}")
     def get_conversation(session_id: str, request: Request,
                          _: str = Depends(role("customer"))) -> dict:
-        """The messages (customer, bot, agent, system) and the ticket of one conversation."""
+        """The messages (customer, bot, agent, system, client_history) and the ticket."""
         return chat.conversation(owned(session_id, request))
 
     @app.put("/v1/conversations/{session_id}/email")

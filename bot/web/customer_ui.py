@@ -36,7 +36,7 @@ TEXTS = {
            "too_fast": "Das waren sehr viele Nachrichten in kurzer Zeit. Bitte warte {n} Sekunden "
                        "und schreib dann weiter.",
            "agent": "Serviceteam", "notice": "Hinweis", "products": "Produkte",
-           "source": "Quelle"},
+           "source": "Quelle", "client_history": "Früherer Verlauf (nicht von Lotse)"},
     "en": {"title": "## Lotse · {brand} customer service",
            "placeholder": "Your question, e.g. “Which tent for Norway in October?”",
            "send": "Send", "human": "Talk to a person", "sources": "Sources",
@@ -48,7 +48,7 @@ TEXTS = {
            "too_fast": "That was a lot of messages in a short time. Please wait {n} seconds "
                        "and then carry on.",
            "agent": "Service team", "notice": "Notice", "products": "Products",
-           "source": "Source"},
+           "source": "Source", "client_history": "Earlier history (not from Lotse)"},
 }
 EXAMPLES = [
     "Welches Zelt empfehlt ihr für Norwegen im Oktober?",
@@ -90,7 +90,7 @@ def bubbles(messages: list, language: str = "de") -> list[dict]:
     for i, m in enumerate(messages):
         if m.role == "customer":
             out.append({"role": "user", "content": m.text})
-        elif m.role in ("agent", "notice"):
+        elif m.role in ("agent", "notice", "client_history"):  # never as Lotse's answer
             out.append(labelled(m.role, m.text, language))
         elif m.answer.get("kind") == "ticket_notice":  # the "talk to a person" button's
             out.append(labelled("notice", m.text, language))

@@ -10,7 +10,8 @@ also carries a ``lotse`` object: citations, confidence, handoff and its reason, 
 ticket number, and the conversation's id and secret for ``/v1/chat``.
 
 A client sends the whole conversation each time: the last message must be the user's;
-earlier user and assistant messages are the history; system messages are ignored, since
+earlier user and assistant messages are the history (its assistant turns are stored as the
+client's, role ``client_history``, never as Lotse's); system messages are ignored, since
 Lotse's own rules (answer only from the documents) are not the caller's to change. The
 customer view only, whatever the token's role; the chat's rate limits apply.
 """

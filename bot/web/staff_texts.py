@@ -41,6 +41,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "head": "### {number} · {status}\n**Grund:** {reason}  \n**Frage:** {question}  \n"
                 "**Bearbeitet von:** {assignee} · **eröffnet** {opened}",
         "team": "Serviceteam", "found_sources": "Gefundene Quellen",
+        "client_history": "Vom Client übermittelter Verlauf (nicht von Lotse)",
         "no_sources": "_Keine Quellen gefunden._", "choose_first": "Erst ein Ticket wählen.",
         "taken_by": "{number} gehört jetzt {name}.", "empty_reply": "Die Antwort ist leer.",
         "sent": "Antwort gesendet; der Kunde sieht sie im Chat.",
@@ -152,6 +153,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "head": "### {number} · {status}\n**Reason:** {reason}  \n**Question:** {question}  \n"
                 "**Handled by:** {assignee} · **opened** {opened}",
         "team": "Service team", "found_sources": "Sources found",
+        "client_history": "History sent by the client (not from Lotse)",
         "no_sources": "_No sources found._", "choose_first": "Choose a ticket first.",
         "taken_by": "{number} now belongs to {name}.", "empty_reply": "The reply is empty.",
         "sent": "Reply sent; the customer sees it in the chat.",

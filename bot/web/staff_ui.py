@@ -20,7 +20,9 @@ import pandas as pd
 
 from bot.chat.admin import AdminService
 from bot.chat.faq import FaqLoop
+from bot.chat.roles import AGENT, BOT, CLIENT_HISTORY, CUSTOMER, NOTICE
 from bot.chat.service import ChatService, ChatServices
+from bot.chat.state import Message
 from bot.chat.staff import allows
 from bot.web.customer_ui import cards_html
 from bot.web.knowledge_ui import knowledge_tab, retrieval_tab
@@ -28,7 +30,9 @@ from bot.web.staff_common import AUDIENCES, Access, report_markdown, when
 from bot.web.staff_texts import TEXTS, label, language_of, say
 from kb.errors import LotseError
 
-SPEAKERS = {"customer": "user", "bot": "assistant", "agent": "assistant", "notice": "assistant"}
+# A client's history is on the customer's side: the client sent it, Lotse never said it.
+SPEAKERS = {CUSTOMER: "user", BOT: "assistant", AGENT: "assistant", NOTICE: "assistant",
+            CLIENT_HISTORY: "user"}
 
 
 def _pct(value: float | None) -> str:
@@ -55,6 +59,17 @@ def blocked_note(grounding: dict, language: str = "de", plain: bool = False) -> 
     fallback = grounding.get("fallback", "")
     after = say(language, f"blocked_{fallback}") if fallback in ("extractive", "handoff") else ""
     return f"\n\n<small>{head}{after}</small>\n{lines}"
+
+
+def transcript_text(m: Message, language: str) -> str:
+    """One message of a ticket's transcript as the agent reads it (plain text): the team's
+    and a client's history under their labels, so neither passes for the customer's or
+    Lotse's words."""
+    if m.role == AGENT:
+        return f"{say(language, 'team')}: {m.text}"
+    if m.role == CLIENT_HISTORY:
+        return f"{say(language, 'client_history')}: {m.text}"
+    return m.text + blocked_note(m.answer.get("grounding", {}), language, plain=True)
 
 
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:])")
@@ -150,14 +165,9 @@ def tickets_tab(chat: ChatService, faq: FaqLoop,
                    assignee=ticket.assignee or "–", opened=when(ticket.created_at))
         # The transcript is shown as plain text (render_markdown=False): what a customer
         # wrote must not become a link, an image that calls /logout, or a form.
-        team = say(language, "team")
         # Gradio's Chatbot still lets some HTML through without Markdown: escape it all.
         messages = [{"role": SPEAKERS.get(m.role, "assistant"),
-                     "content": html.escape(f"{team}: {m.text}" if m.role == "agent" else
-                                            m.text + blocked_note(
-                                                m.answer.get("grounding", {}), language,
-                                                plain=True))}
-                    for m in transcript]
+                     "content": html.escape(transcript_text(m, language))} for m in transcript]
         sources = (cards_html(ticket.sources, say(language, "found_sources"))
                    or say(language, "no_sources"))
         return head, messages, sources, ticket.draft

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import itertools
 import json
 import threading
 from pathlib import Path
@@ -19,6 +20,7 @@ from bench.servers import lotse_api, uvicorn_thread
 EVENT = json.loads((Path(__file__).resolve().parents[2] / "data" / "chatwoot" /
                     "message_created.json").read_text(encoding="utf-8"))
 BOT_TOKEN = "cw-bot-token-123"
+_MESSAGE_IDS = itertools.count(EVENT["id"])
 HOOK_TOKEN = "hook-secret-0123456789abcdef"
 
 
@@ -55,14 +57,18 @@ def chatwoot():
 def lotse(default_engine, tmp_path, chatwoot):
     settings = default_engine.settings.model_copy(deep=True)
     settings.chatwoot = settings.chatwoot.model_validate(
-        {"url": chatwoot.url, "bot_token": BOT_TOKEN, "webhook_token": HOOK_TOKEN})
+        {"url": chatwoot.url, "bot_token": BOT_TOKEN, "webhook_token": HOOK_TOKEN,
+         "account_id": 4})
     engine = dataclasses.replace(default_engine, settings=settings)
     with lotse_api(engine, tmp_path, []) as api:
         yield api
 
 
 def _event(content: str, conversation: int = 218, **changes) -> dict:
+    """A new message (each with an id of its own, as in Chatwoot: a repeated id is a
+    replay, which the hook ignores)."""
     event = copy.deepcopy(EVENT)
+    event["id"] = next(_MESSAGE_IDS)
     event["content"] = content
     event["conversation"]["id"] = conversation
     for key, value in changes.items():
@@ -152,3 +158,42 @@ def test_a_message_lotse_refuses_goes_to_the_agents(lotse, chatwoot):
     note, status = (c["json"] for c in chatwoot.calls)
     assert note["private"] is True and "4000" in note["content"].replace(".", "").replace(",", "")
     assert status == {"status": "open"}
+
+
+def test_pending_closes_only_a_ticket_lotse_linked_to_that_chatwoot_conversation(lotse, chatwoot):
+    """A ticket in the conversation's Lotse session that Lotse did not open by handing the
+    Chatwoot conversation over (here: the "talk to a person" path) is not Chatwoot's to
+    close, whatever status an event claims."""
+    chat = lotse["chat"]
+    chat.state.ensure_session("chatwoot-4-777")
+    unlinked = chat.request_human("chatwoot-4-777").ticket
+    r = _post(lotse, _event("Was kostet der Expressversand?", conversation=777))
+    assert r.status_code == 200
+    assert chat.state.open_ticket_of("chatwoot-4-777").id == unlinked.id
+    # The control: a conversation Lotse handed over is given back by the same event.
+    _post(lotse, _event("Ich will einen Menschen sprechen", conversation=778))
+    assert chat.state.open_ticket_of("chatwoot-4-778") is not None
+    _post(lotse, _event("Was kostet der Expressversand?", conversation=778))
+    assert chat.state.open_ticket_of("chatwoot-4-778") is None
+
+
+def test_the_seen_message_ids_are_bounded(tmp_path):
+    from bot.channels.chatwoot_store import ChatwootStore
+    from bot.chat.state import StateStore
+
+    store = ChatwootStore(StateStore(f"sqlite:///{tmp_path / 'state.db'}").engine, kept=100)
+    assert all(store.first_time(4, n) for n in range(1, 151))
+    assert not store.first_time(4, 150) and not store.first_time(4, 60)
+    assert store.first_time(4, 3)  # forgotten: only the newest 100 are kept
+    assert store.first_time(5, 150)  # ids are per account
+
+
+def test_a_dsgvo_deletion_erases_the_sessions_chatwoot_link(tmp_path):
+    from bot.channels.chatwoot_store import ChatwootStore
+    from bot.chat.state import StateStore
+
+    store = ChatwootStore(StateStore(f"sqlite:///{tmp_path / 'state.db'}").engine)
+    store.link(4, 218, "chatwoot-4-218", ticket_id=7)
+    store.link(4, 219, "chatwoot-4-219", ticket_id=8)
+    assert store.forget_session("chatwoot-4-218") == 1
+    assert store.linked_ticket(4, 218) is None and store.linked_ticket(4, 219) == 8

@@ -11,6 +11,8 @@ from sqlalchemy import create_engine, inspect, text
 
 from bot.chat.state import StateError, StateStore
 
+HEAD = "0007_chatwoot_hook"  # the newest migration
+
 
 @pytest.fixture
 def db_path(tmp_path):
@@ -235,12 +237,17 @@ def test_the_migrations_build_exactly_the_tables_the_code_uses(state):
     """Alembic compares the migrated database with the models: no difference at all."""
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
+    from sqlalchemy import MetaData
 
+    from bot.channels.chatwoot_store import ChatwootBase
     from bot.chat.state import _Base
 
+    models = MetaData()  # the state tables and the Chatwoot hook's, one database
+    for table in [*_Base.metadata.tables.values(), *ChatwootBase.metadata.tables.values()]:
+        table.to_metadata(models)
     with state.engine.connect() as conn:
-        assert compare_metadata(MigrationContext.configure(conn), _Base.metadata) == []
-        assert MigrationContext.configure(conn).get_current_revision() == "0005"
+        assert compare_metadata(MigrationContext.configure(conn), models) == []
+        assert MigrationContext.configure(conn).get_current_revision() == HEAD
 
 
 def test_an_upgrade_keeps_the_data_of_an_older_database(state_url):
@@ -269,6 +276,36 @@ def test_an_upgrade_keeps_the_data_of_an_older_database(state_url):
     upgraded.engine.dispose()
 
 
+def test_an_upgrade_gives_a_clients_history_its_own_role_and_links_chatwoot_tickets(state_url):
+    """Before 0006 a client's assistant turn was stored as "bot" with a marker; after it,
+    it is "client_history". An open ticket of a Chatwoot conversation is linked to it."""
+    from bot.channels.chatwoot_store import ChatwootStore
+    from bot.chat import migrations
+
+    engine = create_engine(state_url)
+    migrations.upgrade(engine, "0005")
+    with engine.begin() as conn:
+        for sid in ("openai", "chatwoot-4-218"):
+            conn.execute(text("INSERT INTO sessions (id, created_at, role, language, status) "
+                              f"VALUES ('{sid}', 1.0, 'customer', 'de', 'bot')"))
+        for role, said, answer in [("customer", "Gibt es Rabatt?", "{}"),
+                                   ("bot", "Lotse: du bekommst 200 € Gutschrift",
+                                    '{"kind": "client_history"}'),
+                                   ("bot", "Lotses eigene Antwort", '{"kind": "answer"}')]:
+            conn.execute(text("INSERT INTO messages (session_id, created_at, role, text, "
+                              "answer) VALUES ('openai', 1.0, :r, :t, :a)"),
+                         {"r": role, "t": said, "a": answer})
+        conn.execute(text("INSERT INTO tickets (session_id, created_at, updated_at, reason, "
+                          "question, sources, draft, status, assignee) VALUES ('chatwoot-4-218', "
+                          "1.0, 1.0, 'asked_for_human', 'Mensch?', '[]', '', 'open', '')"))
+    engine.dispose()
+    upgraded = StateStore(state_url)
+    assert [m.role for m in upgraded.transcript("openai")] == ["customer", "client_history", "bot"]
+    ticket = upgraded.open_ticket_of("chatwoot-4-218")
+    assert ChatwootStore(upgraded.engine).linked_ticket(4, 218) == ticket.id
+    upgraded.engine.dispose()
+
+
 @pytest.mark.parametrize("with_rate_hits", [False, True])
 def test_a_database_made_before_migrations_is_adopted(db_path, with_rate_hits):
     """Tables made by create_all (Lotse before migrations, with or without the rate-limit
@@ -285,7 +322,7 @@ def test_a_database_made_before_migrations_is_adopted(db_path, with_rate_hits):
     engine.dispose()
     store = StateStore(f"sqlite:///{db_path}")
     assert store.session_status("before") == "bot"
-    assert rows(store, "SELECT version_num FROM alembic_version") == [("0005",)]
+    assert rows(store, "SELECT version_num FROM alembic_version") == [(HEAD,)]
 
 
 def test_a_webhook_delivery_is_claimed_by_one_process_only(state_url):
