@@ -16,16 +16,18 @@ Accounts are managed with ``lotse users`` (``bot.cli_users``); the first start o
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import Float, String, delete, func, select
+from sqlalchemy import Engine, Float, String, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
@@ -109,6 +111,7 @@ class StaffAccounts:
         self.hasher = hasher or PasswordHasher()
         self._sessions = sessionmaker(state.engine, expire_on_commit=False)
         self._decoy: str | None = None
+        _private_sqlite(state.engine)
 
     @contextmanager
     def _tx(self) -> Iterator[Session]:
@@ -223,3 +226,16 @@ class StaffAccounts:
     def _end_logins(self, name: str) -> None:
         with self._tx() as db:
             db.execute(delete(_StaffLogin).where(_StaffLogin.name == name))
+
+
+def _private_sqlite(engine: Engine) -> None:
+    """A SQLite state database holds the hashes: its files become readable by this user
+    only (SQLite gives a new WAL file the database file's mode)."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        return
+    for path in (Path(database), Path(f"{database}-wal"), Path(f"{database}-shm")):
+        try:
+            os.chmod(path, 0o600)
+        except FileNotFoundError:
+            pass

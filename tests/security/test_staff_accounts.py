@@ -150,6 +150,8 @@ def test_the_database_holds_argon2id_hashes_and_no_file_a_password(fresh):
     assert all(stored.startswith("$argon2id$") for _, stored in accounts.values())
     passwords = list(fresh["first"]["logins"].values())
     assert _files_holding(fresh["home"], passwords) == []
+    for name in ("state.db", "state.db-wal", "credentials.json"):
+        assert (fresh["home"] / name).stat().st_mode & 0o077 == 0, name  # this user's only
     credentials = json.loads((fresh["home"] / "credentials.json").read_text())
     assert set(credentials) == {"customer_token", "agent_token", "admin_token"}
 

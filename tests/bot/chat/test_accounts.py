@@ -51,6 +51,9 @@ def test_a_password_is_stored_as_an_argon2id_hash_and_verified_through_it(accoun
     assert accounts.verify("erika" + "x" * 80, PASSWORD) is None
     [listed] = accounts.all_accounts()
     assert (listed.name, listed.role) == ("erika", "agent") and not hasattr(listed, "password_hash")
+    database = state.engine.url.database
+    for path in (database, f"{database}-wal"):
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, path  # the hashes are private
 
 
 def test_a_hash_made_with_weaker_parameters_is_replaced_at_the_next_login(accounts, state):
