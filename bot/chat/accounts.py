@@ -140,8 +140,10 @@ class StaffAccounts:
 
     @staticmethod
     def _row(db: Session, name: str | None) -> _StaffAccount | None:
-        # An over-long name is nobody's: cutting it short could reach another account.
-        return db.get(_StaffAccount, name) if name and len(name) <= NAME_MAX else None
+        # A name no account could have is nobody's, and is not sent to the database
+        # (PostgreSQL refuses a NUL in a string; cutting a long one short could match another).
+        valid = isinstance(name, str) and NAME_PATTERN.fullmatch(name)
+        return db.get(_StaffAccount, name) if valid else None
 
     def verify(self, name: str, password: str) -> str | None:
         """The account's role when ``password`` is its password, else None.
@@ -150,7 +152,8 @@ class StaffAccounts:
         does not tell which names exist."""
         with self._tx() as db:
             row = self._row(db, name)
-            stored, role = (row.password_hash, row.role) if row else (self._decoy_hash(), None)
+            stored, role = (row.password_hash, row.role) if row else ("", None)
+        stored = stored or self._decoy_hash()
         try:
             with _HASHING:
                 self.hasher.verify(stored, password)

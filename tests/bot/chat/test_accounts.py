@@ -49,6 +49,7 @@ def test_a_password_is_stored_as_an_argon2id_hash_and_verified_through_it(accoun
     assert accounts.verify("erika", PASSWORD + "x") is None
     assert accounts.verify("niemand", PASSWORD) is None
     assert accounts.verify("erika" + "x" * 80, PASSWORD) is None
+    assert accounts.verify("eri\x00ka", PASSWORD) is None and accounts.role_of("eri\x00ka") is None
     [listed] = accounts.all_accounts()
     assert (listed.name, listed.role) == ("erika", "agent") and not hasattr(listed, "password_hash")
     database = state.engine.url.database
