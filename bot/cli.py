@@ -8,6 +8,7 @@ The contract (tests and outside evaluation rely on it):
     lotse serve [--store DIR] [--host H] [--port P]
     lotse eval [--store DIR]
     lotse privacy export|delete SESSION [--store DIR]
+    lotse users add NAME --role agent|admin | passwd NAME | remove NAME | list [--json]
 
 Exit codes: 0 success, 1 error, 2 usage error, 3 ingest finished but some files failed.
 """
@@ -23,6 +24,7 @@ import sys
 import time
 from pathlib import Path
 
+from bot.cli_users import run_users, users_parser
 from kb.errors import LotseError
 from kb.memory import limit_arenas
 from kb.settings import LotseSettings, get_settings
@@ -263,6 +265,10 @@ def cmd_privacy(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_users(args: argparse.Namespace) -> int:
+    return run_users(args, _settings(args))
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lotse", description="Lotse: cited answers from your "
                                 "knowledge base, and an honest handoff when unsure.")
@@ -335,6 +341,8 @@ def parser() -> argparse.ArgumentParser:
     priv.add_argument("session", help="the session id shown in the chat")
     priv.add_argument("--store")
     priv.set_defaults(func=cmd_privacy)
+
+    users_parser(sub).set_defaults(func=cmd_users)
 
     cfg = sub.add_parser("config", help="print every setting with its env variable and meaning")
     cfg.add_argument("--store")

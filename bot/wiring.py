@@ -92,7 +92,7 @@ def build_chat(settings: LotseSettings | None = None, engine: Engine | None = No
     settings = settings or (engine.settings if engine else get_settings())
     engine = engine or build_engine(settings)
     state = StateStore(state_url or settings.state_url())
-    credentials = Credentials.load(settings)
+    credentials = Credentials.load(settings, state)
 
     def published_at() -> float | None:
         gen = engine.store.current()

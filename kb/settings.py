@@ -275,9 +275,34 @@ class AuthSettings(BaseModel):
         default_factory=list, description="Bearer tokens for admin routes (ingest). Empty: generated."
     )
     users: dict[str, str] = Field(
-        default_factory=dict, description="UI logins as {\"name\": \"role:password\"} with role "
-        "agent or admin. Empty: an 'agent' and an 'admin' login are generated and printed."
+        default_factory=dict, description="Read only once, to move the staff logins of an "
+        "older installation into the state database: {\"name\": \"role:password\"} with role "
+        "agent or admin. On the first start with an empty account table each entry becomes an "
+        "account with an argon2 hash of its password; afterwards this setting is ignored (a "
+        "warning says so): remove it, and manage logins with `lotse users add|passwd|remove|"
+        "list`. Empty on a new installation: an 'agent' and an 'admin' account are made with "
+        "generated passwords that the first start prints once."
     )
+    trusted_user_header: str = Field(
+        "", description="Single sign-on behind a proxy: the request header (e.g. "
+        "'X-Remote-User') in which the proxy names the signed-in staff member, who then needs "
+        "no Lotse password. Believed only from a direct peer in server.trusted_proxies and "
+        "removed from every other request; a name without a Lotse account is no login. "
+        "Empty (default): off."
+    )
+
+    @field_validator("trusted_user_header")
+    @classmethod
+    def _header_name(cls, header: str) -> str:
+        header = header.strip()
+        if header and not re.fullmatch(r"[A-Za-z0-9-]{1,64}", header):
+            raise ValueError(f"auth.trusted_user_header: {header!r} is not a header name "
+                             "(letters, digits and '-')")
+        if header.lower() in {"authorization", "cookie", "host", "x-forwarded-for",
+                              "x-forwarded-proto", "forwarded", "origin", "content-length"}:
+            raise ValueError(f"auth.trusted_user_header: {header!r} is a standard header; "
+                             "use one of its own, e.g. 'X-Remote-User'")
+        return header
 
 
 class ServerSettings(BaseModel):
@@ -324,10 +349,12 @@ class ServerSettings(BaseModel):
         return out
 
     trusted_proxies: list[str] = Field(
-        default_factory=list, description="Addresses of reverse proxies whose X-Forwarded-For "
-        "and X-Forwarded-Proto are believed. Empty (default): the connecting address counts, "
-        "so no client can choose its own address for the rate limits. Behind a proxy, set it: "
-        "otherwise every client shares the proxy's address, and its chat and login limits."
+        default_factory=list, description="Addresses (or networks like '10.0.0.0/8') of "
+        "reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed, and, when "
+        "auth.trusted_user_header is set, that header. Empty (default): the connecting address "
+        "counts, so no client can choose its own address for the rate limits. Behind a proxy, "
+        "set it: otherwise every client shares the proxy's address, and its chat and login "
+        "limits."
     )
 
 
@@ -544,6 +571,15 @@ class LotseSettings(BaseSettings):
         if self.mailbox.host and not self.mail.host:
             raise ValueError("mailbox.host is set but mail.host is not: Lotse answers e-mails "
                              "over SMTP, so set mail.host (and mail.sender) too")
+        return self
+
+    @model_validator(mode="after")
+    def _sign_on_needs_a_proxy(self) -> LotseSettings:
+        proxies = self.server.trusted_proxies
+        if self.auth.trusted_user_header and (not proxies or "*" in proxies):
+            raise ValueError("auth.trusted_user_header is set: server.trusted_proxies must name "
+                             "the proxy that sets it ('*' is not allowed: every client could "
+                             "sign on as anyone)")
         return self
 
     def state_url(self) -> str:

@@ -589,6 +589,7 @@ class ChatService:
     def take(self, ticket_id: int, agent: str) -> Ticket:
         ticket = self.state.take(ticket_id, agent)
         self.record("ticket_taken", ticket.session_id)
+        self.state.audit(agent, "ticket_take", ticket.number)
         return ticket
 
     def agent_reply(self, ticket_id: int, agent: str, text: str) -> SentReply:
@@ -598,6 +599,7 @@ class ChatService:
         message_id = self.state.reply(ticket_id, agent, text)
         ticket = self.state.ticket(ticket_id)
         self.record("agent_reply", ticket.session_id)
+        self.state.audit(agent, "ticket_reply", ticket.number)
         self._notify("agent.reply", ticket, text=text, agent=agent)
         email = self.state.contact_of(ticket_id) if self.mail else None
         if not email:
@@ -616,11 +618,14 @@ class ChatService:
         self.record("mail_sent", ticket.session_id, 1000 * (time.perf_counter() - started))
         return SentReply(message_id, mask_email(email))
 
-    def close_ticket(self, ticket_id: int, resolved: bool) -> Ticket:
+    def close_ticket(self, ticket_id: int, resolved: bool, by: str = "") -> Ticket:
         """Close with a resolution flag (first-contact resolution); the customer is told
-        that Lotse answers again from now on."""
+        that Lotse answers again from now on. ``by``: the staff member, for the audit log."""
         ticket = self.state.close(ticket_id, resolved)
         self.record("ticket_closed", ticket.session_id, 1.0 if resolved else 0.0)
+        if by:
+            self.state.audit(by, "ticket_close", ticket.number,
+                             "resolved" if resolved else "unresolved")
         self._notify("ticket.closed", ticket, resolved=resolved)
         language = detect_language(ticket.question) if ticket.question else "de"
         self.state.add_message(ticket.session_id, "notice",

@@ -1,28 +1,43 @@
-"""Staff accounts: who may do what, bearer tokens for REST, logins for the agent and admin UI.
+"""Staff access: who may do what, bearer tokens for REST, logins for the agent and admin UI.
 
 The HTTP side (reading the bearer header and the cookie, the login form) is in
-``bot.web.auth``; this module only knows accounts, roles and login sessions.
-Unset credentials are generated once per installation and kept in
-``LOTSE_HOME/credentials.json`` (mode 600), so no two installations share a
-default password. Roles nest: admin ⊇ agent ⊇ customer.
+``bot.web.auth``; this module knows roles, tokens and login sessions, and the accounts
+themselves are in ``bot.chat.accounts`` (argon2id hashes in the state database).
+Unset REST tokens are generated once per installation and kept in
+``LOTSE_HOME/credentials.json`` (mode 600), so no two installations share one.
+Roles nest: admin ⊇ agent ⊇ customer.
+
+The first start fills the empty accounts table: from ``auth.users`` if set, else from the
+passwords an older Lotse kept in ``credentials.json``, else with an ``agent`` and an
+``admin`` whose generated passwords the banner shows once. Plaintext passwords found in
+``credentials.json`` are removed from it on every start.
 """
 
 from __future__ import annotations
 
 import hmac
 import json
+import logging
 import os
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.chat.accounts import (
+    MIN_PASSWORD,
+    STAFF_ROLES,
+    AccountError,
+    StaffAccounts,
+    check_name,
+)
 from bot.chat.state import StateStore
 from kb.errors import LotseError, Throttled
 from kb.settings import LotseSettings
 from kb.text import content_hash
 
 ROLES = ("customer", "agent", "admin")
+log = logging.getLogger(__name__)
 
 
 def allows(role: str | None, required: str) -> bool:
@@ -32,7 +47,10 @@ def allows(role: str | None, required: str) -> bool:
 @dataclass(frozen=True)
 class Credentials:
     tokens: dict[str, str]  # token -> role
-    users: dict[str, tuple[str, str]]  # name -> (role, password)
+    accounts: StaffAccounts
+    # name -> (role, password) of the accounts generated on this start, for the banner to
+    # show once; empty on every later start.
+    first_logins: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def role_of_token(self, token: str | None) -> str | None:
         if not token:
@@ -42,18 +60,15 @@ class Credentials:
                 return role
         return None
 
-    def login(self, name: str, password: str) -> str | None:
-        """The role of a valid login, else None."""
-        role, expected = self.users.get(name, ("", ""))
-        if expected and hmac.compare_digest(expected.encode(), password.encode()):
-            return role
-        return None
-
     def token_for(self, role: str) -> str:
         return next(t for t, r in self.tokens.items() if r == role)
 
     @classmethod
-    def load(cls, settings: LotseSettings) -> "Credentials":
+    def load(cls, settings: LotseSettings, state: StateStore,
+             generate: bool = True) -> "Credentials":
+        """The REST tokens (configured, or generated and kept in ``credentials.json``) and
+        the staff accounts in ``state``, filled on the first start (see the module);
+        ``generate=False`` (``lotse users``) moves old logins in but makes no new ones."""
         path = Path(settings.home) / "credentials.json"
         stored: dict = json.loads(path.read_text()) if path.exists() else {}
         changed = False
@@ -66,18 +81,76 @@ class Credentials:
                     changed = True
                 configured = [stored[f"{role}_token"]]
             tokens.update({t: role for t in configured})
-        users = {name: tuple(spec.split(":", 1)) for name, spec in settings.auth.users.items()}
-        if not users:
-            for role in ("agent", "admin"):
-                if f"{role}_password" not in stored:
-                    stored[f"{role}_password"] = secrets.token_urlsafe(9)
-                    changed = True
-                users[role] = (role, stored[f"{role}_password"])
-        if changed:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(stored, indent=2))
-            os.chmod(path, 0o600)
-        return cls(tokens, users)  # type: ignore[arg-type]
+        old = {role: stored.pop(f"{role}_password") for role in STAFF_ROLES
+               if f"{role}_password" in stored}
+        accounts = StaffAccounts(state)
+        first = fill_accounts(accounts, settings.auth.users, old, generate)
+        if changed or old:  # the old passwords leave the file once they are in the table
+            _write_private(path, json.dumps(stored, indent=2))
+        return cls(tokens, accounts, first)
+
+
+def fill_accounts(accounts: StaffAccounts, configured: dict[str, str], old: dict[str, str],
+                  generate: bool = True) -> dict[str, tuple[str, str]]:
+    """Fill an empty accounts table; the accounts generated (name -> (role, password)).
+
+    ``configured`` is ``auth.users`` ({name: "role:password"}), ``old`` the passwords of an
+    older Lotse's ``credentials.json`` ({role: password}, used as before only without
+    ``auth.users``). A table with accounts is left alone: the settings were read once."""
+    if accounts.count():
+        if configured:
+            log.warning("auth.users is ignored: it is read once, into an empty account table; "
+                        "remove it from your settings (a new password: lotse users passwd NAME)")
+        if old:
+            log.warning("the plaintext passwords of %s in credentials.json are removed unused: "
+                        "the accounts in the state database stand", " and ".join(old))
+        return {}
+    generated: dict[str, tuple[str, str]] = {}
+    entries = _configured(configured) or [(role, role, pw) for role, pw in old.items() if pw]
+    if not entries and not generate:
+        return {}
+    if not entries:
+        generated = {role: (role, secrets.token_urlsafe(12)) for role in ("agent", "admin")}
+        entries = [(name, role, pw) for name, (role, pw) in generated.items()]
+    try:
+        accounts.add_all(entries)
+    except AccountError:
+        return {}  # another process filled the table at the same moment: its accounts stand
+    for name, role, password in [] if generated else entries:
+        log.warning("staff account %r (%s) made from an old plaintext password, which is now "
+                    "kept only as a hash", name, role)
+        if len(password) < MIN_PASSWORD:
+            log.warning("the password of %r is shorter than %d characters: set a new one with "
+                        "lotse users passwd %s", name, MIN_PASSWORD, name)
+    return generated
+
+
+def _configured(users: dict[str, str]) -> list[tuple[str, str, str]]:
+    """``auth.users`` as (name, role, password); entries that never could log in are
+    skipped with a warning that names them."""
+    entries = []
+    for name, spec in users.items():
+        role, sep, password = str(spec).partition(":")
+        try:
+            check_name(name)
+        except AccountError as exc:
+            log.warning("auth.users: %s; skipped", exc)
+            continue
+        if not sep or role not in STAFF_ROLES or not password:
+            log.warning("auth.users[%r]: not 'agent:PASSWORD' or 'admin:PASSWORD'; skipped", name)
+            continue
+        entries.append((name, role, password))
+    return entries
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text``, readable by this user only from the first byte."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+    os.replace(temporary, path)
 
 
 @dataclass(frozen=True)
@@ -131,7 +204,7 @@ class LoginSessions:
             if wait > 0:
                 raise LoginThrottled("Zu viele Fehlversuche; bitte kurz warten. / too many "
                                      "failed attempts; please wait a moment", retry_after=wait)
-        role = self.credentials.login(name, password)
+        role = self.credentials.accounts.verify(name, password)
         ok = role is not None and allows(role, "agent")
         self.state.add_login_attempt(name, client, ok)
         if not ok:
@@ -139,6 +212,17 @@ class LoginSessions:
                                "unknown name or wrong password")
         token = secrets.token_urlsafe(32)
         self.state.add_login(content_hash(token), name, role, now + self.ttl)
+        return token
+
+    def open_for(self, name: str) -> str | None:
+        """A session token for the account ``name`` without a password, or None when there
+        is no such account: for a single-sign-on proxy that has checked who it is
+        (``bot.web.proxies``)."""
+        role = self.credentials.accounts.role_of(name)
+        if not allows(role, "agent"):
+            return None
+        token = secrets.token_urlsafe(32)
+        self.state.add_login(content_hash(token), name, role, time.time() + self.ttl)
         return token
 
     @staticmethod

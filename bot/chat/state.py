@@ -284,7 +284,7 @@ class _IngestRun(_Base):
 
 
 class _AuditEntry(_Base):
-    """A change staff made to the knowledge base, and who made it."""
+    """A change staff made (to the knowledge base, a ticket, an account), and who made it."""
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[float] = mapped_column(Float, index=True)

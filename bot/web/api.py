@@ -58,7 +58,7 @@ from bot.chat.service import ChatServices, Reply
 from bot.chat.staff import allows
 from bot.chat.state import SESSION_ID_PATTERN
 from bot.web.admin_api import admin_routes
-from bot.web.auth import COOKIE, login_routes, require_role
+from bot.web.auth import COOKIE, login_routes, require_role, token_holder
 from bot.web.chatwoot_hook import chatwoot_routes
 from bot.web.errors import status_of
 from bot.web.guard import RequestGuard
@@ -276,14 +276,16 @@ def create_api(services: ChatServices) -> FastAPI:
 
     @app.post("/v1/handoffs/{ticket_id}/reply")
     def post_reply(ticket_id: RecordId, body: ReplyRequest, who: str = Depends(role("agent"))) -> dict:
-        sent = chat.agent_reply(ticket_id, who, body.text)
-        ticket = chat.close_ticket(ticket_id, body.resolved) if body.close else chat.ticket(ticket_id)
+        by = token_holder(who)
+        sent = chat.agent_reply(ticket_id, by, body.text)
+        ticket = chat.close_ticket(ticket_id, body.resolved, by=by) if body.close \
+            else chat.ticket(ticket_id)
         return {"message_id": sent.message_id, "ticket": ticket.number, "status": ticket.status,
                 "emailed_to": sent.emailed_to, "mail_error": sent.mail_error}
 
     @app.post("/v1/handoffs/{ticket_id}/faq")
     def post_faq_proposal(ticket_id: RecordId, who: str = Depends(role("agent"))) -> dict:
-        return asdict(services.faq.propose(ticket_id, who))
+        return asdict(services.faq.propose(ticket_id, token_holder(who)))
 
     @app.get("/v1/faq-proposals")
     def get_faq_proposals(_: str = Depends(role("admin"))) -> list[dict]:
@@ -293,8 +295,8 @@ def create_api(services: ChatServices) -> FastAPI:
     def decide_faq_proposal(proposal_id: RecordId, body: FaqDecision,
                             who: str = Depends(role("admin"))) -> dict:
         if body.action == "reject":
-            return {"proposal": asdict(services.faq.reject(proposal_id, who))}
-        approved = services.faq.approve(proposal_id, who, body.question, body.answer)
+            return {"proposal": asdict(services.faq.reject(proposal_id, token_holder(who)))}
+        approved = services.faq.approve(proposal_id, token_holder(who), body.question, body.answer)
         return {"proposal": asdict(approved.proposal), "ingest": approved.report.to_dict()}
 
     @app.get("/v1/kpis")

@@ -18,10 +18,12 @@ import uvicorn
 from fastapi import FastAPI, Request
 
 from bot.chat.service import ChatServices
+from bot.chat.staff import Credentials
 from bot.web.api import create_api
 from bot.web.auth import staff_user
 from bot.web.customer_ui import CHAT_COOKIE, CSS, build_customer_ui, parse_chat_cookie
 from bot.web.observe import json_logging
+from bot.web.proxies import TrustedProxies
 from bot.web.staff_texts import I18N as STAFF_I18N
 from bot.web.staff_ui import build_staff_ui
 
@@ -49,8 +51,29 @@ def create_app(services: ChatServices) -> FastAPI:
                               i18n=STAFF_I18N)
     # Mounted last, so the routes above keep precedence over the catch-all customer UI.
     # The customer chat takes no files at all.
-    return gr.mount_gradio_app(app, build_customer_ui(services.chat), path="/", max_file_size=1,
-                               footer_links=[], css=CSS)
+    app = gr.mount_gradio_app(app, build_customer_ui(services.chat), path="/", max_file_size=1,
+                              footer_links=[], css=CSS)
+    # Outermost, so the direct peer is known when the sign-on header is read.
+    settings = services.admin.engine.settings
+    app.add_middleware(TrustedProxies, proxies=list(settings.server.trusted_proxies),
+                       user_header=settings.auth.trusted_user_header, logins=services.logins)
+    return app
+
+
+def login_lines(credentials: Credentials) -> list[str]:
+    """The banner's logins: the generated passwords on the start that made them, and only
+    then (the database keeps hashes); the other accounts by name, with the command that
+    sets a new password."""
+    first = dict(credentials.first_logins)
+    credentials.first_logins.clear()  # shown once, then not kept in memory either
+    lines = [f"  login {name!r} ({role}): {password}" for name, (role, password) in first.items()]
+    if first:
+        lines.append("  (passwords shown only now; a new one: lotse users passwd NAME)")
+    others = [a for a in credentials.accounts.all_accounts() if a.name not in first]
+    if others:
+        lines.append("  logins: " + ", ".join(f"{a.name} ({a.role})" for a in others)
+                     + "; a new password: lotse users passwd NAME")
+    return lines
 
 
 def serve(services: ChatServices, host: str = "127.0.0.1", port: int = 7860) -> int:
@@ -62,18 +85,17 @@ def serve(services: ChatServices, host: str = "127.0.0.1", port: int = 7860) -> 
     print(f"Lotse on {base}\n  customer chat: {base}/\n  staff (agents, admins): {base}/staff/"
           f"\n  REST API docs: {base}/docs", file=sys.stderr)
     credentials = services.credentials
-    for name, (role, password) in credentials.users.items():
-        print(f"  login {name!r} ({role}): {password}", file=sys.stderr)
+    for line in login_lines(credentials):
+        print(line, file=sys.stderr)
     for role in ("customer", "agent", "admin"):
         print(f"  REST token ({role}): {credentials.token_for(role)}", file=sys.stderr)
     json_logging()
-    proxies = services.admin.engine.settings.server.trusted_proxies
     for worker in services.workers:
         worker.start()
     try:
         # A client that keeps a stream open must not hold a restart for longer than 10 s.
-        uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=bool(proxies),
-                    forwarded_allow_ips=",".join(proxies) if proxies else None,
+        # Forwarded headers are read in the app (bot.web.proxies), not by uvicorn.
+        uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False,
                     timeout_graceful_shutdown=10)
     finally:
         for worker in services.workers:

@@ -71,6 +71,12 @@ def require_role(credentials: Credentials, required: str) -> Callable[[Request],
     return check
 
 
+def token_holder(role: str) -> str:
+    """Who acted, for a ticket and the audit log, when a REST call did: a bearer token is a
+    role's, not a person's, and this name (with a space and brackets) is no account's."""
+    return f"api ({role} token)"
+
+
 def staff_user(logins: LoginSessions) -> Callable[[Request], str | None]:
     """The logged-in staff member's name from the cookie, or None (Gradio's auth dependency)."""
     def user(request: Request) -> str | None:

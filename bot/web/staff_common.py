@@ -40,7 +40,8 @@ class Access:
         self.credentials = credentials
 
     def role(self, request: gr.Request) -> str:
-        return self.credentials.users.get(request.username or "", ("", ""))[0]
+        """The account's role as it is now: a removed account has none."""
+        return self.credentials.accounts.role_of(request.username) or ""
 
     def __call__(self, request: gr.Request, needed: str = "agent") -> str:
         """The staff member's name, or a ``gr.Error`` when the role is too low."""

@@ -219,14 +219,14 @@ def tickets_tab(chat: ChatService, faq: FaqLoop,
 
     def closer(resolved: bool):
         def close(selected: str | None, confirmed: str | None, request: gr.Request):
-            who(request)
+            name = who(request)
             language = language_of(request)
             ticket_id = chosen(selected, request)
             unread = chat.unread(ticket_id)
             if unread and confirmed != selected:  # the second click closes
                 return (gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(),
                         say(language, "unread_close", n=unread), selected)
-            ticket = chat.close_ticket(ticket_id, resolved)
+            ticket = chat.close_ticket(ticket_id, resolved, by=name)
             note = say(language, "closed", number=ticket.number,
                        how=say(language, "resolved" if resolved else "unresolved"))
             return (gr.update(choices=queue_choices(language), value=None),

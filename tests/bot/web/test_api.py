@@ -168,7 +168,8 @@ def test_staff_login_sets_a_safe_cookie_and_logout_ends_it(server):
         assert client.get("/staff/").headers["location"] == "/login"
         wrong = client.post("/login", data={"name": "agent", "password": "falsch"})
         assert wrong.status_code == 401 and "wrong password" in wrong.text
-        ok = client.post("/login", data={"name": "agent", "password": creds.users["agent"][1]})
+        ok = client.post("/login", data={"name": "agent",
+                                         "password": creds.first_logins["agent"][1]})
         assert ok.status_code == 303 and ok.headers["location"] == "/staff/"
         cookie = ok.headers["set-cookie"].lower()
         assert "httponly" in cookie and "samesite=strict" in cookie and "path=/" in cookie
@@ -188,7 +189,8 @@ def test_login_is_throttled_after_repeated_failures(server):
     url, creds = server["url"], server["creds"]
     for _ in range(5):
         httpx.post(f"{url}/login", data={"name": "admin", "password": "raten"})
-    blocked = httpx.post(f"{url}/login", data={"name": "admin", "password": creds.users["admin"][1]})
+    blocked = httpx.post(f"{url}/login", data={"name": "admin",
+                                               "password": creds.first_logins["admin"][1]})
     assert blocked.status_code == 429 and "too many failed attempts" in blocked.text
     assert int(blocked.headers["retry-after"]) >= 1
 
@@ -200,7 +202,7 @@ def test_logins_live_in_the_database_shared_by_processes_as_hashes(server, tmp_p
     db = tmp_path / "shared.db"
     first = LoginSessions(server["creds"], StateStore(f"sqlite:///{db}"))
     second = LoginSessions(server["creds"], StateStore(f"sqlite:///{db}"))
-    token = first.login("admin", server["creds"].users["admin"][1])
+    token = first.login("admin", server["creds"].first_logins["admin"][1])
     assert second.user(token).name == "admin" and second.user(token).role == "admin"
     with sqlite3.connect(db) as conn:
         stored = conn.execute("SELECT token_hash FROM staff_logins").fetchall()
@@ -214,12 +216,12 @@ def test_logins_live_in_the_database_shared_by_processes_as_hashes(server, tmp_p
         with pytest.raises(LoginRefused):
             second.login("agent", "raten")
     with pytest.raises(LoginRefused, match="too many failed attempts"):
-        first.login("agent", server["creds"].users["agent"][1])
+        first.login("agent", server["creds"].first_logins["agent"][1])
 
 
 def test_wrong_passwords_from_one_address_lock_nobody_else_out(server, tmp_path):
     logins = LoginSessions(server["creds"], StateStore(f"sqlite:///{tmp_path / 's.db'}"))
-    password = server["creds"].users["agent"][1]
+    password = server["creds"].first_logins["agent"][1]
     for _ in range(8):
         with pytest.raises(LoginRefused):
             logins.login("agent", "raten", client="203.0.113.9")
@@ -237,7 +239,7 @@ def test_one_address_may_try_only_so_many_logins_a_minute(server, tmp_path):
         with pytest.raises(LoginRefused):
             logins.login(f"name{i}", "raten", client="203.0.113.9")
     with pytest.raises(LoginThrottled, match="from this address"):
-        logins.login("agent", server["creds"].users["agent"][1], client="203.0.113.9")
+        logins.login("agent", server["creds"].first_logins["agent"][1], client="203.0.113.9")
 
 
 def _start(server, message="Was kostet der Versand?") -> tuple[str, dict]:

@@ -4,14 +4,14 @@ Before this revision the OpenAI route stored a client's assistant turns as ``bot
 the answer ``{"kind": "client_history"}``, which every view then showed as Lotse's words;
 they become ``client_history`` (``bot.chat.roles``).
 
-Revision ID: 0006_client_history
+Revision ID: 0006
 Revises: 0005
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006_client_history"
+revision = "0006"
 down_revision = "0005"
 branch_labels = None
 depends_on = None

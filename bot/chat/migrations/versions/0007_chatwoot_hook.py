@@ -6,8 +6,8 @@ Open tickets of Chatwoot conversations (sessions ``chatwoot-<account>-<conversat
 which only the hook made until now) are linked, so a conversation handed over before the
 upgrade can still be given back.
 
-Revision ID: 0007_chatwoot_hook
-Revises: 0006_client_history
+Revision ID: 0007
+Revises: 0006
 """
 
 import re
@@ -16,8 +16,8 @@ import time
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_chatwoot_hook"
-down_revision = "0006_client_history"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
