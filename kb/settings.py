@@ -186,7 +186,10 @@ class RetrievalSettings(BaseModel):
 
 
 class AnswerSettings(BaseModel):
-    max_sentences: int = Field(3, ge=1, description="Sentences quoted by the extractive answerer.")
+    passage_words: int = Field(
+        80, ge=10, description="Words the extractive answerer quotes at most: the best sentence "
+        "and its neighbours in the same passage (half of it when the passage is in another "
+        "language than the question).")
     faq_match: float = Field(
         0.75, ge=0, le=1, description="FAQ question similarity above which the FAQ answer is "
         "returned whole."

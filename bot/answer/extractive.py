@@ -1,11 +1,10 @@
-"""The default answerer: quotes the sentences that answer the question, and cites each.
+"""The default answerer: quotes the passage that answers the question, and cites it.
 
 Nothing is generated. An FAQ hit whose question matches well is returned whole;
-otherwise up to ``max_sentences`` sentences are chosen from the top hits by
-meaning (the sentence vectors stored at ingest), by how many of the question's
-terms they cover, and by whether they hold the kind of fact asked for (a number
-for "wie viel", a duration for "wie lange"). They are shown in document order
-with markers ``[n]`` that map to the citations.
+otherwise every sentence of the top hits is scored as the unit that holds the fact
+(the trained ranker over meaning, the question's terms covered, the kind of fact asked
+for), and the best one is quoted with its neighbours in the same chunk, up to
+``passage_words``, in document order, with the marker ``[n]`` of its citation.
 
     >>> extract = ExtractiveAnswerer(settings.answer).answer(question, retrieval)
     >>> extract.text
@@ -38,9 +37,6 @@ _NUMBER_QUESTION = re.compile(
 _HAS_NUMBER = re.compile(r"\d")
 
 GERMAN_SOURCES_NOTE = "From our documents (in German):"
-# A further sentence is quoted when the ranker scores it at least half as likely to hold
-# the fact as the best one (a probability now, where round 3 compared hand-set scores).
-QUOTE_TOO = 0.5
 _VERDICT = re.compile(r"(Ja|Nein)\b\s*[,.!]", re.I)
 
 
@@ -155,41 +151,52 @@ class ExtractiveAnswerer:
             # The best sentence belongs to an FAQ: its whole answer reads better than a fragment.
             return replace(self._whole_faq(question, best_hit, retrieval, best.similarity, kind),
                            candidates=tuple(candidates))
-        # Across languages the customer reads the quote through a translator or not at all:
-        # the best sentence first, and one more at most.
+        # The passage around the best unit, up to ``passage_words``: the fact the customer
+        # asked for often sits in the sentence before or after the one that matched best
+        # (measured on the train and dev corpora: the best unit alone holds the labelled
+        # fact for 0.30 of the answerable questions, a passage of up to 80 words for 0.48).
+        # Across languages the customer reads it through a translator: a shorter one.
         crosslingual = _language(best_hit) not in (retrieval.language, "")
-        limit = min(2, self.settings.max_sentences) if crosslingual else self.settings.max_sentences
-        chosen = [best]
-        for cand in candidates[1:]:
-            if len(chosen) >= limit:
-                break
-            if cand.score < QUOTE_TOO * best.score or cand.hit_rank > 2:
-                continue
-            if _product(hits[cand.hit_rank]) != _product(best_hit):
-                continue  # one answer talks about one product
-            if _language(hits[cand.hit_rank]) != _language(best_hit):
-                continue  # and in one language
-            if any(near_duplicate(cand.text, c.text) for c in chosen):
-                continue
-            chosen.append(cand)
-        # The sentence that decides a yes/no question comes first; otherwise document order.
-        if not crosslingual and kind != "yes_no":
-            chosen.sort(key=lambda c: (c.hit_rank, c.position))
+        words = self.settings.passage_words // 2 if crosslingual else self.settings.passage_words
+        chosen = self._passage(best, retrieval, words)
+        if kind == "yes_no":  # the sentence that decides a yes/no question comes first
+            chosen.sort(key=lambda c: c.position != best.position)
 
-        numbers: dict[int, int] = {}
-        citations: list[Citation] = []
-        lines: list[str] = []
-        for cand in chosen:
-            if cand.hit_rank not in numbers:
-                numbers[cand.hit_rank] = len(numbers) + 1
-                citations.append(_citation(numbers[cand.hit_rank], hits[cand.hit_rank], cand.text))
-            lines.append(f"{cand.text} [{numbers[cand.hit_rank]}]")
-        text = self._wrap(lines, kind, retrieval.language, [hits[c.hit_rank] for c in chosen])
-        context = " ".join(f"{hits[c.hit_rank].chunk.title} {hits[c.hit_rank].chunk.section or ''} {c.text}"
-                           for c in chosen)
+        # One passage of one chunk: one citation, its marker once at the end.
+        citations = [_citation(1, best_hit, best.text)]
+        lines = [" ".join(c.text for c in chosen) + " [1]"]
+        text = self._wrap(lines, kind, retrieval.language, [best_hit])
+        context = f"{best_hit.chunk.title} {best_hit.chunk.section or ''} {lines[0]}"
         covered = float(retrieval.coverage(_form(question, retrieval, best_hit), [context])[0])
         return Extract(text, tuple(citations), [c.text for c in chosen], best.similarity, covered,
                        False, tuple(candidates))
+
+    @staticmethod
+    def _passage(best: Candidate, retrieval: Retrieval, words: int) -> list[Candidate]:
+        """The best unit and its neighbours in its chunk, in document order, growing after
+        and then before it while the passage stays within ``words`` (the best unit itself
+        always stands). An FAQ's question is never part of it."""
+        chunk = retrieval.hits[best.hit_rank].chunk
+        faq_q = chunk.metadata.get("faq_question", "")
+        sentences = [s.text for s, _ in retrieval.sentences.get(chunk.id, [])]
+        if not 0 <= best.position < len(sentences):
+            return [best]
+
+        def fits(i: int) -> bool:
+            return 0 <= i < len(sentences) and not (faq_q and sentences[i] in faq_q) and \
+                size + len(sentences[i].split()) <= words
+
+        lo = hi = best.position
+        size = len(best.text.split())
+        grew = True
+        while grew:
+            grew = False
+            for i in (hi + 1, lo - 1):
+                if fits(i):
+                    size += len(sentences[i].split())
+                    lo, hi, grew = min(lo, i), max(hi, i), True
+        return [best if i == best.position else replace(best, position=i, text=sentences[i])
+                for i in range(lo, hi + 1)]
 
     def _candidates(self, question: str, retrieval: Retrieval, kind: str | None = None,
                     focus: tuple[str, ...] = ()) -> list[Candidate]:
