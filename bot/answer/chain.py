@@ -206,18 +206,20 @@ class AnswerChain:
         Whether a message is off-topic depends on what the shop sells, which no model of
         customer talk knows ("Wie hell ist eure Taschenlampe?", "Wer führte die Panthers bei
         den Sacks an?" in a sports archive): a message read as off-topic is looked up, and
-        answered, or its topics offered, when the documents know them. One the act model
-        is not sure of and the documents touch without answering is a question for a
-        person; otherwise it gets the polite "not my topic"."""
+        answered when the documents answer it; its topics are offered when the act model is
+        not sure, or the documents know the topic as well as they must for "not in our
+        documents"; one the act model is not sure of and the documents touch without
+        answering is a question for a person; otherwise it gets the polite "not my topic"."""
         assert understood.act is not None
         if understood.act == "smalltalk":
             found = None
             for item in self._from_documents(understood, view, history, where, rescue=False):
                 found = item if isinstance(item, Answer) else found
+            unsure = understood.act_confidence < SURELY_OFFTOPIC
             if found is not None and (
-                    found.route == "suggest" or not found.handoff and found.kind in ("answer", "faq")
-                    or found.handoff_reason == "low_confidence"
-                    and understood.act_confidence < SURELY_OFFTOPIC):
+                    not found.handoff and found.kind in ("answer", "faq")
+                    or found.route == "suggest" and (unsure or found.confidence >= self.thresholds()[2])
+                    or found.handoff_reason == "low_confidence" and unsure):
                 return found
         return Answer(text=reply_to(understood.act, understood.language, self.brand),
                       citations=(), confidence=1.0, handoff=False, handoff_reason=None,
