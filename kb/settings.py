@@ -180,6 +180,27 @@ class RetrievalSettings(BaseModel):
     )
 
 
+class ReadingSettings(BaseModel):
+    """What one message and the conversation before it may bring into understanding,
+    retrieval and follow-up rewriting (``bot.answer.bounds``). The time an answer takes
+    grows with what is read, so these bound it however long or repetitive the input is;
+    the conversation is stored whole, only what is read is cut."""
+
+    max_chars: int = Field(
+        1500, ge=200, description="Characters of a message that are read; a longer one is "
+        "read up to the last whole word before this length (its rest is stored, not read).")
+    max_terms: int = Field(
+        80, ge=10, description="Distinct words (case-insensitive) of a message, and of each "
+        "earlier turn, that are read; reading stops before the word that would add one more. "
+        "Every distinct word is looked up, respelled and expanded.")
+    max_turns: int = Field(
+        6, ge=1, description="Earlier turns of a conversation that follow-up rewriting, the "
+        "adviser and the LLM see (the newest ones); a client may send more.")
+    max_turn_chars: int = Field(
+        1500, ge=200, description="Characters of each earlier question and answer that are "
+        "read, cut like a message.")
+
+
 class AnswerSettings(BaseModel):
     max_sentences: int = Field(3, ge=1, description="Sentences quoted by the extractive answerer.")
     faq_match: float = Field(
@@ -286,12 +307,14 @@ class ServerSettings(BaseModel):
         "ticket is open (0: no estimate is given)."
     )
     messages_per_minute: int = Field(
-        20, ge=1, description="Chat messages one session may send per minute; more get "
-        "'too many messages' (HTTP 429 with Retry-After over REST)."
+        20, ge=1, description="Chat messages one session may send per minute, counted in rate "
+        "units (`rate_unit_chars`); more get 'too many messages' (HTTP 429 with Retry-After "
+        "over REST)."
     )
     client_messages_per_minute: int = Field(
         120, ge=1, description="Chat messages one client address may send per minute, over all "
-        "its sessions (behind a proxy the address comes from X-Forwarded-For)."
+        "its sessions, counted in rate units (`rate_unit_chars`); behind a proxy the address "
+        "comes from X-Forwarded-For."
     )
     brand: str = Field("Bergpfad Outdoor", description="The shop's name in the chat title and "
                        "in the signature of drafted agent replies.")
@@ -318,6 +341,11 @@ class ServerSettings(BaseModel):
             out.append(clean)
         return out
 
+    rate_unit_chars: int = Field(
+        2000, ge=100, description="Characters that make one rate unit: a message costs one "
+        "unit per started `rate_unit_chars` of its text (on the OpenAI route, the earlier "
+        "turns kept count too), and `messages_per_minute` and `client_messages_per_minute` "
+        "count units, so a long message counts as several short ones.")
     trusted_proxies: list[str] = Field(
         default_factory=list, description="Addresses of reverse proxies whose X-Forwarded-For "
         "and X-Forwarded-Proto are believed. Empty (default): the connecting address counts, "
@@ -506,6 +534,7 @@ class LotseSettings(BaseSettings):
     chunking: ChunkingSettings = ChunkingSettings()
     ingest: IngestSettings = IngestSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
+    reading: ReadingSettings = ReadingSettings()
     answer: AnswerSettings = AnswerSettings()
     llm: LLMSettings = LLMSettings()
     grounding: GroundingSettings = GroundingSettings()
