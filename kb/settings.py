@@ -341,11 +341,36 @@ class ServerSettings(BaseModel):
             out.append(clean)
         return out
 
+    max_header_bytes: int = Field(
+        32 * 1024, ge=4096, le=1024 * 1024, description="Largest request head (request line "
+        "and all headers together) a connection may send; over it the server answers 431 "
+        "and closes the connection before the request reaches any route or credential check. "
+        "Browsers send a few kB; a proxy in front should have a limit of its own (README).")
+    header_timeout_seconds: float = Field(
+        10.0, gt=0, description="Seconds a connection has to send a complete request head, "
+        "counted from the connection's start or, on a kept-alive connection, from the next "
+        "request's first byte; a slower one gets 408 and is closed (a connection that sent "
+        "nothing is closed silently), so trickling headers cannot hold connections open.")
     rate_unit_chars: int = Field(
         2000, ge=100, description="Characters that make one rate unit: a message costs one "
         "unit per started `rate_unit_chars` of its text (on the OpenAI route, the earlier "
         "turns kept count too), and `messages_per_minute` and `client_messages_per_minute` "
         "count units, so a long message counts as several short ones.")
+    chat_cookie_secret: SecretStr = Field(
+        SecretStr(""), description="Key of the HMAC that signs the chat page's conversation "
+        "cookie: the page resumes only conversations this server issued, any other cookie "
+        "gets a fresh one. Empty: generated on first start and kept in "
+        "LOTSE_HOME/chat_cookie.key; processes with different homes that serve one site need "
+        "the same value.")
+
+    @field_validator("chat_cookie_secret")
+    @classmethod
+    def _cookie_key(cls, key: SecretStr) -> SecretStr:
+        if key.get_secret_value() and len(key.get_secret_value()) < 16:
+            raise ValueError("server.chat_cookie_secret needs at least 16 characters (or none: "
+                             "a key is generated)")
+        return key
+
     trusted_proxies: list[str] = Field(
         default_factory=list, description="Addresses of reverse proxies whose X-Forwarded-For "
         "and X-Forwarded-Proto are believed. Empty (default): the connecting address counts, "
