@@ -69,8 +69,13 @@ def serve(services: ChatServices, host: str = "127.0.0.1", port: int = 7860) -> 
         print(f"  login {name!r} ({role}): {password}", file=sys.stderr)
     for role in ("customer", "agent", "admin"):
         print(f"  REST token ({role}): {credentials.token_for(role)}", file=sys.stderr)
+    settings = services.admin.engine.settings
+    if settings.state.url and not settings.server.chat_cookie_secret.get_secret_value():
+        print("  note: state.url is shared, server.chat_cookie_secret is not set: a process "
+              "with another LOTSE_HOME signs chat cookies with another key, and a chat page "
+              "it serves starts a new conversation", file=sys.stderr)
     json_logging()
-    server = services.admin.engine.settings.server
+    server = settings.server
     proxies = server.trusted_proxies
     for worker in services.workers:
         worker.start()
