@@ -53,6 +53,19 @@ def _send_head(url: str, pieces, total: int) -> tuple[bytes, int]:
     return answer, sent
 
 
+def _one_response(sock: socket.socket) -> bytes:
+    """One whole response with a Content-Length, leaving the connection open."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(4096)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
+                      if line.lower().startswith(b"content-length:")))
+    while len(body) < length:
+        body += sock.recv(4096)
+    return head
+
+
 def _many_lines():
     yield b"GET /v1/models HTTP/1.1\r\nHost: lotse\r\n"
     n = 0
@@ -86,12 +99,15 @@ def test_a_head_over_the_limit_gets_431_before_the_token_check(target, shape):
 
 
 def test_trickled_and_silent_connections_are_closed_after_the_header_timeout(target):
-    """Twenty connections trickle a header byte at a time and five send nothing: all end
-    once the timeout has passed (plus scheduling slack), and a head sent in pieces that
-    completes is served."""
+    """Twenty connections trickle a header byte at a time (one of them after a first
+    request it was answered on) and five send nothing: all end once the timeout has passed
+    (plus scheduling slack), and a head sent in pieces that completes is served."""
     host = f"Host: {urlparse(target['url']).netloc}\r\n".encode()
     trickling = [_connect(target["url"]) for _ in range(20)]
     silent = [_connect(target["url"]) for _ in range(5)]
+    kept_alive = trickling[0]
+    kept_alive.sendall(b"GET /healthz HTTP/1.1\r\n" + host + b"\r\n")
+    assert _status(_one_response(kept_alive)) == 200  # its first request: the control
     started = time.monotonic()
     for sock in trickling:
         sock.sendall(b"GET /healthz HTTP/1.1\r\n" + host)
