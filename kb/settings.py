@@ -366,9 +366,8 @@ class ServerSettings(BaseModel):
     @field_validator("chat_cookie_secret")
     @classmethod
     def _cookie_key(cls, key: SecretStr) -> SecretStr:
-        if key.get_secret_value() and len(key.get_secret_value()) < 16:
-            raise ValueError("server.chat_cookie_secret needs at least 16 characters (or none: "
-                             "a key is generated)")
+        if 0 < len(key.get_secret_value()) < 16:
+            raise ValueError("server.chat_cookie_secret needs 16 characters or more (or none)")
         return key
 
     trusted_proxies: list[str] = Field(
