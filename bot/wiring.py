@@ -67,7 +67,7 @@ def build_engine(settings: LotseSettings | None = None, embedder: Embedder | Non
     model = chat_model if chat_model is not None else make_chat_model(settings.llm)
     writer = GenerativeAnswerer(model, settings.llm, settings.server.brand) if model else None
     chain = AnswerChain(retriever, ExtractiveAnswerer(settings.answer), settings.answer, writer,
-                        settings.grounding, settings.server.brand)
+                        settings.grounding, settings.server.brand, reading=settings.reading)
     return Engine(settings, store, embedder, retriever, chain, Syncer(store, embedder, settings))
 
 

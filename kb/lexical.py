@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     import bm25s
 
 _FORMAT = 2
+RESPELL_MAX_LETTERS = 40  # longer words are not looked up for misspellings
 
 
 def _bm25s():
@@ -169,6 +170,10 @@ class LexicalIndex:
         out, last = [], 0
         for match in re.finditer(r"[^\W\d_]{4,}", query):
             word = match.group()
+            # A word's one-edit variants cost the square of its length: 4,000 letters in a
+            # row took 24 s, and nobody misspells a word that long.
+            if len(word) > RESPELL_MAX_LETTERS:
+                continue
             if word.lower() in STOP_WORDS or self.known(word) or is_dictionary_word(word):
                 continue
             if len(word) < 6 or (careful and word[0].isupper() and len(word) < 7):

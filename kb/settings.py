@@ -185,6 +185,27 @@ class RetrievalSettings(BaseModel):
     )
 
 
+class ReadingSettings(BaseModel):
+    """What one message and the conversation before it may bring into understanding,
+    retrieval and follow-up rewriting (``bot.answer.bounds``). The time an answer takes
+    grows with what is read, so these bound it however long or repetitive the input is;
+    the conversation is stored whole, only what is read is cut."""
+
+    max_chars: int = Field(
+        1500, ge=200, description="Characters of a message that are read; a longer one is "
+        "read up to the last whole word before this length (its rest is stored, not read).")
+    max_terms: int = Field(
+        80, ge=10, description="Distinct words (case-insensitive) of a message, and of each "
+        "earlier turn, that are read; reading stops before the word that would add one more. "
+        "Every distinct word is looked up, respelled and expanded.")
+    max_turns: int = Field(
+        6, ge=1, description="Earlier turns of a conversation that follow-up rewriting, the "
+        "adviser and the LLM see (the newest ones); a client may send more.")
+    max_turn_chars: int = Field(
+        1500, ge=200, description="Characters of each earlier question and answer that are "
+        "read, cut like a message.")
+
+
 class AnswerSettings(BaseModel):
     passage_words: int = Field(
         80, ge=10, description="Words the extractive answerer quotes at most: the best sentence "
@@ -319,12 +340,14 @@ class ServerSettings(BaseModel):
         "ticket is open (0: no estimate is given)."
     )
     messages_per_minute: int = Field(
-        20, ge=1, description="Chat messages one session may send per minute; more get "
-        "'too many messages' (HTTP 429 with Retry-After over REST)."
+        20, ge=1, description="Chat messages one session may send per minute, counted in rate "
+        "units (`rate_unit_chars`); more get 'too many messages' (HTTP 429 with Retry-After "
+        "over REST)."
     )
     client_messages_per_minute: int = Field(
         120, ge=1, description="Chat messages one client address may send per minute, over all "
-        "its sessions (behind a proxy the address comes from X-Forwarded-For)."
+        "its sessions, counted in rate units (`rate_unit_chars`); behind a proxy the address "
+        "comes from X-Forwarded-For."
     )
     brand: str = Field("Bergpfad Outdoor", description="The shop's name in the chat title and "
                        "in the signature of drafted agent replies.")
@@ -350,6 +373,35 @@ class ServerSettings(BaseModel):
                                  "'https://shop.example' ('*' is not allowed)")
             out.append(clean)
         return out
+
+    max_header_bytes: int = Field(
+        32 * 1024, ge=4096, le=1024 * 1024, description="Largest request head (request line "
+        "and all headers together) a connection may send; over it the server answers 431 "
+        "and closes the connection before the request reaches any route or credential check. "
+        "Browsers send a few kB; a proxy in front should have a limit of its own (README).")
+    header_timeout_seconds: float = Field(
+        10.0, gt=0, description="Seconds a connection has to send a complete request head, "
+        "counted from the connection's start or, on a kept-alive connection, from the next "
+        "request's first byte; a slower one gets 408 and is closed (a connection that sent "
+        "nothing is closed silently), so trickling headers cannot hold connections open.")
+    rate_unit_chars: int = Field(
+        2000, ge=100, description="Characters that make one rate unit: a message costs one "
+        "unit per started `rate_unit_chars` of its text (on the OpenAI route, the earlier "
+        "turns kept count too), and `messages_per_minute` and `client_messages_per_minute` "
+        "count units, so a long message counts as several short ones.")
+    chat_cookie_secret: SecretStr = Field(
+        SecretStr(""), description="Key of the HMAC that signs the chat page's conversation "
+        "cookie: the page resumes only conversations this server issued, any other cookie "
+        "gets a fresh one. Empty: generated on first start and kept in "
+        "LOTSE_HOME/chat_cookie.key; processes with different homes that serve one site need "
+        "the same value.")
+
+    @field_validator("chat_cookie_secret")
+    @classmethod
+    def _cookie_key(cls, key: SecretStr) -> SecretStr:
+        if 0 < len(key.get_secret_value()) < 16:
+            raise ValueError("server.chat_cookie_secret needs 16 characters or more (or none)")
+        return key
 
     trusted_proxies: list[str] = Field(
         default_factory=list, description="Addresses (or networks like '10.0.0.0/8') of "
@@ -557,6 +609,7 @@ class LotseSettings(BaseSettings):
     chunking: ChunkingSettings = ChunkingSettings()
     ingest: IngestSettings = IngestSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
+    reading: ReadingSettings = ReadingSettings()
     answer: AnswerSettings = AnswerSettings()
     llm: LLMSettings = LLMSettings()
     grounding: GroundingSettings = GroundingSettings()

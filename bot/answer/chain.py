@@ -21,6 +21,7 @@ from dataclasses import replace
 
 
 from bot.answer.advice import Advice, Adviser, source_lines
+from bot.answer.bounds import bounded
 from bot.answer.confidence import Signals, confidence, signals
 from bot.answer.extractive import (
     Extract,
@@ -66,7 +67,7 @@ from kb.glossary import german_terms
 from kb.lexical import is_dictionary_word
 from kb.markup import plain_text
 from kb.retrieval import HybridRetriever, Retrieval
-from kb.settings import AnswerSettings, GroundingSettings
+from kb.settings import AnswerSettings, GroundingSettings, ReadingSettings
 from kb.vocabulary import EMPTY, Vocabulary
 from kb.text import fold, word_tokens
 from kb.types import Answer, Chunk, Citation, Hit
@@ -121,8 +122,9 @@ class AnswerChain:
     def __init__(self, retriever: HybridRetriever, answerer: ExtractiveAnswerer,
                  settings: AnswerSettings, writer: GenerativeAnswerer | None = None,
                  grounding: GroundingSettings | None = None, brand: str = "",
-                 acts: ActModel | None = None) -> None:
+                 acts: ActModel | None = None, reading: ReadingSettings | None = None) -> None:
         self.retriever = retriever
+        self.reading = reading or ReadingSettings()  # how much of the input is read
         self.acts = acts  # the dialogue-act model; None: the shipped one
         self.answerer = answerer
         self.settings = settings
@@ -152,6 +154,8 @@ class AnswerChain:
         that route's handler answers. With ``ticket_open`` a message that only adds to the
         ticket takes the ``forward`` route: the caller sends a receipt instead."""
         q = Question.of(question)
+        text, history = bounded(q.text, history, self.reading)  # all that is read from here on
+        q = Question(text, q.language)
         # "egal" or "2 Personen" answers the adviser's question, "den 50er" the question
         # which product is meant: no goodbye, no request for a person.
         replying = bool(history and ((history[-1].advice or {}).get("pending")
@@ -445,6 +449,7 @@ class AnswerChain:
         Never a handoff: the agent is the human, and decides what to send.
         """
         q = Question.of(question)
+        q = Question(bounded(q.text, (), self.reading)[0], q.language)
         retrieval = self.retriever.retrieve(q.text, view=view)
         extract, sig = self.assess(q.text, retrieval) if retrieval.hits else (None, None)
         return Answer(text=extract.text if extract else "",

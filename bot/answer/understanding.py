@@ -252,10 +252,14 @@ def names(text: str) -> tuple[str, ...]:
     sentence ("AlpinPro", "Basel", "American Express"), codes and numbers. For an English
     question over German text these are what a source must share with it."""
     found = []
+    end = 0
     for i, match in enumerate(re.finditer(r"[\w-]+", text)):
         word = match.group()
-        before = text[:match.start()].rstrip()
-        sentence_start = i == 0 or before.endswith((".", "?", "!", ":"))
+        # Only the gap since the last word can end a sentence: looking at all the text
+        # before each word made a long message cost the square of its length.
+        gap = text[end:match.start()].rstrip()
+        end = match.end()
+        sentence_start = i == 0 or gap.endswith((".", "?", "!", ":"))
         if any(c.isdigit() for c in word) or (word[:1].isupper() and not sentence_start
                                                 and word.lower() not in _NOT_NAMES):
             found.append(fold(word))
@@ -272,9 +276,10 @@ def brand_names(question: str, language: str) -> tuple[str, ...]:
     where every noun is capitalised, any capitalised word: the caller keeps only those no
     document contains, whole or as a part of a compound."""
     found = []
+    named = set(names(question))
     for word in re.findall(r"[\w-]+", question):
         folded = fold(word)
-        if folded not in names(question) or folded.isdigit():
+        if folded not in named or folded.isdigit():
             continue
         branded = bool(re.search(r"[a-z][A-Z]|^[A-Z]{2,}$|\d", word))
         if language != "en" or branded or not german_terms(folded):

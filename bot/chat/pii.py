@@ -15,7 +15,11 @@ from __future__ import annotations
 
 import re
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# Every pattern below runs on every stored message, up to 4,000 characters of anything a
+# client sends: each starts only where a match can start (a lookbehind, a word boundary)
+# and bounds every repetition, so its time grows with the text's length, not its square
+# or worse ("a-a-a-…" once took seconds per 40 characters in the street pattern).
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # IBAN: country code, check digits, 11-30 alphanumerics, optionally in blocks of four.
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,3})?\b", re.I)
 # Phone: +49 / 0049 / 0 prefixes, with spaces, slashes, dashes or brackets; at least 7 digits.
@@ -40,8 +44,11 @@ _STREET_WORDS = (
     r"street|st\.|road|rd\.|avenue|ave\.|lane)"
 )
 # "Kaiser-Joseph-Straße 12", "Am Hang 3a", "Hauptstr. 5, 79098 Freiburg", "12 Baker Street".
+# Up to four words before the one that ends in the street word, each of up to 40 characters;
+# a hyphen only between them, so there is one way to split "Kaiser-Joseph-Straße".
 _STREET = re.compile(
-    rf"\b(?:[A-ZÄÖÜ][\wäöüß.-]*[ -])*[\wäöüß.-]*{_STREET_WORDS}\s+\d{{1,4}}\s?[a-zA-Z]?\b"
+    rf"\b(?:[A-ZÄÖÜ][\wäöüß.]{{0,40}}[ -]){{0,4}}[\wäöüß.]{{0,40}}?{_STREET_WORDS}\s+\d{{1,4}}"
+    rf"\s?[a-zA-Z]?\b"
     rf"(?:,?\s+\d{{5}}\s+[A-ZÄÖÜ][\wäöüß-]+)?"
     rf"|\b\d{{1,4}}\s+(?:[A-Z][a-z]+\s+){{1,3}}{_STREET_WORDS}"
     rf"|\b(?:Am|An der|Im|In der|Zum|Zur|Auf dem)(?:\s+[A-ZÄÖÜ][\wäöüß-]+){{1,2}}\s+\d{{1,4}}\s?[a-z]?\b",

@@ -6,8 +6,14 @@ store the windows live in its database (``StateStore.take_slot``), so N Lotse
 processes behind one address still allow 20 messages a minute, not N × 20;
 without one they are kept in this process's memory.
 
+The windows count rate units, not requests: a message costs one unit per started
+``server.rate_unit_chars`` characters it brings (``units_of``), since the work of
+answering and storing it grows with its length. A request never costs more than a
+whole window, so the longest message is still answered when it comes alone.
+
     >>> limits = RateLimiter(per_session=20, per_client=120, state=state)
     >>> limits.check("session-1", "203.0.113.7")   # raises RateLimited when over
+    >>> limits.check("session-1", "203.0.113.7", units=units_of(4000, 2000))   # counts 2
 """
 
 from __future__ import annotations
@@ -24,6 +30,12 @@ if TYPE_CHECKING:
     from bot.chat.state import StateStore
 
 WINDOW_SECONDS = 60.0
+
+
+def units_of(chars: int, unit_chars: int) -> int:
+    """The rate units of a request that brings ``chars`` characters: one per started
+    ``unit_chars``, at least one."""
+    return max(1, -(-chars // unit_chars))
 
 
 class RateLimited(Throttled):
@@ -45,15 +57,16 @@ class RateLimiter:
         self._lock = threading.Lock()
         self._swept = clock()
 
-    def check(self, session_id: str | None, client: str | None = None) -> None:
-        """Count one message, or raise ``RateLimited`` without counting it. A message that
-        starts a conversation (``session_id`` None) counts for its client only."""
+    def check(self, session_id: str | None, client: str | None = None, units: int = 1) -> None:
+        """Count a message of ``units`` rate units, or raise ``RateLimited`` without counting
+        it. A message that starts a conversation (``session_id`` None) counts for its client
+        only."""
         now = self._clock()
         keys = ([("session", session_id)] if session_id else []) + \
             ([("client", client)] if client else [])
         if self.state is not None:
             full = self.state.take_slot([(f"{kind}:{key}", self.limits[kind])
-                                         for kind, key in keys], WINDOW_SECONDS, now)
+                                         for kind, key in keys], WINDOW_SECONDS, now, units)
             if full is not None:
                 kind = full[0].split(":", 1)[0]
                 self._refuse(kind, full[1] - now)
@@ -62,11 +75,13 @@ class RateLimiter:
             if now - self._swept > WINDOW_SECONDS:
                 self._sweep(now)
             windows = [self._window(key, now) for key in keys]
-            for (kind, _), window in zip(keys, windows):
-                if len(window) >= self.limits[kind]:
-                    self._refuse(kind, window[0] + WINDOW_SECONDS - now)
-            for window in windows:
-                window.append(now)
+            costs = [min(units, self.limits[kind]) for kind, _ in keys]
+            for (kind, _), window, cost in zip(keys, windows, costs):
+                over = len(window) + cost - self.limits[kind]
+                if over > 0:  # free again when the oldest ``over`` units have left the window
+                    self._refuse(kind, window[over - 1] + WINDOW_SECONDS - now)
+            for window, cost in zip(windows, costs):
+                window.extend([now] * cost)
 
     def _refuse(self, kind: str, seconds: float) -> None:
         wait = max(1, math.ceil(seconds))

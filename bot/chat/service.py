@@ -38,7 +38,7 @@ from bot.chat.faq import FaqLoop
 from bot.chat.hours import BusinessHours
 from bot.chat.metrics import Metrics
 from bot.chat.pii import find_email
-from bot.chat.ratelimit import RateLimited, RateLimiter
+from bot.chat.ratelimit import RateLimited, RateLimiter, units_of
 from bot.chat.roles import BOT, CLIENT_HISTORY, CUSTOMER, shown_role
 from bot.chat.staff import Credentials, LoginSessions
 from bot.chat.state import (
@@ -220,9 +220,14 @@ class ChatService:
             except Exception:  # a listener's failure is logged; the customer is answered
                 log.exception("listener %r failed on %s", listener, event)
 
-    def _check_limits(self, session_id: str | None, client: str | None) -> None:
+    def _check_limits(self, session_id: str | None, client: str | None,
+                      texts: Sequence[str] = ()) -> None:
+        """Count a request against the rate limits: one unit, or the units of the ``texts``
+        it brings to be read and stored (``server.rate_unit_chars``)."""
+        chars = sum(min(len(t), MAX_QUESTION_CHARS) for t in texts)
         try:
-            self.limits.check(session_id, client)
+            self.limits.check(session_id, client,
+                              units_of(chars, self.engine.settings.server.rate_unit_chars))
         except RateLimited:
             self.metrics.rate_limited.inc()
             raise
@@ -257,11 +262,11 @@ class ChatService:
         question = Question.of(text)
         secret = None
         if session_id is None:  # only now: a refused first message leaves nothing behind
-            self._check_limits(None, client)
+            self._check_limits(None, client, [question.text])
             session_id, secret = self.start_conversation(view)
         else:
             check_session_id(session_id)
-            self._check_limits(session_id, client)
+            self._check_limits(session_id, client, [question.text])
         self.state.ensure_session(session_id, role=view)
         ids = {"session_id": session_id, "secret": secret}
         open_ticket = self.state.open_ticket_of(session_id) if view == "customer" else None
@@ -340,7 +345,9 @@ class ChatService:
         customer view. The reply carries the conversation's id and secret, so the client
         can go on through ``/v1/chat`` instead."""
         Question.of(text)  # an invalid message is refused before anything is stored
-        self._check_limits(None, client)
+        # The earlier turns kept are stored and read too: they count with the message.
+        self._check_limits(None, client, [text, *(t for turn in earlier[-MAX_CLIENT_TURNS:]
+                                                  for t in turn)])
         session_id, secret = self.start_conversation("customer")
         # The client's account of the conversation, not Lotse's record of it: the last
         # turns only, each cut to a message's length, and its answers under a role of
@@ -448,7 +455,9 @@ class ChatService:
 
     def claim(self, session_id: str, secret: str) -> str:
         """The conversation of a web-chat cookie: resumed when the secret matches, begun
-        under this id and secret when the id is new (the page chose both at random)."""
+        under this id and secret when the id is new. Only for ids and secrets this server
+        chose (the chat page's signed cookie): a made-up pair would become a conversation
+        whose secret a stranger knows."""
         check_session_id(session_id)
         if self.state.secret_hash(session_id) is None and self.state.session_status(session_id) is None:
             self.state.ensure_session(session_id)

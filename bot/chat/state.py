@@ -556,12 +556,14 @@ class StateStore:
 
     # -- rate limits (shared by every Lotse process on this database) --------------------
     def take_slot(self, limits: Sequence[tuple[str, int]], window: float,
-                  now: float) -> tuple[str, float] | None:
-        """Count one message under every ``(key, limit)`` of the sliding ``window``, or none
-        when one is full: then (that key, the time its oldest counted message leaves the
-        window). Atomic across processes: each key is locked first (an advisory lock on
-        PostgreSQL; SQLite has one writer at a time and the insert comes first)."""
-        keys = sorted(k[:160] for k, _ in limits)
+                  now: float, units: int = 1) -> tuple[str, float] | None:
+        """Count a message of ``units`` rate units (at most a key's whole limit) under every
+        ``(key, limit)`` of the sliding ``window``, or none when one would overflow: then
+        (that key, the time enough of its counted units have left the window). Atomic
+        across processes: each key is locked first (an advisory lock on PostgreSQL; SQLite
+        has one writer at a time and the insert comes first)."""
+        cost = {k[:160]: min(units, limit) for k, limit in limits}
+        keys = sorted(cost)
         if now - self._rate_swept > window:
             self._sweep_rate_hits(now - window)
             self._rate_swept = now
@@ -570,7 +572,7 @@ class StateStore:
                 if self.engine.dialect.name == "postgresql":
                     for key in keys:  # sorted: two processes never wait on each other in a cycle
                         db.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key})
-                db.add_all([_RateHit(key=k, at=now) for k in keys])
+                db.add_all([_RateHit(key=k, at=now) for k in keys for _ in range(cost[k])])
                 db.flush()
                 for key, limit in limits:
                     key = key[:160]
@@ -578,8 +580,9 @@ class StateStore:
                                                       _RateHit.at <= now - window))
                     hits = list(db.scalars(select(_RateHit.at).where(_RateHit.key == key)
                                            .order_by(_RateHit.at)))
-                    if len(hits) > limit:  # this message's own row is among them
-                        raise _Full(key, hits[0] + window)  # rolls the count back
+                    if len(hits) > limit:  # this message's own rows are among them
+                        # rolls the count back
+                        raise _Full(key, hits[len(hits) - limit - 1] + window)
         except _Full as full:
             return full.key, full.free_at
         return None

@@ -10,7 +10,6 @@ pages and routes in front of them, prints the logins and tokens, and runs uvicor
 
 from __future__ import annotations
 
-import secrets
 import sys
 
 import gradio as gr
@@ -21,7 +20,9 @@ from bot.chat.service import ChatServices
 from bot.chat.staff import Credentials
 from bot.web.api import create_api
 from bot.web.auth import staff_user
-from bot.web.customer_ui import CHAT_COOKIE, CSS, build_customer_ui, parse_chat_cookie
+from bot.web.chat_cookie import COOKIE, MAX_AGE, ChatCookies, chat_cookie_key
+from bot.web.customer_ui import CSS, build_customer_ui
+from bot.web.http_protocol import guarded_protocol
 from bot.web.observe import json_logging
 from bot.web.proxies import TrustedProxies
 from bot.web.staff_texts import I18N as STAFF_I18N
@@ -31,18 +32,20 @@ from bot.web.staff_ui import build_staff_ui
 def create_app(services: ChatServices) -> FastAPI:
     """The REST API with the staff UI at /staff and the customer chat at / mounted on it."""
     app = create_api(services)
+    cookies = ChatCookies(chat_cookie_key(services.chat.engine.settings))
 
     @app.middleware("http")
     async def chat_cookie(request: Request, call_next):
-        """The customer page hands each browser its own conversation id and secret in an
-        HttpOnly cookie, so a reload resumes the chat (its ticket and the agent's replies)
-        and no two visitors ever share one. The conversation row is made on first use."""
+        """The customer page hands each browser its own conversation id and secret in a
+        signed HttpOnly cookie (``bot.web.chat_cookie``), so a reload resumes the chat (its
+        ticket and the agent's replies) and no two visitors ever share one. A cookie this
+        server did not sign is replaced. The conversation row is made on first use."""
         response = await call_next(request)
         if request.url.path == "/" and request.method == "GET" and \
-                parse_chat_cookie(request.cookies.get(CHAT_COOKIE)) is None:
-            value = f"{secrets.token_hex(16)}.{secrets.token_urlsafe(24)}"
-            response.set_cookie(CHAT_COOKIE, value, max_age=30 * 24 * 3600, httponly=True,
-                                samesite="lax", secure=request.url.scheme == "https", path="/")
+                cookies.read(request.cookies.get(COOKIE)) is None:
+            # __Host-: Secure, Path=/ and no Domain, or browsers drop it.
+            response.set_cookie(COOKIE, cookies.issue(), max_age=MAX_AGE, httponly=True,
+                                samesite="lax", secure=True, path="/")
         return response
 
     app = gr.mount_gradio_app(app, build_staff_ui(services), path="/staff",
@@ -51,8 +54,8 @@ def create_app(services: ChatServices) -> FastAPI:
                               i18n=STAFF_I18N)
     # Mounted last, so the routes above keep precedence over the catch-all customer UI.
     # The customer chat takes no files at all.
-    app = gr.mount_gradio_app(app, build_customer_ui(services.chat), path="/", max_file_size=1,
-                              footer_links=[], css=CSS)
+    app = gr.mount_gradio_app(app, build_customer_ui(services.chat, cookies), path="/",
+                              max_file_size=1, footer_links=[], css=CSS)
     # Outermost, so the direct peer is known when the sign-on header is read.
     settings = services.admin.engine.settings
     app.add_middleware(TrustedProxies, proxies=list(settings.server.trusted_proxies),
@@ -89,14 +92,24 @@ def serve(services: ChatServices, host: str = "127.0.0.1", port: int = 7860) -> 
         print(line, file=sys.stderr)
     for role in ("customer", "agent", "admin"):
         print(f"  REST token ({role}): {credentials.token_for(role)}", file=sys.stderr)
+    settings = services.admin.engine.settings
+    if settings.state.url and not settings.server.chat_cookie_secret.get_secret_value():
+        print("  note: state.url is shared, server.chat_cookie_secret is not set: a process "
+              "with another LOTSE_HOME signs chat cookies with another key, and a chat page "
+              "it serves starts a new conversation", file=sys.stderr)
     json_logging()
+    server = settings.server
     for worker in services.workers:
         worker.start()
     try:
         # A client that keeps a stream open must not hold a restart for longer than 10 s.
-        # Forwarded headers are read in the app (bot.web.proxies), not by uvicorn.
+        # Forwarded headers are read in the app (bot.web.proxies), not by uvicorn; request
+        # heads are bounded in size and time before any route sees them
+        # (bot.web.http_protocol), which needs uvicorn's h11 parser, not httptools.
         uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False,
-                    timeout_graceful_shutdown=10)
+                    timeout_graceful_shutdown=10,
+                    http=guarded_protocol(server.header_timeout_seconds),
+                    h11_max_incomplete_event_size=server.max_header_bytes)
     finally:
         for worker in services.workers:
             worker.stop()

@@ -22,6 +22,7 @@ import gradio as gr
 from bot.answer.question import MAX_QUESTION_CHARS, InvalidQuestion
 from bot.chat.ratelimit import RateLimited
 from bot.chat.service import ChatService, Reply
+from bot.web.chat_cookie import COOKIE, ChatCookies
 from kb.errors import LotseError
 
 TEXTS = {
@@ -58,7 +59,6 @@ EXAMPLES = [
 ]
 
 
-CHAT_COOKIE = "lotse_chat"
 # Rating buttons follow each bubble; a bubble with a role label (team reply, notice) has none.
 CSS = (".message-row:has(.lotse-role) + .message-buttons { display: none !important; }\n"
        ".lotse-role { display: inline-block; font-size: 0.8em; font-weight: 600; "
@@ -67,14 +67,6 @@ CSS = (".message-row:has(.lotse-role) + .message-buttons { display: none !import
        ".lotse-product { flex: 1 1 12em; border: 1px solid var(--border-color-primary); "
        "border-radius: 8px; padding: 0.5em 0.75em; }")
 KEY_FACTS = 3  # facts on a product card besides the price
-
-
-def parse_chat_cookie(value: str | None) -> tuple[str, str] | None:
-    """(conversation id, secret) from the chat cookie, or None when it is absent or malformed."""
-    sid, _, secret = (value or "").partition(".")
-    if len(sid) == 32 and all(c in "0123456789abcdef" for c in sid) and len(secret) >= 22:
-        return sid, secret
-    return None
 
 
 def labelled(kind: str, text: str, language: str) -> dict:
@@ -165,7 +157,8 @@ def reveal(text: str) -> Iterator[str]:
         yield " ".join(words[:i])
 
 
-def build_customer_ui(chat: ChatService) -> gr.Blocks:
+def build_customer_ui(chat: ChatService, cookies: ChatCookies) -> gr.Blocks:
+    """The chat page; ``cookies`` reads the conversation cookie the page was served with."""
     with gr.Blocks(title="Lotse – Kundenservice") as ui:
         session = gr.State("")
         bot_ids = gr.State({})  # chat position -> stored message id, for feedback
@@ -188,15 +181,16 @@ def build_customer_ui(chat: ChatService) -> gr.Blocks:
 
         def start(sid: str, lang: str, request: gr.Request):
             """The browser's conversation from its cookie, with what was said so far (a
-            reload resumes it); without a cookie (an API client), a conversation of its own."""
+            reload resumes it); without a cookie this server signed (an API client, a
+            planted one), a conversation of its own."""
             history: list = []
-            owner = parse_chat_cookie(request.cookies.get(CHAT_COOKIE)) if request else None
+            owner = cookies.read(request.cookies.get(COOKIE)) if request else None
             if not sid and owner:
                 try:
                     sid = chat.claim(*owner)
                     history = bubbles(chat.transcript(sid), lang)
                 except LotseError:
-                    sid = ""  # a stale or forged cookie: start afresh
+                    sid = ""  # a conversation since erased, or another secret: start afresh
             sid = sid or chat.start_conversation()[0]
             privacy_note = f"<small>{TEXTS[lang]['privacy']}<code>{sid}</code></small>"
             return sid, privacy_note, history, len(history)

@@ -10,6 +10,7 @@ import time
 import httpx
 import pytest
 
+from bot.web.chat_cookie import COOKIE
 from tests.e2e.conftest import shot
 from tests.e2e.test_story import LONG, _ask, open_chat
 from bench.servers import serve_ingested, smtp_server, stop
@@ -46,8 +47,8 @@ def _say(page, text: str, expect: str) -> str:
 
 
 def _conversation(context, url: str, token: str) -> dict:
-    [cookie] = [c for c in context.cookies() if c["name"] == "lotse_chat"]
-    sid, _, secret = cookie["value"].partition(".")
+    [cookie] = [c for c in context.cookies() if c["name"] == COOKIE]
+    sid, secret, _signature = cookie["value"].split(".")
     return httpx.get(f"{url}/v1/conversations/{sid}", headers={
         "Authorization": f"Bearer {token}", "X-Session-Secret": secret}).json()
 

@@ -4,6 +4,7 @@ the agent's reply, and another browser never sees it."""
 import httpx
 import pytest
 
+from bot.web.chat_cookie import COOKIE
 from tests.e2e.test_story import LONG, _ask, open_chat
 
 pytestmark = pytest.mark.e2e
@@ -16,8 +17,8 @@ def test_a_reload_resumes_the_chat_and_its_ticket_and_strangers_see_nothing(lots
     _ask(page, "Ich möchte mit einem Mitarbeiter sprechen, es geht um Bestellung 5521")
     page.wait_for_function("document.querySelector('#chat')?.innerText.includes('LT-0')",
                            timeout=LONG)
-    [cookie] = [c for c in context.cookies() if c["name"] == "lotse_chat"]
-    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+    [cookie] = [c for c in context.cookies() if c["name"] == COOKIE]
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax" and cookie["secure"]
 
     # An agent answers while the customer's tab is closed.
     agent = {"Authorization": f"Bearer {lotse_server['tokens']['agent']}"}
