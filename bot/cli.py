@@ -265,6 +265,27 @@ def cmd_privacy(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from bot.chat.calibration import choose, table
+    from bot.chat.state import StateStore
+
+    rated, handed = StateStore(_settings(args).state_url()).calibration_data()
+    chosen, points = choose(rated, handed, args.wrong_cost)
+    print(f"{len(rated)} rated answers, {len(handed)} resolved low-confidence handoffs; "
+          f"a wrong answer counts {args.wrong_cost:g} right ones\n")
+    print(table(points, chosen))
+    print(f"\nchosen: answer.handoff_below = {chosen.threshold:.2f}")
+    if args.write:
+        import tomlkit
+
+        doc = tomlkit.parse(args.write.read_text(encoding="utf-8")) if args.write.exists() \
+            else tomlkit.document()
+        doc.setdefault("answer", tomlkit.table())["handoff_below"] = chosen.threshold
+        args.write.write_text(tomlkit.dumps(doc), encoding="utf-8")
+        print(f"written to {args.write}; it applies on the next start")
+    return 0
+
+
 def cmd_users(args: argparse.Namespace) -> int:
     return run_users(args, _settings(args))
 
@@ -344,6 +365,14 @@ def parser() -> argparse.ArgumentParser:
 
     users_parser(sub).set_defaults(func=cmd_users)
 
+    cal = sub.add_parser("calibrate", help="refit the answer threshold on this installation's "
+                         "rated answers and resolved tickets, and print the trade-off")
+    cal.add_argument("--store", help="the store directory (default: $LOTSE_HOME or ./.lotse)")
+    cal.add_argument("--wrong-cost", type=float, default=1.0,
+                     help="how many right answers one wrong answer outweighs (default 1)")
+    cal.add_argument("--write", type=Path, metavar="TOML",
+                     help="write the chosen threshold into this settings file")
+    cal.set_defaults(func=cmd_calibrate)
     cfg = sub.add_parser("config", help="print every setting with its env variable and meaning")
     cfg.add_argument("--store")
     cfg.set_defaults(func=cmd_config)

@@ -44,7 +44,7 @@ FAST = ("tests/unit", "tests/kb/test_text.py", "tests/ingest/test_loaders.py",
         "tests/bot/answer/test_handoff.py", "tests/bot/chat/test_pii.py",
         "tests/bot/chat/test_analytics.py", "tests/bot/chat/test_admin.py",
         "tests/bot/chat/test_hours.py", "tests/kb/test_vocabulary.py",
-        "tests/bot/chat/test_accounts.py",
+        "tests/bot/chat/test_accounts.py", "tests/bot/chat/test_calibration.py",
         "tests/unit/test_gazetteer.py", "tests/bot/answer/test_route.py",
         "tests/security/test_crawl_ssrf.py", "tests/security/test_markup.py")
 HEAVY_FIXTURES = {"default_engine", "use_embedder", "browser", "page", "lotse_server"}

@@ -1038,6 +1038,26 @@ class StateStore:
                 out.append((sources, rating))
         return out
 
+    def calibration_data(self) -> tuple[list[tuple[float, int]], list[float]]:
+        """What ``lotse calibrate`` weighs: the confidence and rating (+1/-1) of every rated
+        answer, and the confidence of every low-confidence handoff whose ticket a person
+        closed as resolved (a question the documents did not answer)."""
+        with self._tx() as db:
+            rated = db.execute(select(_Message.answer, _Feedback.rating)
+                               .join(_Feedback, _Feedback.message_id == _Message.id)
+                               .where(_Message.role == "bot", _Message.answer != "")).all()
+            handed = db.execute(select(_Message.answer)
+                                .join(_Ticket, _Ticket.session_id == _Message.session_id)
+                                .where(_Message.role == "bot", _Ticket.status == "closed",
+                                       _Ticket.resolved.is_(True),
+                                       _Ticket.reason == "low_confidence")).scalars().all()
+        answers = [(json.loads(a), r) for a, r in rated]
+        staff = [json.loads(a) for a in handed]
+        return ([(float(a["confidence"]), int(r)) for a, r in answers
+                 if not a.get("handoff") and a.get("route", "answer") == "answer"],
+                [float(a["confidence"]) for a in staff
+                 if a.get("handoff_reason") == "low_confidence"])
+
     # -- leases: one process at a time for a job ---------------------------------------------
     def take_lease(self, name: str, holder: str, seconds: float) -> bool:
         """Hold ``name`` for ``seconds`` (or renew it); False while another holder has it."""
