@@ -209,8 +209,7 @@ class ReadingSettings(BaseModel):
 class AnswerSettings(BaseModel):
     passage_words: int = Field(
         80, ge=10, description="Words the extractive answerer quotes at most: the best sentence "
-        "and its neighbours in the same passage (half of it when the passage is in another "
-        "language than the question).")
+        "and its neighbours in the same passage.")
     faq_match: float = Field(
         0.75, ge=0, le=1, description="FAQ question similarity above which the FAQ answer is "
         "returned whole."
