@@ -210,7 +210,9 @@ class AnswerChain:
         Whether a message is off-topic depends on what the shop sells, which no model of
         customer talk knows ("Wie hell ist eure Taschenlampe?", "Wer führte die Panthers bei
         den Sacks an?" in a sports archive): a message read as off-topic is looked up, and
-        answered when the documents answer it; its topics are offered when the act model is
+        answered when the documents answer it with more confidence than the act model has in
+        its reading ("Schönes Wetter heute, oder?" gets no rain jacket); its topics are
+        offered when the act model is
         not sure, or the documents know the topic as well as they must for "not in our
         documents"; one the act model is not sure of and the documents touch without
         answering is a question for a person; otherwise it gets the polite "not my topic"."""
@@ -219,9 +221,13 @@ class AnswerChain:
             found = None
             for item in self._from_documents(understood, view, history, where, rescue=False):
                 found = item if isinstance(item, Answer) else found
-            unsure = understood.act_confidence < SURELY_OFFTOPIC
+            offtopic = understood.act_confidence
+            unsure = offtopic < SURELY_OFFTOPIC
             if found is not None and (
+                    # answered when the documents are surer of the answer than the act model
+                    # is that the message is off-topic
                     not found.handoff and found.kind in ("answer", "faq")
+                    and found.confidence >= offtopic
                     or found.route == "suggest" and (unsure or found.confidence >= self.thresholds()[2])
                     or found.handoff_reason == "low_confidence" and unsure):
                 return found
