@@ -35,8 +35,8 @@ from bench.corpora.__main__ import docs_of
 from bench.corpora.judge import fact_said, norm
 from bot.understand.answer_features import ANSWER_FEATURES, UNIT_FEATURES, vector
 from bot.understand.linear import MODELS, LinearModel
-from learn.data import CORPORA, corpora, corpus_cases, sha256
 from learn import xquad
+from learn.data import CORPORA, corpora, corpus_cases, sha256
 from learn.report import write_card
 
 PAGELESS = "pageless"
@@ -234,17 +234,16 @@ def main(argv: list[str] | None = None) -> int:
         rows = [r for r in train + dev if r["answer"] is not None]
         # Leave one corpus out: each corpus's answers scored by a model fitted on the others;
         # the thresholds are chosen on these pooled out-of-corpus scores.
-        pooled = train + dev
-        p_out = np.zeros(len(pooled))
-        p_all = p_out
-        for name in sorted({r["corpus"] for r in pooled}):
+        scored = train + dev
+        p_all = np.zeros(len(scored))
+        for name in sorted({r["corpus"] for r in scored}):
             fit_rows = [r for r in rows if r["corpus"] != name]
             held = as_linear(ANSWER_FEATURES, standardised_fit(
                 np.stack([r["answer"] for r in fit_rows]),
                 np.array([float(r["right"]) for r in fit_rows]), ANSWER_C, balanced=False))
-            for i, r in enumerate(pooled):
+            for i, r in enumerate(scored):
                 if r["corpus"] == name and r["answer"] is not None:
-                    p_out[i] = float(held.probability(r["answer"]))
+                    p_all[i] = float(held.probability(r["answer"]))
         model = as_linear(ANSWER_FEATURES, standardised_fit(
             np.stack([r["answer"] for r in rows]), np.array([float(r["right"]) for r in rows]),
             ANSWER_C, balanced=False))
@@ -252,8 +251,8 @@ def main(argv: list[str] | None = None) -> int:
         grid_low = [round(t, 2) for t in np.arange(0.0, 0.5, 0.05)]
         # The thresholds are a shop's trade-off: chosen on the help centers alone, XQuAD
         # only helps fit the model.
-        shops = [i for i, r in enumerate(pooled) if r["corpus"] != xquad.NAME]
-        p_out, pooled = p_out[shops], [pooled[i] for i in shops]
+        shops = [i for i, r in enumerate(scored) if r["corpus"] != xquad.NAME]
+        p_out, pooled = p_all[shops], [scored[i] for i in shops]
         curve = tradeoff(pooled, p_out, grid)
         # Answer where answering gains most over offering topics, out of corpus: a right
         # answer counts +1, a wrong one -WRONG_COST (ties go to the higher threshold). Offer
@@ -268,7 +267,6 @@ def main(argv: list[str] | None = None) -> int:
         model.thresholds = {"answer_at": answer_at, "suggest_at": suggest_at,
                             "not_found_at": round((answer_at + suggest_at) / 2, 3)}
         model.save(MODELS / "answerable.npz")
-        scored = train + dev
         by_corpus = {name: tradeoff([r for r in scored if r["corpus"] == name],
                                     np.array([p for p, r in zip(p_all, scored, strict=True)
                                               if r["corpus"] == name]), [answer_at])[0]
@@ -286,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
                 test, probabilities(model, test), [answer_at])
     files = [CORPORA / n / "cases.jsonl" for n in names["train"] + names["dev"]
              if (CORPORA / n / "cases.jsonl").exists()]
-    files += list(xquad.FILES) if xquad.available() else []
+    outside = list(xquad.FILES) if xquad.available() else []
     day = str(date.today())
     write_card(MODELS / "units.md", "Answer units",
                "Logistic regression over the features of each sentence of the top hits "
@@ -295,13 +293,13 @@ def main(argv: list[str] | None = None) -> int:
                {k: v for k, v in figures.items() if "ranker" in k}, len(y), day)
     write_card(MODELS / "answerable.md", "Answerability",
                "Logistic regression over the features of the answer the chain gives "
-               "(ANSWER_FEATURES), fitted on the train and dev corpora and XQuAD's articles at even "
-               "positions (bench.answers reports on the others). With each help center "
+               "(ANSWER_FEATURES), fitted on the train and dev corpora and XQuAD's articles "
+               "at even positions (bench.answers reports on the others). With each help center "
                "scored by a model fitted on the others, answer_at is the threshold where "
                f"answering gains most (a right answer +1, a wrong one -{WRONG_COST:g}), "
                "suggest_at the lowest at which the topics offered hold the asked page at "
                f"least {TOPICS_AT_LEAST:.0%} of the time.",
-               [(f, sha256(f)) for f in files],
+               [(f, sha256(f)) for f in files + outside],
                f"C={ANSWER_C}, answer_at={answer_at}, suggest_at={suggest_at}",
                {k: v for k, v in figures.items() if "ranker" not in k}, len(rows), day)
     print(f"wrote units.npz and answerable.npz (answer_at={answer_at}, "

@@ -210,12 +210,12 @@ class AnswerChain:
         Whether a message is off-topic depends on what the shop sells, which no model of
         customer talk knows ("Wie hell ist eure Taschenlampe?", "Wer führte die Panthers bei
         den Sacks an?" in a sports archive): a message read as off-topic is looked up, and
-        answered when the documents answer it with more confidence than the act model has in
-        its reading ("Schönes Wetter heute, oder?" gets no rain jacket); its topics are
-        offered when the act model is
-        not sure, or the documents know the topic as well as they must for "not in our
-        documents"; one the act model is not sure of and the documents touch without
-        answering is a question for a person; otherwise it gets the polite "not my topic"."""
+        answered when the documents answer it, unless the act model is sure of its reading
+        and surer than the documents of their answer ("Schönes Wetter heute, oder?" gets no
+        rain jacket); its topics are offered when the act model is not sure, or the
+        documents know the topic as well as they must for "not in our documents"; one the
+        act model is not sure of and the documents touch without answering is a question for
+        a person; otherwise it gets the polite "not my topic"."""
         assert understood.act is not None
         if understood.act == "smalltalk":
             found = None
@@ -224,10 +224,10 @@ class AnswerChain:
             offtopic = understood.act_confidence
             unsure = offtopic < SURELY_OFFTOPIC
             if found is not None and (
-                    # answered when the documents are surer of the answer than the act model
-                    # is that the message is off-topic
+                    # answered unless the act model is sure of its reading and surer of it
+                    # than the documents are of their answer
                     not found.handoff and found.kind in ("answer", "faq")
-                    and found.confidence >= offtopic
+                    and (unsure or found.confidence >= offtopic)
                     or found.route == "suggest" and (unsure or found.confidence >= self.thresholds()[2])
                     or found.handoff_reason == "low_confidence" and unsure):
                 return found
