@@ -11,7 +11,8 @@ to 32 MB), and the heap is trimmed only when twice as much lies free at its top.
 chroma response of a few MB had come and gone, every later one of that size was carved
 from the heap and left holes in it. A 10-minute check (2026-12-07; three processes, a
 re-ingest every 90 s) saw the free memory inside the heaps grow from about 30 MB to
-90–170 MB per process; with the thresholds fixed below it stayed under 20 MB.
+100–170 MB per process at its highest; with the thresholds fixed below it stayed under
+25 MB.
 """
 
 from __future__ import annotations
