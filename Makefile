@@ -82,16 +82,17 @@ channels-bench: install system-deps
 crawl-bench: install
 	$(BIN)/python -m bench.crawl --pages 500 --runs 3
 
-# The soak (a benchmark, not in CI): 50 customers for 30 minutes through nginx to three
+# The soak (a benchmark, not in CI): 50 customers for an hour through nginx to three
 # `lotse serve` processes on one `chroma run` server and one PostgreSQL, a re-ingest every
-# 5 minutes from each process in turn and one rollback. Installs Debian's nginx and
-# postgresql-15 when missing.
+# 5 minutes from each process in turn and one rollback halfway; every process's RSS
+# sampled every 30 s, and each Lotse process may grow by at most 15 MB in the second half
+# hour. Installs Debian's nginx and postgresql-15 when missing.
 soak: install
 	@test -x /usr/sbin/nginx -a -x /usr/lib/postgresql/15/bin/initdb || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
 	    nginx postgresql-15; }
-	$(BIN)/python -m bench.soak
+	$(BIN)/python -m bench.soak --check
 
 # Every fitted artifact in bot/models/ from the committed data (bench/corpora): the
 # dialogue-act model, the answer-unit ranker and the answerability model, each with its

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from bot.cli_users import run_users, users_parser
 from kb.errors import LotseError
-from kb.memory import limit_arenas
+from kb.memory import tune_allocator
 from kb.settings import LotseSettings, get_settings
 
 
@@ -380,7 +380,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    limit_arenas()  # before any thread starts (kb.memory)
+    tune_allocator()  # before any thread starts (kb.memory)
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)

@@ -24,7 +24,6 @@ collections with an ``audience`` where-clause.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -34,8 +33,10 @@ import numpy as np
 from kb.catalog import Product, loads
 from kb.embedders import Embedder
 from kb.errors import ConfigError, EmptyStoreError
+from kb.generation_cache import GenerationCache
 from kb.glossary import lexical_forms
 from kb.lexical import LexicalIndex
+from kb.memory import release
 from kb.settings import RetrievalSettings
 from kb.store import ChunkStore, Generation, Sentence
 from kb.text import detect_language, named_products
@@ -54,6 +55,31 @@ def audiences_for(view: str) -> tuple[str, ...]:
 def build_lexical(gen: Generation, view: str) -> LexicalIndex:
     """Build the lexical index of one view of a generation from its stored chunks."""
     return lexical_index(chunk for audience in audiences_for(view) for chunk, _ in gen.chunks(audience))
+
+
+def _load_lexical(gen: Generation, view: str) -> LexicalIndex:
+    index = LexicalIndex.load(gen.cache_dir / f"lexical-{view}")
+    if index is None:
+        index = build_lexical(gen, view)
+        try:
+            index.save(gen.cache_dir / f"lexical-{view}")
+        except OSError:
+            pass  # a read-only cache only costs a rebuild next start
+    # Reading a generation's chunks back and tokenising them frees far more than the
+    # index keeps; without this the allocator holds on to it (kb.memory).
+    release()
+    return index
+
+
+def _catalog(gen: Generation, view: str) -> list[Product]:
+    """The products of the catalog documents the view may read, each name once."""
+    seen: dict[str, tuple[str, str]] = {}
+    for audience in audiences_for(view):
+        for meta in gen.metadatas(audience):
+            if meta.get("catalog") and meta.get("doc_id") not in seen:
+                seen[meta["doc_id"]] = (meta["catalog"], audience)
+    products = [p for text, audience in seen.values() for p in loads(text, audience)]
+    return list({p.name: p for p in products}.values())
 
 
 def lexical_index(chunks: Iterable[Chunk]) -> LexicalIndex:
@@ -103,45 +129,25 @@ class HybridRetriever:
         self.store = store
         self.embedder = embedder
         self.settings = settings
-        self._lexical: dict[tuple[str, str], LexicalIndex] = {}
-        self._products: dict[tuple[str, str], list[str]] = {}
-        self._catalogs: dict[tuple[str, str], list[Product]] = {}
-        self._vocabulary: tuple[str, Vocabulary] = ("", EMPTY)
-        self._lock = threading.Lock()
+        # Lexical indexes, product names, catalogs and vocabularies of the generations the
+        # store holds open (two at most), dropped with them.
+        self.caches = GenerationCache(keep=2)
 
     def vocabulary(self, gen: Generation) -> Vocabulary:
         """The vocabulary files published with ``gen``, merged (empty without any)."""
-        if self._vocabulary[0] != gen.id:
-            self._vocabulary = (gen.id, Vocabulary.merged(gen.info.get("vocabulary") or {}))
-        return self._vocabulary[1]
+        return self.caches.get(gen, "vocabulary",
+                               lambda: Vocabulary.merged(gen.info.get("vocabulary") or {}))
 
     def lexical(self, gen: Generation, view: str) -> LexicalIndex:
-        key = (gen.id, view)
-        with self._lock:
-            index = self._lexical.get(key)
-            if index is None:
-                path = gen.cache_dir / f"lexical-{view}"
-                index = LexicalIndex.load(path)
-                if index is None:
-                    index = build_lexical(gen, view)
-                    try:
-                        index.save(path)
-                    except OSError:
-                        pass  # a read-only cache only costs a rebuild next start
-                # Keep only the live generation's indexes in memory.
-                self._lexical = {k: v for k, v in self._lexical.items() if k[0] == gen.id}
-                self._lexical[key] = index
-            return index
+        """The lexical index of one view of ``gen``: read from the generation's cache folder,
+        or built from its chunks (and saved there); once per generation and view."""
+        return self.caches.get(gen, ("lexical", view), lambda: _load_lexical(gen, view))
 
     def products(self, view: str = "customer") -> list[str]:
         """The product names the view's chunks carry, for follow-up rewriting."""
         gen = self.generation()
-        key = (gen.id, view)
-        if key not in self._products:
-            lex = self.lexical(gen, view)
-            self._products = {k: v for k, v in self._products.items() if k[0] == gen.id}
-            self._products[key] = sorted({m.get("product", "") for m in lex.metas} - {""})
-        return self._products[key]
+        return self.caches.get(gen, ("products", view), lambda: sorted(
+            {m.get("product", "") for m in self.lexical(gen, view).metas} - {""}))
 
     def named_products(self, text: str, view: str = "customer") -> list[str]:
         """The products of the view that ``text`` names in full."""
@@ -150,17 +156,7 @@ class HybridRetriever:
     def catalog(self, view: str = "customer") -> list[Product]:
         """The products and facts of the view's documents (customers: public ones only)."""
         gen = self.generation()
-        key = (gen.id, view)
-        if key not in self._catalogs:
-            self._catalogs = {k: v for k, v in self._catalogs.items() if k[0] == gen.id}
-            seen: dict[str, tuple[str, str]] = {}
-            for audience in audiences_for(view):
-                for meta in gen.metadatas(audience):
-                    if meta.get("catalog") and meta.get("doc_id") not in seen:
-                        seen[meta["doc_id"]] = (meta["catalog"], audience)
-            products = [p for text, audience in seen.values() for p in loads(text, audience)]
-            self._catalogs[key] = list({p.name: p for p in products}.values())
-        return self._catalogs[key]
+        return self.caches.get(gen, ("catalog", view), lambda: _catalog(gen, view))
 
     def generation(self) -> Generation:
         gen = self.store.current()

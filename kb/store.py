@@ -56,8 +56,6 @@ log = logging.getLogger(__name__)
 _CHUNKS = "chunks"
 _SENTENCES = "sentences"
 _KINDS = (_CHUNKS, _SENTENCES)
-# Records (with 512-d vectors, about 2 kB each) a reader keeps per collection of a generation.
-_CACHED_RECORDS = 20_000
 _LOCK_STALE = 120.0  # seconds after which an unrenewed writer lock counts as abandoned
 _POINTER = object()  # "the generation the pointer names now"
 
@@ -99,19 +97,46 @@ def _batches(n: int, size: int) -> Iterator[slice]:
 
 
 class Generation:
-    """A published, read-only snapshot of the store."""
+    """A published, read-only snapshot of the store.
+
+    It remembers the records it has fetched (``cached_records`` per collection), so it
+    is worth keeping while requests use it, and worth letting go of afterwards: the store
+    ``close()``s a generation once it is two flips old (``ChromaChunkStore.current``)."""
 
     def __init__(self, gen_id: str, client: Any, names: dict[tuple[str, str], str],
-                 info: dict[str, Any], cache_dir: Path) -> None:
+                 info: dict[str, Any], cache_dir: Path, cached_records: int = 20_000,
+                 release: Callable[[Any], None] | None = None) -> None:
         self.id = gen_id
         self.info = info
         self.cache_dir = cache_dir
+        self.cached_records = cached_records
         self._client = client
+        self._release = release  # lets go of the client when the generation is closed
         self._names = names
         self._collections: dict[tuple[str, str], Any] = {}
         self._counts: dict[tuple[str, str], int] = {}
         self._records: dict[tuple[str, str], OrderedDict[str, Any]] = {}
         self._lock = threading.Lock()
+        self.closed = False
+
+    def close(self) -> None:
+        """Drop the cached records and collection handles and release the client (for the
+        persistent backend, chromadb keeps every folder's indexes in memory until its last
+        client is closed). A request still reading a closed generation fetches what it
+        needs without caching it, or fails and is retried on the live one."""
+        with self._lock:
+            if self.closed:
+                return
+            self.closed = True
+            self._records.clear()
+            self._collections.clear()
+        if self._release is not None:
+            self._release(self._client)
+
+    def cached(self) -> int:
+        """How many records this generation holds in memory (for tests and diagnostics)."""
+        with self._lock:
+            return sum(len(cache) for cache in self._records.values())
 
     def _col(self, audience: str, kind: str) -> Any:
         key = (audience, kind)
@@ -246,10 +271,11 @@ class Generation:
         missing = [i for i in ids if i not in hits]
         fetched = fetch(missing) if missing else {}
         with self._lock:
-            for record_id in missing:
-                cache[record_id] = fetched.get(record_id)  # None: not in this collection
-            while len(cache) > _CACHED_RECORDS:
-                cache.popitem(last=False)
+            if not self.closed:  # a closed generation caches nothing more
+                for record_id in missing:
+                    cache[record_id] = fetched.get(record_id)  # None: not in this collection
+                while len(cache) > self.cached_records:
+                    cache.popitem(last=False)
         found = {**hits, **fetched}
         return {i: found[i] for i in ids if found.get(i) is not None}
 
@@ -356,7 +382,8 @@ class GenerationWriter:
         writing is done by then, so its in-memory indexes are released first."""
         self.release()
         return Generation(self.gen_id, self._client, self._names, {},
-                          self._store.cache_dir(self.gen_id))
+                          self._store.cache_dir(self.gen_id),
+                          self._store.settings.store.cached_records)
 
     def counts(self) -> dict[str, int]:
         return {f"{a}_{k}": col.count() for (a, k), col in self._cols.items()}
@@ -374,7 +401,11 @@ class GenerationWriter:
                     f"records, expected {n}; the previous generation stays live"
                 )
         info = {**info, "counts": counts, "generation": self.gen_id, "published_at": time.time()}
-        return self._store.publish(self, info)
+        published = self._store.publish(self, info)
+        # Readers open the generation with a client of their own; the persistent backend
+        # keeps a folder's indexes in memory until its last client is closed.
+        self._store._release_client(self._client)
+        return published
 
     def abort(self) -> None:
         self._store._release_client(self._client)
@@ -392,6 +423,8 @@ class ChromaChunkStore(ABC):
         self.prefix = settings.store.collection_prefix
         self.home = Path(settings.home)
         self._current: Generation | None = None
+        # The generation before the live one, kept open for requests that began on it.
+        self._previous: Generation | None = None
         self._checked_at = 0.0
         self._lock = threading.Lock()
 
@@ -406,7 +439,12 @@ class ChromaChunkStore(ABC):
 
     # -- reading ------------------------------------------------------------
     def current(self, force: bool = False) -> Generation | None:
-        """The live generation, re-checked at most every ``refresh_seconds``."""
+        """The live generation, re-checked at most every ``refresh_seconds``.
+
+        When the pointer has moved, the generation that was live is kept as the previous
+        one (requests that began on it finish there) and the one before it is closed, so
+        a process holds at most two generations' caches however often it publishes or
+        rolls back. A rollback to the previous generation takes it back, caches and all."""
         now = time.monotonic()
         with self._lock:
             if (not force and self._current is not None
@@ -415,10 +453,32 @@ class ChromaChunkStore(ABC):
             self._checked_at = now
             pointer = self._read_pointer()
             if pointer is None:
-                self._current = None
+                self._flip(None)
             elif self._current is None or self._current.id != pointer:
-                self._current = self._open(pointer)
+                back = self._previous if self._previous and self._previous.id == pointer else None
+                self._flip(back or self._open(pointer))
             return self._current
+
+    def _flip(self, new: Generation | None) -> None:
+        """Make ``new`` the current generation (under ``_lock``); the current one becomes
+        the previous, and the previous is closed unless it is ``new`` itself."""
+        old, self._current = self._current, new
+        if old is None:
+            return
+        if self._previous is not None and self._previous is not new:
+            self._previous.close()
+            self._forget_caches({g.id for g in (new, old) if g is not None})
+        self._previous = old
+
+    def _forget_caches(self, held: set[str]) -> None:
+        """Delete this process's on-disk caches of generations it no longer holds and the
+        store no longer keeps (a backend whose caches live outside the generation's own
+        folder overrides this)."""
+
+    def held(self) -> list[Generation]:
+        """The generations this store keeps open: the live one and the one before it."""
+        with self._lock:
+            return [g for g in (self._current, self._previous) if g is not None]
 
     def begin(self, base: str | None | object = _POINTER) -> GenerationWriter:
         """A writer for the next generation, built from ``base``: the generation the caller
@@ -560,7 +620,9 @@ class PersistentChunkStore(ChromaChunkStore):
 
     def _open(self, gen_id: str) -> Generation:
         info = json.loads((self._gen_dir(gen_id) / "generation.json").read_text())
-        return Generation(gen_id, self._client(gen_id), self._names(gen_id), info, self.cache_dir(gen_id))
+        return Generation(gen_id, self._client(gen_id), self._names(gen_id), info,
+                          self.cache_dir(gen_id), self.settings.store.cached_records,
+                          release=self._release_client)
 
     def _writer_client(self, gen_id: str) -> Any:
         self._gen_dir(gen_id).mkdir(parents=True)
@@ -640,6 +702,22 @@ class HttpChunkStore(ChromaChunkStore):
     def cache_dir(self, gen_id: str) -> Path:
         return self.home / "cache" / f"{self.prefix}_g{gen_id}"
 
+    def _forget_caches(self, held: set[str]) -> None:
+        # The lexical indexes of every generation this process has read would pile up
+        # under LOTSE_HOME/cache, one set per publish.
+        marker = f"{self.prefix}_g"
+        folders = {p.name[len(marker):]: p for p in (self.home / "cache").glob(f"{marker}*")
+                   if p.name[len(marker):].isdigit()}
+        if not folders.keys() - held:
+            return
+        try:
+            kept = set(self.generations())
+        except Exception:
+            return  # the server cannot say now; the next flip tries again
+        for gen_id, path in folders.items():
+            if gen_id not in held | kept:
+                shutil.rmtree(path, ignore_errors=True)
+
     def _pointer(self) -> Any:
         return self._http.get_or_create_collection(self._pointer_name, embedding_function=None)
 
@@ -650,7 +728,8 @@ class HttpChunkStore(ChromaChunkStore):
     def _open(self, gen_id: str) -> Generation:
         meta = self._pointer().metadata or {}
         info = json.loads(meta.get("info", "{}")) if meta.get("generation") == gen_id else {}
-        return Generation(gen_id, self._http, self._names(gen_id), info, self.cache_dir(gen_id))
+        return Generation(gen_id, self._http, self._names(gen_id), info, self.cache_dir(gen_id),
+                          self.settings.store.cached_records)
 
     def _writer_client(self, gen_id: str) -> Any:
         return self._http

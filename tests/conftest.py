@@ -46,7 +46,8 @@ FAST = ("tests/unit", "tests/kb/test_text.py", "tests/ingest/test_loaders.py",
         "tests/bot/chat/test_hours.py", "tests/kb/test_vocabulary.py",
         "tests/bot/chat/test_accounts.py", "tests/bot/chat/test_calibration.py",
         "tests/unit/test_gazetteer.py", "tests/bot/answer/test_route.py",
-        "tests/security/test_crawl_ssrf.py", "tests/security/test_markup.py")
+        "tests/security/test_crawl_ssrf.py", "tests/security/test_markup.py",
+        "tests/kb/test_memory_bounds.py", "tests/bot/chat/test_history_bound.py")
 HEAVY_FIXTURES = {"default_engine", "use_embedder", "browser", "page", "lotse_server"}
 
 

@@ -188,8 +188,27 @@ def test_the_soak_counts_absent_citations_after_each_flip_and_rollback():
         Request(210.0, 210.2, 0, 200, ("gone.md",)),                      # back after rollback
     ]
     res = summarise(log, events, sessions=1, minutes=1, initial_ingest_s=1.0,
-                    rss_start={"A": 1.0}, rss_end={"A": 2.0})
+                    samples=[{"t_s": 0.0, "A": 1.0}, {"t_s": 60.0, "A": 2.0}])
     assert res["stale_citations"] == 1 and res["absent_cited_inside_refresh_window"] == 1
     assert res["cited_later_deleted_before_first_flip"] == 1
     assert res["during_reingests"]["requests"] == 1 and res["during_reingests"]["failed"] == 1
-    assert res["all"]["failed"] == 1 and res["rss_mb"] == {"A": {"start": 1.0, "end": 2.0}}
+    assert res["all"]["failed"] == 1 and res["rss_mb"]["A"]["start"] == 1.0
+
+
+def test_the_soak_reads_growth_per_half_from_the_minute_before_each_mark():
+    from bench.soak import growth_check, memory
+
+    # Every 30 s for an hour: A climbs for 20 minutes and then stays (one spike at 50 min);
+    # B keeps growing by 1 MB a minute.
+    samples = [{"t_s": float(t), "A": 400.0 + min(t, 1200) / 60 + (30 if t == 3000 else 0),
+                "B": 400.0 + t / 60, "chroma": None if t == 0 else 200.0}
+               for t in range(0, 3601, 30)]
+    rss = memory(samples, 3600, ["A", "B", "chroma"])
+    assert rss["A"]["start"] == 400.0 and rss["A"]["half"] == 420.0 and rss["A"]["end"] == 420.0
+    assert rss["A"]["second_half_growth"] == 0.0 and rss["A"]["max"] == 450.0
+    assert rss["B"]["first_half_growth"] == 29.5 and rss["B"]["second_half_growth"] == 30.0
+    assert rss["chroma"]["start"] == 200.0  # the first sample that has it
+    check = growth_check({"rss_mb": rss}, 15)
+    assert not check["met"] and check["largest"] == 30.0
+    del rss["B"]
+    assert growth_check({"rss_mb": rss}, 15)["met"]

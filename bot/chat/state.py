@@ -53,6 +53,10 @@ log = logging.getLogger(__name__)
 
 # One definition of a session id for the tables, the REST schema and the services.
 SESSION_ID_MAX = 64
+# Earlier exchanges of a conversation the answer chain is given. The chain reads the last
+# one to three; only follow-up rewriting looks further back, for the product named last,
+# and an "it" does not reach back further than this.
+HISTORY_TURNS = 10
 SESSION_ID_PATTERN = rf"^[A-Za-z0-9_-]{{1,{SESSION_ID_MAX}}}$"
 _SESSION_ID = re.compile(SESSION_ID_PATTERN)
 
@@ -506,19 +510,27 @@ class StateStore:
                     select(_RawText).where(_RawText.session_id == session_id))}
             return [_message(r, raw.get(r.id)) for r in rows]
 
-    def turns(self, session_id: str) -> list[Turn]:
-        """Earlier exchanges for follow-up rewriting: each customer question with the bot's answer."""
+    def turns(self, session_id: str, last: int = HISTORY_TURNS) -> list[Turn]:
+        """The last ``last`` exchanges of a conversation, oldest first, for follow-up
+        rewriting: each customer question with the bot's answer. Only the newest messages
+        are read, so a conversation of thousands costs what a short one does."""
+        with self._tx() as db:
+            rows = db.scalars(
+                select(_Message).where(_Message.session_id == session_id,
+                                       _Message.role.in_(("customer", "bot", "client_history")))
+                .order_by(_Message.id.desc()).limit(2 * last + 1)).all()
+            messages = [_message(r) for r in reversed(rows)]
         turns: list[Turn] = []
-        for msg in self.transcript(session_id):
+        for msg in messages:
             if msg.role == "customer":
                 turns.append(Turn(msg.text))
-            elif msg.role in ("bot", "client_history") and turns:  # a client's history too
+            elif turns:  # a bot's answer, or a client's history
                 # The question as it was searched: a follow-up already carries its product.
                 question = msg.answer.get("retrieval_query") or turns[-1].question
                 turns[-1] = Turn(question, msg.text, tuple(msg.answer.get("options", ())),
                                  msg.answer.get("advice"),
                                  tuple(msg.answer.get("suggestions", ())))
-        return turns
+        return turns[-last:] if last > 0 else []
 
     # -- staff logins (shared by every Lotse process on this database) ------------------
     def add_login(self, token_hash: str, name: str, role: str, expires: float) -> None:

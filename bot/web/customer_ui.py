@@ -150,6 +150,18 @@ def refusal(exc: InvalidQuestion | RateLimited, language: str) -> str:
     return TEXTS[language]["empty"]
 
 
+# Answers of one chat page whose rating still names the message rated; an older answer's
+# rating is kept for the conversation without it. Gradio holds this map for every open
+# page, so it must not grow with the conversation.
+RATEABLE_ANSWERS = 100
+
+
+def rateable(ids: dict[int, int | None]) -> dict[int, int | None]:
+    """The message ids of the last ``RATEABLE_ANSWERS`` answers of the page (chat position
+    -> stored message id)."""
+    return dict(sorted(ids.items())[-RATEABLE_ANSWERS:])
+
+
 def reveal(text: str) -> Iterator[str]:
     """A whole answer as it grows word by word, so it reads like the streamed ones."""
     words = text.split(" ")
@@ -252,7 +264,7 @@ def build_customer_ui(chat: ChatService, cookies: ChatCookies) -> gr.Blocks:
             else:
                 answer = reply.answer.to_dict() if reply.answer else {}
                 history[-1] = answer_bubble(reply.text, answer, lang)
-                ids = {**ids, len(history) - 1: reply.message_id}
+                ids = rateable({**ids, len(history) - 1: reply.message_id})
             yield history, ids, box_update(), shown, sid
 
         # A message sent while an answer is still coming in runs right after it (Gradio's

@@ -309,3 +309,24 @@ def test_a_released_writer_goes_on_writing_and_publishes_everything(make):
     gen = writer.publish({})
     assert gen.count("public") == 3 and gen.count("public", "sentences") == 3
     assert gen.query(vecs[2], ("public",), 1)[0][0].id == "r-2"
+
+
+def test_a_reader_holds_two_generations_and_their_caches_however_often_it_flips(make):
+    """Two processes on one store: the writer publishes five times, the reader follows each
+    flip and reads; it keeps the live and the previous generation open, and on disk the
+    caches of those and of the generations the store still keeps, nothing older."""
+    writer_side, reader = make(), make()
+    followed = []
+    for round_ in range(5):
+        writer, vecs = _write(writer_side, [_chunk("f", round_)])
+        writer.publish({})
+        gen = reader.current(force=True)
+        gen.get_chunks([f"f-{round_}"], ("public",))
+        gen.cache_dir.mkdir(parents=True, exist_ok=True)  # as a lexical index would
+        (gen.cache_dir / "marker").write_text(gen.id)
+        followed.append(gen)
+    assert [g.id for g in reader.held()] == [followed[-1].id, followed[-2].id]
+    assert all(g.closed and g.cached() == 0 for g in followed[:-2])
+    left = {g.id for g in followed if g.cache_dir.exists()}
+    assert left <= {g.id for g in followed[-2:]} | set(reader.generations())
+    assert {g.id for g in followed[-2:]} <= left

@@ -1,0 +1,142 @@
+"""What a long-running process keeps of old generations: two generations' caches at most,
+however many publishes and rollbacks it has seen (the soak in README, "Operations", is
+the hour-long version of these)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kb.embedders import FakeEmbedder
+from kb.generation_cache import GenerationCache
+from kb.retrieval import HybridRetriever
+from kb.settings import LotseSettings
+from kb.store import Sentence, make_store
+from kb.types import Chunk
+
+PUBLISHES = 6
+
+
+def _chunks(round_: int) -> list[Chunk]:
+    out = []
+    for n, (doc, text) in enumerate([("zelt", "Das Zelt Nordkap wiegt 2,1 kg."),
+                                     ("versand", "Der Versand kostet 4,90 Euro."),
+                                     ("notiz", "Intern: Retouren gehen an Lager 3.")]):
+        meta = {"source": f"{doc}.md", "title": doc, "doc_type": "faq", "language": "de",
+                "audience": "internal" if doc == "notiz" else "public", "sentences": 1,
+                "product": "Nordkap" if doc == "zelt" else ""}
+        out.append(Chunk(id=f"{doc}-{round_}", doc_id=f"{doc}-{round_}",
+                         text=f"{text} Stand {round_}.", position=n, section=None, metadata=meta))
+    return out
+
+
+def _publish(store, embedder: FakeEmbedder, round_: int):
+    chunks = _chunks(round_)
+    vectors = embedder.embed_batch([c.text for c in chunks])
+    sentences = [Sentence(f"{c.id}:0", c.id, c.text, c.audience, {}) for c in chunks]
+    writer = store.begin()
+    writer.add(chunks, vectors, sentences, vectors.copy())
+    return writer.publish({"embedder": embedder.name})
+
+
+@pytest.fixture
+def setup(tmp_path):
+    settings = LotseSettings(home=tmp_path / "home", embedding={"mode": "fake"},
+                             store={"refresh_seconds": 0, "keep_generations": 3})
+    store, embedder = make_store(settings), FakeEmbedder()
+    return store, embedder, HybridRetriever(store, embedder, settings.retrieval)
+
+
+def _ask(retriever: HybridRetriever) -> None:
+    for view in ("customer", "agent"):
+        retriever.retrieve("Was wiegt das Zelt?", view=view)
+        retriever.products(view)
+        retriever.catalog(view)
+
+
+def test_after_many_publishes_only_the_live_and_the_previous_generation_are_held(setup):
+    store, embedder, retriever = setup
+    seen = []
+    for round_ in range(PUBLISHES):
+        _publish(store, embedder, round_)
+        _ask(retriever)
+        seen.append(store.current())
+    held = store.held()
+    assert [g.id for g in held] == [seen[-1].id, seen[-2].id]
+    assert held[0].cached() > 0  # the live generation's records are cached
+    for old in seen[:-2]:  # every older one was closed and let go of its records
+        assert old.closed and old.cached() == 0
+    assert set(retriever.caches.generations()) <= {seen[-1].id, seen[-2].id}
+    assert len(retriever.caches.generations()) <= 2
+
+
+def test_a_rollback_takes_the_previous_generation_back_with_its_caches(setup):
+    store, embedder, retriever = setup
+    first = _publish(store, embedder, 0)
+    _ask(retriever)
+    warm = store.current().cached()
+    _publish(store, embedder, 1)
+    _ask(retriever)
+    back = store.rollback()
+    assert back is first and back.cached() == warm  # the same object, still warm
+    _ask(retriever)
+    assert len(store.held()) == 2 and len(retriever.caches.generations()) <= 2
+
+
+def test_the_persistent_backend_lets_go_of_old_generations_chromadb_systems(setup):
+    """chromadb keeps a folder's System (its indexes, its SQLite connection) for as long as
+    one client of it is open; a client per publish that is never closed is a leak."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    store, embedder, retriever = setup
+    before = set(SharedSystemClient._identifier_to_system)
+    for round_ in range(PUBLISHES):
+        _publish(store, embedder, round_)
+        _ask(retriever)
+    opened = set(SharedSystemClient._identifier_to_system) - before
+    assert {p.rsplit("gen-", 1)[-1] for p in opened} == {g.id for g in store.held()}
+
+
+def test_a_generation_two_flips_old_is_closed_and_caches_nothing_more(setup):
+    store, embedder, _ = setup
+    straggler = _publish(store, embedder, 0)  # a request that began on it still holds it
+    straggler.get_chunks(["zelt-0"], ("public",))
+    assert straggler.cached() > 0
+    _publish(store, embedder, 1)
+    assert not straggler.closed  # the previous generation stays open
+    _publish(store, embedder, 2)
+    assert straggler.closed and straggler.cached() == 0
+    # Its client is closed (persistent backend): the request fails and the retriever
+    # retries on the live generation (HybridRetriever.retrieve).
+    with pytest.raises(Exception):
+        straggler.get_chunks(["zelt-0"], ("public",))
+    assert straggler.cached() == 0
+
+
+class _Gen:
+    def __init__(self, gen_id: str) -> None:
+        self.id, self.closed = gen_id, False
+
+
+def test_the_generation_cache_keeps_at_most_keep_generations_and_drops_closed_ones():
+    cache = GenerationCache(keep=2)
+    a, b, c = _Gen("a"), _Gen("b"), _Gen("c")
+    made = []
+    for gen in (a, b, a):
+        assert cache.get(gen, "x", lambda gen=gen: made.append(gen.id) or gen.id) == gen.id
+    assert made == ["a", "b"] and cache.generations() == ["a", "b"]  # made once each
+    cache.get(c, "x", lambda: "c")
+    assert cache.generations() == ["b", "c"]  # the oldest went
+    b.closed = True
+    cache.get(a, "x", lambda: "a again")
+    assert cache.generations() == ["c", "a"]  # the closed one went first
+    assert cache.get(a, "x", lambda: "never") == "a again"
+
+
+def test_a_generation_cache_holds_at_least_one_generation():
+    with pytest.raises(ValueError):
+        GenerationCache(keep=0)
+    one = GenerationCache(keep=1)
+    one.get(_Gen("a"), "x", lambda: np.zeros(3))
+    one.get(_Gen("b"), "x", lambda: np.zeros(3))
+    assert one.generations() == ["b"]
