@@ -31,7 +31,10 @@ def test_hostile_messages_get_clear_notes_in_the_chat(lotse_server, page):
     assert page.locator("#chat .bot").last.inner_text().startswith("Dabei kann ich nicht helfen.")
     shot(page, "11-hostile-input")
 
-    for i in range(19):  # 20 messages in this chat within the minute, counting the one above
-        _ask_and_wait(page, f"Was kostet der Versand? ({i})", 3 + i, "Quellen")
+    # 20 messages in this chat within the minute, counting the one above; the first is
+    # answered with its sources, the rest only need an answer of some kind (a variant may
+    # get the likely topics offered)
+    for i in range(19):
+        _ask_and_wait(page, f"Was kostet der Versand? ({i})", 3 + i, "" if i else "Quellen")
     _ask_and_wait(page, "Und noch eine Frage?", 22, "sehr viele Nachrichten in kurzer Zeit")
     assert "Sekunden" in page.locator("#chat .bot").last.inner_text()

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-import select
+import selectors
 import socket
 import time
 from urllib.parse import urlparse
@@ -39,7 +39,7 @@ def _send_head(url: str, pieces, total: int) -> tuple[bytes, int]:
                 break
             sock.sendall(piece)
             sent += len(piece)
-            if select.select([sock], [], [], 0)[0]:
+            if _readable([sock], 0):
                 break  # the server answered (or hung up) while the head was still coming
     except OSError:
         pass  # refused and closed while we were still sending: the point
@@ -51,6 +51,15 @@ def _send_head(url: str, pieces, total: int) -> tuple[bytes, int]:
         pass
     sock.close()
     return answer, sent
+
+
+def _readable(socks: list[socket.socket], timeout: float) -> list[socket.socket]:
+    """The sockets with something to read (or closed) within ``timeout``; a selector, not
+    select(), whose descriptors end at 1024 and a long test run opens more."""
+    with selectors.DefaultSelector() as selector:
+        for sock in socks:
+            selector.register(sock, selectors.EVENT_READ)
+        return [key.fileobj for key, _ in selector.select(timeout)]
 
 
 def _one_response(sock: socket.socket) -> bytes:
@@ -121,7 +130,7 @@ def test_trickled_and_silent_connections_are_closed_after_the_header_timeout(tar
                 except OSError:
                     pass
         # Waiting for the server to say something is the pacing: no fixed sleep.
-        readable, _, _ = select.select(list(open_socks), [], [], 0.5)
+        readable = _readable(list(open_socks), 0.5)
         for sock in readable:
             try:
                 said = sock.recv(4096)
