@@ -146,3 +146,27 @@ def test_a_generation_cache_holds_at_least_one_generation():
     one.get(_Gen("a"), "x", lambda: np.zeros(3))
     one.get(_Gen("b"), "x", lambda: np.zeros(3))
     assert one.generations() == ["b"]
+
+
+def test_release_frees_what_only_reference_cycles_hold():
+    """An ingest leaves garbage in reference cycles; it must not wait for Python's rare
+    collection of its oldest objects to be freed and handed back."""
+    import gc
+    import weakref
+
+    from kb.memory import release
+
+    class Node:
+        pass
+
+    gc.disable()
+    try:
+        node = Node()
+        node.self, node.payload = node, np.ones(1 << 20, dtype=np.float32)
+        alive = weakref.ref(node)
+        del node
+        assert alive() is not None  # only the cycle holds it now
+        release()
+        assert alive() is None
+    finally:
+        gc.enable()
