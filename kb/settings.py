@@ -74,11 +74,10 @@ class StoreSettings(BaseModel):
         1.0, ge=0, description="How often a reader checks for a newer published generation."
     )
     cached_records: int = Field(
-        20_000, ge=0, description="Records (a chunk or a sentence with its vector, about 4 kB "
-        "each) a process keeps in memory per collection of a generation, so that a record is "
-        "fetched from chroma once, not at every question that finds it. A process holds the "
-        "caches of two generations at most (the live one and the one before), each of four "
-        "collections; 0 turns the cache off."
+        20_000, ge=0, description="Records (a chunk or a sentence with its vector, about "
+        "3.5 kB each) a process keeps in memory per collection of the live generation, so "
+        "that a record is fetched from chroma once, not at every question that finds it. "
+        "The cache goes when another generation goes live; 0 turns it off."
     )
 
 

@@ -99,9 +99,10 @@ def _batches(n: int, size: int) -> Iterator[slice]:
 class Generation:
     """A published, read-only snapshot of the store.
 
-    It remembers the records it has fetched (``cached_records`` per collection), so it
-    is worth keeping while requests use it, and worth letting go of afterwards: the store
-    ``close()``s a generation once it is two flips old (``ChromaChunkStore.current``)."""
+    It remembers the records it has fetched (``cached_records`` per collection) while it
+    is live. When the store flips to another generation it ``retire()``s this one: the
+    records go, requests that began on it still finish there; at the next flip it is
+    ``close()``d (``ChromaChunkStore.current``)."""
 
     def __init__(self, gen_id: str, client: Any, names: dict[tuple[str, str], str],
                  info: dict[str, Any], cache_dir: Path, cached_records: int = 20_000,
@@ -117,17 +118,30 @@ class Generation:
         self._counts: dict[tuple[str, str], int] = {}
         self._records: dict[tuple[str, str], OrderedDict[str, Any]] = {}
         self._lock = threading.Lock()
+        self.caching = True
         self.closed = False
 
+    def retire(self) -> None:
+        """Drop the cached records and cache none from now on; the generation still
+        answers, for the requests that began on it before the flip."""
+        with self._lock:
+            self.caching = False
+            self._records.clear()
+
+    def revive(self) -> None:
+        """Cache again: the store went back to this generation (a rollback)."""
+        with self._lock:
+            self.caching = not self.closed
+
     def close(self) -> None:
-        """Drop the cached records and collection handles and release the client (for the
+        """Retire it and let go of the collection handles and the client (for the
         persistent backend, chromadb keeps every folder's indexes in memory until its last
-        client is closed). A request still reading a closed generation fetches what it
-        needs without caching it, or fails and is retried on the live one."""
+        client is closed). A request still reading a closed generation fails and is
+        retried on the live one (``HybridRetriever.retrieve``)."""
         with self._lock:
             if self.closed:
                 return
-            self.closed = True
+            self.closed, self.caching = True, False
             self._records.clear()
             self._collections.clear()
         if self._release is not None:
@@ -271,7 +285,7 @@ class Generation:
         missing = [i for i in ids if i not in hits]
         fetched = fetch(missing) if missing else {}
         with self._lock:
-            if not self.closed:  # a closed generation caches nothing more
+            if self.caching:  # a retired generation is read, not remembered
                 for record_id in missing:
                     cache[record_id] = fetched.get(record_id)  # None: not in this collection
                 while len(cache) > self.cached_records:
@@ -441,10 +455,11 @@ class ChromaChunkStore(ABC):
     def current(self, force: bool = False) -> Generation | None:
         """The live generation, re-checked at most every ``refresh_seconds``.
 
-        When the pointer has moved, the generation that was live is kept as the previous
-        one (requests that began on it finish there) and the one before it is closed, so
-        a process holds at most two generations' caches however often it publishes or
-        rolls back. A rollback to the previous generation takes it back, caches and all."""
+        When the pointer has moved, the generation that was live is retired and kept as
+        the previous one (requests that began on it finish there, without caching), and
+        the one before it is closed: a process caches one generation's records and keeps
+        two generations open, however often it publishes or rolls back. A rollback to the
+        previous generation takes that one back."""
         now = time.monotonic()
         with self._lock:
             if (not force and self._current is not None
@@ -460,15 +475,23 @@ class ChromaChunkStore(ABC):
             return self._current
 
     def _flip(self, new: Generation | None) -> None:
-        """Make ``new`` the current generation (under ``_lock``); the current one becomes
-        the previous, and the previous is closed unless it is ``new`` itself."""
+        """Make ``new`` the current generation (under ``_lock``): the current one is retired
+        and becomes the previous, and the previous is closed unless it is ``new`` itself."""
         old, self._current = self._current, new
+        if new is not None:
+            new.revive()
         if old is None:
             return
+        old.retire()
         if self._previous is not None and self._previous is not new:
             self._previous.close()
             self._forget_caches({g.id for g in (new, old) if g is not None})
         self._previous = old
+
+    def held(self) -> list[Generation]:
+        """The generations this store keeps open: the live one and the one before it."""
+        with self._lock:
+            return [g for g in (self._current, self._previous) if g is not None]
 
     def _forget_caches(self, held: set[str]) -> None:
         """Delete this process's on-disk caches of generations it no longer holds and the

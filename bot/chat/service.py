@@ -270,7 +270,7 @@ class ChatService:
         self.state.ensure_session(session_id, role=view)
         ids = {"session_id": session_id, "secret": secret}
         open_ticket = self.state.open_ticket_of(session_id) if view == "customer" else None
-        turns = self.state.turns(session_id)
+        turns = self.state.turns(session_id, last=self.engine.settings.reading.max_turns)
         started = time.perf_counter()
         answer = None
         for item in self.engine.chain.stream(question, view=view, history=turns,
@@ -514,7 +514,7 @@ class ChatService:
                     f"{self.ticket_status(existing, language)}")
             return Reply(text, None, None, existing, forwarded=True, **ids)
         if question is None:
-            turns = self.state.turns(session_id)
+            turns = self.state.turns(session_id, last=1)
             question = turns[-1].question if turns else ""
         ticket = self.state.open_ticket(session_id, reason, question, [], "")
         if contact:

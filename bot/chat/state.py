@@ -53,10 +53,6 @@ log = logging.getLogger(__name__)
 
 # One definition of a session id for the tables, the REST schema and the services.
 SESSION_ID_MAX = 64
-# Earlier exchanges of a conversation the answer chain is given. The chain reads the last
-# one to three; only follow-up rewriting looks further back, for the product named last,
-# and an "it" does not reach back further than this.
-HISTORY_TURNS = 10
 SESSION_ID_PATTERN = rf"^[A-Za-z0-9_-]{{1,{SESSION_ID_MAX}}}$"
 _SESSION_ID = re.compile(SESSION_ID_PATTERN)
 
@@ -510,10 +506,11 @@ class StateStore:
                     select(_RawText).where(_RawText.session_id == session_id))}
             return [_message(r, raw.get(r.id)) for r in rows]
 
-    def turns(self, session_id: str, last: int = HISTORY_TURNS) -> list[Turn]:
+    def turns(self, session_id: str, last: int) -> list[Turn]:
         """The last ``last`` exchanges of a conversation, oldest first, for follow-up
         rewriting: each customer question with the bot's answer. Only the newest messages
-        are read, so a conversation of thousands costs what a short one does."""
+        are read, so a conversation of thousands costs what a short one does (the chain
+        reads ``reading.max_turns`` of them anyway)."""
         with self._tx() as db:
             rows = db.scalars(
                 select(_Message).where(_Message.session_id == session_id,

@@ -313,8 +313,8 @@ def test_a_released_writer_goes_on_writing_and_publishes_everything(make):
 
 def test_a_reader_holds_two_generations_and_their_caches_however_often_it_flips(make):
     """Two processes on one store: the writer publishes five times, the reader follows each
-    flip and reads; it keeps the live and the previous generation open, and on disk the
-    caches of those and of the generations the store still keeps, nothing older."""
+    flip and reads; it caches the live generation's records only, keeps the previous one
+    open, and on disk the caches of those and of the generations the store still keeps."""
     writer_side, reader = make(), make()
     followed = []
     for round_ in range(5):
@@ -326,6 +326,7 @@ def test_a_reader_holds_two_generations_and_their_caches_however_often_it_flips(
         (gen.cache_dir / "marker").write_text(gen.id)
         followed.append(gen)
     assert [g.id for g in reader.held()] == [followed[-1].id, followed[-2].id]
+    assert followed[-1].cached() == 1 and followed[-2].cached() == 0
     assert all(g.closed and g.cached() == 0 for g in followed[:-2])
     left = {g.id for g in followed if g.cache_dir.exists()}
     assert left <= {g.id for g in followed[-2:]} | set(reader.generations())

@@ -1,14 +1,17 @@
 """Per-conversation state stays bounded however long a conversation gets: the answer chain
-is given the last exchanges only, read as such from the database, and a chat page keeps
-the message ids of its last answers only."""
+is given the last ``reading.max_turns`` exchanges, read as such from the database (not
+the whole transcript at every message), and a chat page keeps the message ids of its last
+answers only."""
 
 from __future__ import annotations
 
 from sqlalchemy import event
 
-from bot.chat.state import HISTORY_TURNS, StateStore
+from bot.chat.state import StateStore
+from kb.settings import ReadingSettings
 
 EXCHANGES = 300
+LAST = ReadingSettings().max_turns
 
 
 def _long_conversation(state: StateStore) -> str:
@@ -27,9 +30,9 @@ def test_a_long_conversation_gives_the_chain_its_last_exchanges_only(tmp_path):
     statements: list[str] = []
     event.listen(state.engine, "before_cursor_execute",
                  lambda conn, cursor, sql, *rest: statements.append(sql))
-    turns = state.turns(sid)
-    assert len(turns) == HISTORY_TURNS
-    first = EXCHANGES - HISTORY_TURNS
+    turns = state.turns(sid, last=LAST)
+    assert len(turns) == LAST
+    first = EXCHANGES - LAST
     assert [t.question for t in turns] == [f"Frage {i} gesucht" for i in range(first, EXCHANGES)]
     assert turns[-1].answer == f"Antwort {EXCHANGES - 1}"
     reads = [s for s in statements if "FROM messages" in s]
@@ -48,8 +51,8 @@ def test_an_answer_whose_question_fell_out_of_the_window_is_no_turn(tmp_path):
     state.add_message(sid, "customer", "Und nach Österreich?")
     turns = state.turns(sid, last=1)
     assert [(t.question, t.answer) for t in turns] == [("Und nach Österreich?", "")]
-    assert [t.question for t in state.turns(sid)] == ["Was kostet der Versand?",
-                                                      "Und nach Österreich?"]
+    assert [t.question for t in state.turns(sid, last=LAST)] == ["Was kostet der Versand?",
+                                                                 "Und nach Österreich?"]
     state.engine.dispose()
 
 
