@@ -173,8 +173,11 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
+        # Tests load pages from 127.0.0.1 only; even with background networking off,
+        # Chromium looks up Google's update, account and autofill hosts: no name resolves.
         b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
             "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1"])
         yield b
         b.close()

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from bot.web.chat_cookie import COOKIE
+from tests.security.conftest import NOT_YOURS
 
 LONG = 60_000
 
@@ -75,7 +76,8 @@ def test_a_planted_cookie_gives_the_planter_nothing_to_read(target, browser):
         return httpx.get(f"{url}/v1/conversations/{conversation}", headers={
             "Authorization": f"Bearer {token}", "X-Session-Secret": key})
 
-    assert read(sid, secret).status_code == 403  # the planter's id leads nowhere
+    planted = read(sid, secret)  # the planter's id leads nowhere: no such conversation
+    assert planted.status_code == 403 and planted.json()["error"] == NOT_YOURS
     # Control: the conversation the server issued to the browser holds the message.
     own = read(own_sid, own_secret)
     assert own.status_code == 200
