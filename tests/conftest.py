@@ -30,6 +30,10 @@ os.environ.setdefault("LOTSE_HOURS__WEEKLY", ALWAYS_OPEN)
 # chosen on the corpora, is what `make eval`, `bench.corpora --check` and
 # tests/bot/answer/test_answerability.py run with (they set or clear this themselves).
 os.environ.setdefault("LOTSE_ANSWER__HANDOFF_BELOW", "0.3")
+# huggingface_hub reads this once, when it is first imported (gradio imports it while the
+# test modules are collected, before any per-test setting): offline from the start, or
+# building a request header asks huggingface.co for its agent registry.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # The model cache (kb.model_cache) starts empty and stays out of the user's ~/.cache: the
 # first model load of a run writes it, every later one (servers and workers too) reads it.
 _CACHE = tempfile.mkdtemp(prefix="lotse-test-cache-")

@@ -34,8 +34,11 @@ from bench.servers import serve_ingested, stop
 
 REPO = Path(__file__).resolve().parents[2]
 # Gradio checks its version and sends usage data to api.gradio.app from every process that
-# builds a page (each `lotse serve` started here, the test process): not from this suite.
+# builds a page (each `lotse serve` started here); gradio_client sends its own through
+# huggingface_hub unless each Client is made with analytics_enabled=False (its default is
+# True whatever the environment says). Not from this suite.
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 # The routes of the route table (docs: DESIGN.md): a reply that names one went through the
 # answer chain.
 ROUTES = {"refuse", "smalltalk", "advise", "answer", "suggest", "escalate", "handoff", "forward"}

@@ -188,7 +188,7 @@ def test_no_canary_comes_back_to_a_customer(canary_server):
 
     from gradio_client import Client
 
-    chat = Client(f"{url}/", verbose=False)
+    chat = Client(f"{url}/", verbose=False, analytics_enabled=False)  # no telemetry
     # The control: the page's API reaches the chain and answers from the documents.
     versand = _bot_text(chat.predict("Was kostet der Versand?", [], "de", api_name="/respond")[0])
     assert "4,95" in versand and "Quellen" in versand, versand

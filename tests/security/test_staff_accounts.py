@@ -100,7 +100,7 @@ def _staff_ui(url: str, **headers: str):
     """The staff page's Gradio API as a browser with these headers would use it."""
     from gradio_client import Client
 
-    return Client(f"{url}/staff/", headers=headers, verbose=False)
+    return Client(f"{url}/staff/", headers=headers, verbose=False, analytics_enabled=False)
 
 
 def _whoami(ui) -> str:
