@@ -20,10 +20,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.callbacks import (
+    AsyncCallbackManagerForRetrieverRun,
+    CallbackManagerForRetrieverRun,
+)
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableConfig
+from langchain_core.runnables.config import run_in_executor
 from pydantic import ConfigDict, Field
 
 from bot.answer.followup import Turn
@@ -45,6 +49,32 @@ def _checked_view(view: str) -> str:
     return view
 
 
+# The metadata a ``where`` filter may name: what chunks are stored with for filtering.
+WHERE_KEYS = ("doc_type", "product")
+
+
+def _checked_k(k: Any) -> int:
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ValueError(f"k must be a whole number of at least 1, not {k!r}")
+    return k
+
+
+def _checked_where(where: Any) -> dict[str, str] | None:
+    """``where`` if it only compares ``doc_type`` or ``product`` with a text; the audience
+    is the view's and never a filter a caller sets."""
+    if where is None:
+        return None
+    if not isinstance(where, dict) or not where:
+        raise ValueError(f"where must be a non-empty dict of {' and/or '.join(WHERE_KEYS)}, "
+                         f"not {where!r}"[:200])
+    for key, value in where.items():
+        if key not in WHERE_KEYS:
+            raise ValueError(f"where may name {' and '.join(WHERE_KEYS)} only, not {key!r}"[:200])
+        if not isinstance(value, str):
+            raise ValueError(f"where[{key!r}] must be a text, not {value!r}"[:200])
+    return dict(where)
+
+
 def to_document(hit: Hit) -> Document:
     """A hit as a langchain Document; the metadata names where the text comes from."""
     chunk = hit.chunk
@@ -52,6 +82,7 @@ def to_document(hit: Hit) -> Document:
         "source": chunk.source, "title": chunk.title, "section": chunk.section or "",
         "score": round(float(hit.score), 4), "audience": chunk.audience,
         "doc_type": chunk.metadata.get("doc_type", ""),
+        "product": chunk.metadata.get("product", ""),
         "language": chunk.metadata.get("language", ""),
         "signals": {k: round(float(v), 4) for k, v in hit.signals.items()}})
 
@@ -59,8 +90,17 @@ def to_document(hit: Hit) -> Document:
 class LotseRetriever(BaseRetriever):
     """Lotse's hybrid retrieval (BM25 and dense, fused) for one view.
 
-    ``view`` is ``customer`` (public documents only) or ``agent`` (internal notes too);
-    ``k`` hits are returned, best first; ``where`` narrows by ``doc_type`` or ``product``.
+    ``view`` is ``customer`` (public documents only) or ``agent`` (internal notes too) and
+    is fixed when the retriever is built; ``k`` hits are returned, best first; ``where``
+    narrows by ``doc_type`` or ``product``. ``k`` and ``where`` may also be given with each
+    call, which is how LangChain's standard retriever tests and other tools ask:
+
+        >>> retriever = LotseRetriever(k=5)
+        >>> retriever.invoke("Was kostet der Expressversand?", k=1)           # one document
+        >>> retriever.invoke("Rucksack", where={"doc_type": "product"})    # products only
+
+    Any other argument of a call (``view``, ``audience``, …) is refused with a
+    ``TypeError``: what a caller passes never widens what the retriever may show.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -72,11 +112,28 @@ class LotseRetriever(BaseRetriever):
 
     def model_post_init(self, __context: Any) -> None:
         _checked_view(self.view)
+        _checked_k(self.k)
+        _checked_where(self.where)
 
-    def _get_relevant_documents(self, query: str, *,
-                                run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
-        hits = self.engine.retriever.retrieve(query, view=self.view, k=self.k, where=self.where).hits
+    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun,
+                                k: int | None = None, where: dict[str, str] | None = None,
+                                **other: Any) -> list[Document]:
+        # langchain-core hands every keyword of ``invoke`` down, its own ``verbose`` included.
+        other.pop("verbose", None)
+        if other:
+            raise TypeError(f"LotseRetriever takes k and where with a call, not {', '.join(other)}"
+                            f"; the view ({self.view}) is fixed when the retriever is built")
+        k = self.k if k is None else _checked_k(k)
+        where = self.where if where is None else _checked_where(where)
+        hits = self.engine.retriever.retrieve(query, view=self.view, k=k, where=where).hits
         return [to_document(h) for h in hits]
+
+    async def _aget_relevant_documents(self, query: str, *,
+                                       run_manager: AsyncCallbackManagerForRetrieverRun,
+                                       **kwargs: Any) -> list[Document]:
+        # langchain-core's default drops the call's arguments on the way to the thread.
+        return await run_in_executor(None, self._get_relevant_documents, query,
+                                     run_manager=run_manager.get_sync(), **kwargs)
 
 
 def _question(value: str | dict) -> tuple[str, list[Turn]]:

@@ -93,3 +93,35 @@ def test_built_without_arguments_it_reads_the_settings_as_the_cli_does(default_e
     finally:
         get_settings.cache_clear()
     assert "12,90" in docs[0].page_content
+
+
+def test_k_and_where_given_with_a_call_are_honoured(default_engine):
+    retriever = LotseRetriever(engine=default_engine)  # k=5 when built
+    question = "Wie schwer ist der AlpinPro 35?"
+    assert len(retriever.invoke(question)) == 5  # the control: the built k
+    assert len(retriever.invoke(question, k=1)) == 1
+    assert len(retriever.batch([question, question], k=2)[1]) == 2
+    assert len(asyncio.run(retriever.ainvoke(question, k=3))) == 3
+    products = retriever.invoke(question, k=4, where={"doc_type": "product"})
+    assert len(products) == 4 and {d.metadata["doc_type"] for d in products} == {"product"}
+    only = retriever.invoke(question, k=3, where={"product": "AlpinPro 35"})
+    assert only and {d.metadata["product"] for d in only} == {"AlpinPro 35"}
+    assert {d.metadata["doc_type"] for d in retriever.invoke(question, k=10)} != {"product"}
+    with pytest.raises(ValueError, match="k must be"):
+        retriever.invoke(question, k=0)
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"view": "agent"}, {"audience": "internal"}, {"where": {"audience": "internal"}},
+    {"where": {"$or": [{"audience": "internal"}, {"doc_type": "note"}]}},
+    {"where": {}}, {"filter": {"audience": "internal"}}, {"search_kwargs": {"view": "agent"}},
+], ids=["view", "audience", "where-audience", "where-or", "where-empty", "filter", "search"])
+def test_no_argument_of_a_call_shows_a_customer_retriever_an_internal_note(default_engine,
+                                                                          kwargs):
+    retriever = LotseRetriever(engine=default_engine, k=10)
+    # The control: the agent's retriever finds the note with this query.
+    agent = LotseRetriever(engine=default_engine, view="agent", k=10).invoke(INTERNAL)
+    assert agent[0].metadata["source"] == "internal/gutscheincodes.md"
+    with pytest.raises((TypeError, ValueError), match="view|where|k and where"):
+        retriever.invoke(INTERNAL, **kwargs)
+    assert all(d.metadata["audience"] == "public" for d in retriever.invoke(INTERNAL, k=10))
