@@ -39,7 +39,7 @@ from bot.chat.hours import BusinessHours
 from bot.chat.metrics import Metrics
 from bot.chat.pii import find_email
 from bot.chat.ratelimit import RateLimited, RateLimiter, units_of
-from bot.chat.roles import BOT, CLIENT_HISTORY, CUSTOMER, shown_role
+from bot.chat.roles import AGENT, BOT, CLIENT_HISTORY, CUSTOMER, shown_role
 from bot.chat.staff import Credentials, LoginSessions
 from bot.chat.state import (
     Delivery,
@@ -487,9 +487,13 @@ class ChatService:
                       "reason": ticket.reason, "created_at": ticket.created_at}}
 
     def transcript(self, session_id: str) -> list[Message]:
-        """A conversation as its customer sees it: stored (redacted) texts, oldest first."""
+        """A conversation as its customer sees it, oldest first: the stored (redacted) texts,
+        except that the team's replies read as the agent wrote them while the ticket is open
+        (their originals are kept until it closes, then the redacted copy is all there is).
+        An agent writes for this customer; redacting them would garble order and parcel
+        numbers that only look like personal data."""
         check_session_id(session_id)
-        return self.state.transcript(session_id)
+        return self.state.transcript(session_id, originals_of=(AGENT,))
 
     def request_human(self, session_id: str | None, language: str = "de",
                       client: str | None = None, reason: str = "asked_for_human",

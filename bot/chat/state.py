@@ -21,7 +21,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -494,17 +494,21 @@ class StateStore:
                 db.add(_RawText(message_id=row.id, session_id=session_id, text=text))
             return row.id
 
-    def transcript(self, session_id: str, unredacted: bool = False) -> list[Message]:
+    def transcript(self, session_id: str, unredacted: bool = False,
+                   originals_of: Collection[str] = ()) -> list[Message]:
         """The conversation, oldest first. ``unredacted`` shows originals only while a ticket
-        of this session is open; otherwise the stored, redacted text."""
+        of this session is open; otherwise the stored, redacted text. ``originals_of`` names
+        roles whose originals are shown on the same terms without ``unredacted`` (an agent's
+        reply reaches its customer as the agent wrote it)."""
         with self._tx() as db:
             rows = db.scalars(select(_Message).where(_Message.session_id == session_id)
                               .order_by(_Message.id)).all()
             raw: dict[int, str] = {}
-            if unredacted and self._has_open_ticket(db, session_id):
+            if (unredacted or originals_of) and self._has_open_ticket(db, session_id):
                 raw = {r.message_id: r.text for r in db.scalars(
                     select(_RawText).where(_RawText.session_id == session_id))}
-            return [_message(r, raw.get(r.id)) for r in rows]
+            return [_message(r, raw.get(r.id) if unredacted or r.role in originals_of else None)
+                    for r in rows]
 
     def turns(self, session_id: str, last: int) -> list[Turn]:
         """The last ``last`` exchanges of a conversation, oldest first, for follow-up
