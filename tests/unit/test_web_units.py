@@ -60,7 +60,7 @@ def test_a_chat_request_carries_a_message_or_a_clicked_choice_never_both():
     import pytest
     from pydantic import ValidationError
 
-    from bot.web.api import ChatRequest
+    from bot.web.routes.chat import ChatRequest
 
     assert ChatRequest(message="Hallo").text() == "Hallo"
     assert ChatRequest(choice="Versand und Lieferung").text() == "Versand und Lieferung"
