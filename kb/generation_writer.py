@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -23,16 +24,26 @@ from kb.chroma_records import (
 )
 from kb.errors import StoreError
 from kb.generation import Generation
+from kb.settings import LotseSettings
 from kb.types import AUDIENCES, Chunk
 
-if TYPE_CHECKING:
-    from kb.generation_store import ChromaChunkStore
+
+class WritingStore(Protocol):
+    """What a writer needs of its store (``kb.generation_store.ChromaChunkStore`` is one)."""
+
+    settings: LotseSettings
+
+    def cache_dir(self, gen_id: str) -> Path: ...
+    def publish(self, writer: GenerationWriter, info: dict[str, Any]) -> Generation: ...
+    def discard(self, gen_id: str) -> None: ...
+    def _reopen(self, gen_id: str, client: Any) -> Any: ...
+    def _release_client(self, client: Any) -> None: ...
 
 
 class GenerationWriter:
     """Builds the next generation. Nothing is visible to readers before ``publish``."""
 
-    def __init__(self, store: ChromaChunkStore, gen_id: str, client: Any,
+    def __init__(self, store: WritingStore, gen_id: str, client: Any,
                  names: dict[tuple[str, str], str]) -> None:
         self.gen_id = gen_id
         self._store = store
