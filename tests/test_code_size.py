@@ -9,6 +9,7 @@ exemption that is no longer needed is an error too, so the list only shrinks.
 from __future__ import annotations
 
 import ast
+from functools import lru_cache
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,7 @@ def _is_migration(path: str) -> bool:
     return "/migrations/versions/" in f"/{path}"
 
 
+@lru_cache(maxsize=None)
 def _sources(roots: tuple[str, ...]) -> list[tuple[str, str]]:
     """(path relative to the repository, text) of every Python file under ``roots``."""
     return [(p.relative_to(REPO).as_posix(), p.read_text(encoding="utf-8"))
