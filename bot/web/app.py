@@ -10,6 +10,7 @@ pages and routes in front of them, prints the logins and tokens, and runs uvicor
 
 from __future__ import annotations
 
+import os
 import sys
 
 import gradio as gr
@@ -21,9 +22,10 @@ from bot.chat.staff import Credentials
 from bot.web.api import create_api
 from bot.web.auth import staff_user
 from bot.web.chat_cookie import COOKIE, MAX_AGE, ChatCookies, chat_cookie_key
-from bot.web.customer_ui import CSS, build_customer_ui
+from bot.web.customer_ui import build_customer_ui
 from bot.web.http_protocol import guarded_protocol
 from bot.web.observe import json_logging
+from bot.web.page_style import CUSTOMER_CSS, HEAD, STAFF_CSS
 from bot.web.proxies import TrustedProxies
 from bot.web.staff_texts import I18N as STAFF_I18N
 from bot.web.staff_ui import build_staff_ui
@@ -31,6 +33,10 @@ from bot.web.staff_ui import build_staff_ui
 
 def create_app(services: ChatServices) -> FastAPI:
     """The REST API with the staff UI at /staff and the customer chat at / mounted on it."""
+    # Gradio reports usage and checks its version from every page it builds, and from
+    # pages of its own (the monitoring dashboard), unless this says no: nothing of a
+    # shop's chat leaves the server.
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     app = create_api(services)
     cookies = ChatCookies(chat_cookie_key(services.chat.engine.settings))
 
@@ -51,11 +57,11 @@ def create_app(services: ChatServices) -> FastAPI:
     app = gr.mount_gradio_app(app, build_staff_ui(services), path="/staff",
                               auth_dependency=staff_user(services.logins),
                               max_file_size=services.admin.max_bytes, footer_links=[],
-                              i18n=STAFF_I18N)
+                              i18n=STAFF_I18N, css=STAFF_CSS, head=HEAD)
     # Mounted last, so the routes above keep precedence over the catch-all customer UI.
     # The customer chat takes no files at all.
     app = gr.mount_gradio_app(app, build_customer_ui(services.chat, cookies), path="/",
-                              max_file_size=1, footer_links=[], css=CSS)
+                              max_file_size=1, footer_links=[], css=CUSTOMER_CSS, head=HEAD)
     # Outermost, so the direct peer is known when the sign-on header is read.
     settings = services.admin.engine.settings
     app.add_middleware(TrustedProxies, proxies=list(settings.server.trusted_proxies),
