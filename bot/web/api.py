@@ -64,6 +64,7 @@ from bot.web.errors import status_of
 from bot.web.guard import RequestGuard
 from bot.web.observe import Observed
 from bot.web.openai_api import openai_routes
+from bot.web.widget_origins import WidgetOrigins
 from kb.errors import LotseError, Throttled
 
 WIDGET = (Path(__file__).parent / "static" / "widget.js").read_text(encoding="utf-8")
@@ -153,6 +154,8 @@ def _guarded(app: FastAPI, services: ChatServices) -> None:
                            allow_methods=["GET", "POST", "PUT"], allow_credentials=False,
                            allow_headers=["Authorization", "Content-Type", SECRET_HEADER],
                            expose_headers=["X-Request-ID"], max_age=600)
+    # Outside even CORS: a page the browser will refuse learns why (bot.web.widget_origins).
+    app.add_middleware(WidgetOrigins, allowed=list(server.widget_origins))
 
 
 def _sse(data: dict) -> str:

@@ -29,6 +29,7 @@ from bot.web.page_style import CUSTOMER_CSS, HEAD, STAFF_CSS
 from bot.web.proxies import TrustedProxies
 from bot.web.staff_texts import I18N as STAFF_I18N
 from bot.web.staff_ui import build_staff_ui
+from bot.web.widget_origins import SETTING, how_to_allow
 
 
 def create_app(services: ChatServices) -> FastAPI:
@@ -85,6 +86,19 @@ def login_lines(credentials: Credentials) -> list[str]:
     return lines
 
 
+def widget_lines(base: str, widget_origins: list[str]) -> list[str]:
+    """The banner's lines about the chat widget: the tag a shop puts on its pages, and which
+    pages may use it, with the setting that allows one (browsers refuse all others)."""
+    lines = [f'  chat widget: <script src="{base}/widget.js" data-token="CUSTOMER_TOKEN" defer>'
+             '</script> (CUSTOMER_TOKEN: the customer REST token below)']
+    if widget_origins:
+        lines.append(f"  pages allowed to use it ({SETTING}): {', '.join(widget_origins)}")
+    else:
+        lines.append(f"  pages allowed to use it: none yet; to allow a shop's pages, "
+                     f"{how_to_allow('https://shop.example')}")
+    return lines
+
+
 def serve(services: ChatServices, host: str = "127.0.0.1", port: int = 7860) -> int:
     """Warm the chain, print where to go and how to log in, and serve until stopped; log
     lines (one a request, with its id) go to stderr as JSON."""
@@ -96,9 +110,11 @@ def serve(services: ChatServices, host: str = "127.0.0.1", port: int = 7860) -> 
     credentials = services.credentials
     for line in login_lines(credentials):
         print(line, file=sys.stderr)
+    settings = services.admin.engine.settings
+    for line in widget_lines(base, list(settings.server.widget_origins)):
+        print(line, file=sys.stderr)
     for role in ("customer", "agent", "admin"):
         print(f"  REST token ({role}): {credentials.token_for(role)}", file=sys.stderr)
-    settings = services.admin.engine.settings
     if settings.state.url and not settings.server.chat_cookie_secret.get_secret_value():
         print("  note: state.url is shared, server.chat_cookie_secret is not set: a process "
               "with another LOTSE_HOME signs chat cookies with another key, and a chat page "

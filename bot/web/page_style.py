@@ -31,6 +31,7 @@ _COLORS = """
 .lotse-sr-only { position: absolute !important; width: 1px !important; height: 1px !important;
   padding: 0 !important; margin: -1px !important; overflow: hidden !important;
   clip: rect(0 0 0 0) !important; white-space: nowrap !important; border: 0 !important; }
+.lotse-sr-only [data-testid=status-tracker] { display: none !important; }
 """
 
 # Table headers wrap between words, never inside one; a wide table scrolls sideways.
@@ -60,14 +61,23 @@ STAFF_CSS = _COLORS + _TABLES + _CHAT
 HEAD = """<script>
 (() => {
   const LOG_NAMES = {de: "Gesprächsverlauf", en: "Conversation"};
+  const EXAMPLE_NAMES = {de: "Beispielfragen", en: "Example questions"};
   const mark = () => {
     document.querySelectorAll(".lotse-live:not([aria-live])").forEach((el) => {
       el.setAttribute("role", "status");
       el.setAttribute("aria-live", "polite");
     });
+    // Gradio's running timer ("0.4s") inside a live region would be read out as it ticks.
+    document.querySelectorAll(".lotse-live [data-testid=status-tracker]:not([aria-hidden])")
+      .forEach((el) => el.setAttribute("aria-hidden", "true"));
     const picked = document.querySelector("#language input:checked");
     const lang = picked ? picked.value : (document.documentElement.lang || "de").slice(0, 2);
     if (picked && document.documentElement.lang !== lang) document.documentElement.lang = lang;
+    // Gradio calls its example buttons a list without list items.
+    document.querySelectorAll("#chat .examples[role=list]").forEach((box) => {
+      box.setAttribute("role", "group");
+      box.setAttribute("aria-label", EXAMPLE_NAMES[lang] || EXAMPLE_NAMES.de);
+    });
     document.querySelectorAll("#chat [role=log]").forEach((log) => {
       if (log.getAttribute("aria-live") !== "off") log.setAttribute("aria-live", "off");
       const name = LOG_NAMES[lang] || LOG_NAMES.de;
