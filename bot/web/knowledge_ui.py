@@ -289,7 +289,9 @@ def _wire_rollback(services: ChatServices, who: Access, views: KnowledgeViews,
         return (say(language, "rolled_back", generation=done["generation"], was=done["was"]),
                 views.generations(language), views.audit(language), gr.update(visible=False))
 
+    @inline_problems(2, at=1)
     def cancel(request: gr.Request):
+        who(request, "admin")
         return gr.update(visible=False), say(language_of(request), "gen_rollback_cancelled")
 
     history.rollback.click(ask, None, [history.confirm_box, history.question, history.note])
