@@ -139,14 +139,17 @@
     if (!messageId) return;
     const box = document.createElement("div");
     box.className = "thumbs";
+    let rated = false;
     [["👍", 1, T.good], ["👎", -1, T.bad]].forEach(([face, rating, name]) => {
       const b = document.createElement("button");
       b.type = "button"; b.textContent = face; b.setAttribute("aria-label", name); b.setAttribute("aria-pressed", "false");
       b.onclick = async () => {
+        if (rated) return;  // once per answer; the buttons stay, so the focus stays put
+        rated = true;
         const r = await fetch(server + "/v1/feedback", {method: "POST", headers: headers(),
           body: JSON.stringify({session_id: conversation.id, rating, message_id: messageId})});
-        if (!r.ok) return;
-        box.querySelectorAll("button").forEach((other) => { other.setAttribute("aria-pressed", String(other === b)); other.disabled = true; });
+        if (!r.ok) { rated = false; return; }
+        box.querySelectorAll("button").forEach((other) => other.setAttribute("aria-pressed", String(other === b)));
         const thanks = document.createElement("span");
         thanks.textContent = " " + T.thanks;
         box.appendChild(thanks);
