@@ -1,7 +1,8 @@
 # Two commands do all the setup on a fresh machine:
 #   make run    create .venv, install, ingest docs_corpus/ and start Lotse (chat, staff UI,
 #               REST API on http://127.0.0.1:7860, logins printed)
-#   make test   create .venv, install (with Debian's chromium and postgresql: root or sudo), run the tests,
+#   make test   create .venv, install (with Debian's chromium and postgresql: root or sudo, and
+#               axe-core from npm for the accessibility checks), run the tests,
 #               the citation-check benchmark and the evaluations (about 15 minutes)
 # Also: make test-fast (unit tier, under a minute), make screenshots (refresh docs/screenshots/).
 
@@ -9,8 +10,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+AXE    := tests/e2e/node_modules/axe-core/axe.min.js
 
-.PHONY: install system-deps run test test-fast screenshots grounding test-slow reliability soak ingest-bench channels-bench crawl-bench corpora-bench train eval corpus clean
+.PHONY: install system-deps browser-deps run test test-fast screenshots grounding test-slow reliability soak ingest-bench channels-bench crawl-bench corpora-bench train eval corpus clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,11 +34,23 @@ system-deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
 	    chromium postgresql-15 dovecot-imapd; }
 
+# axe-core, the accessibility checker the browser tests put into each page, from npm at the
+# version pinned in tests/e2e/package-lock.json; once installed the tests need no network.
+# npm itself comes from Debian when the machine has none.
+$(AXE): tests/e2e/package.json tests/e2e/package-lock.json
+	@command -v npm >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq npm; }
+	npm ci --prefix tests/e2e --no-audit --no-fund --loglevel=error
+	touch $(AXE)
+
+browser-deps: system-deps $(AXE)
+
 run: install
 	$(BIN)/lotse ingest docs_corpus
 	$(BIN)/lotse serve
 
-test: install system-deps
+test: install browser-deps
 	$(BIN)/python -m pytest
 	$(MAKE) --no-print-directory grounding
 	$(MAKE) --no-print-directory eval
@@ -54,7 +68,7 @@ grounding: install
 	$(BIN)/python -m bench.grounding --check --json "$$(mktemp -d)/grounding.json"
 
 # Browser tests that write their screenshots to docs/screenshots/ for the README.
-screenshots: install system-deps
+screenshots: install browser-deps
 	LOTSE_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest tests/e2e -q
 
 # Slow tests: the real Gemma-3-270M through llama.cpp (the llamacpp extra builds

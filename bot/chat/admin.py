@@ -27,7 +27,7 @@ from bot.chat.metrics import Metrics
 from bot.chat.state import IngestRun, StateStore
 from ingest.loaders import SUPPORTED
 from ingest.sync import Progress, SyncReport
-from kb.errors import Forbidden, InvalidInput, StoreError, TooLarge, UnsupportedType
+from kb.errors import Forbidden, InvalidInput, LotseError, StoreError, TooLarge, UnsupportedType
 from kb.settings import WebSourceSettings
 from kb.types import AUDIENCES
 
@@ -48,6 +48,24 @@ class UploadTypeRefused(UploadRejected, UnsupportedType):
 
 class PathRefused(Forbidden):
     """A re-ingest asked for a folder outside the allowed ones."""
+
+
+class WebAddressProblem(LotseError):
+    """Why the server will not read an admin's web address, as data for a page to word in
+    its own language: ``why`` is ``not_http``, ``host_unknown``, ``host_not_listed`` (with
+    the allowed ``hosts``) or ``not_public``; ``host`` is the address's host."""
+
+    def __init__(self, message: str, why: str, host: str = "", hosts: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.why, self.host, self.hosts = why, host, tuple(hosts)
+
+
+class WebAddressRefused(WebAddressProblem, PathRefused):
+    """A web address the server may not read (not an allowed host, not a public address)."""
+
+
+class WebAddressInvalid(WebAddressProblem, InvalidInput):
+    """A web address that is not one (not http(s), a host no name server knows)."""
 
 
 def safe_name(name: str) -> str:
@@ -183,20 +201,21 @@ class AdminService:
         try:
             WebSourceSettings(url=url)
         except ValueError:
-            raise InvalidInput(f"{url[:120]!r} is not an http(s) URL") from None
+            raise WebAddressInvalid(f"{url[:120]!r} is not an http(s) URL", "not_http") from None
         settings = self.engine.settings.ingest
         hosts = settings.web_hosts
         host = urlsplit(url).hostname or ""
         if hosts and host not in hosts:
-            raise PathRefused(f"{url[:120]}: host {host!r} is not in ingest.web_hosts "
-                              f"({', '.join(hosts)})")
+            raise WebAddressRefused(f"{url[:120]}: host {host!r} is not in ingest.web_hosts "
+                                    f"({', '.join(hosts)})", "host_not_listed", host, hosts)
         network = GuardedNetwork(settings.web_allow_loopback)
         try:
             network.checked(host, urlsplit(url).port or 0)
         except AddressRefused:
-            raise PathRefused(f"{url[:120]}: {REFUSED}") from None
+            raise WebAddressRefused(f"{url[:120]}: {REFUSED}", "not_public", host) from None
         except httpcore.ConnectError:
-            raise InvalidInput(f"{url[:120]}: host {host!r} not found") from None
+            raise WebAddressInvalid(f"{url[:120]}: host {host!r} not found", "host_unknown",
+                                    host) from None
         return url
 
     def runs(self, limit: int = 50) -> list[IngestRun]:

@@ -55,6 +55,7 @@ from bot.web.guard import RequestGuard
 from bot.web.observe import Observed
 from bot.web.routes import admin, chat, handoffs, hooks, login, openai_compat
 from bot.web.routes.dependencies import SECRET_HEADER
+from bot.web.widget_origins import WidgetOrigins
 from kb.errors import LotseError, Throttled
 
 # Paths that belong to the API, whatever else is mounted on the app: under these an
@@ -147,3 +148,5 @@ def _guarded(app: FastAPI, services: ChatServices) -> None:
                            allow_methods=["GET", "POST", "PUT"], allow_credentials=False,
                            allow_headers=["Authorization", "Content-Type", SECRET_HEADER],
                            expose_headers=["X-Request-ID"], max_age=600)
+    # Outside even CORS: a page the browser will refuse learns why (bot.web.widget_origins).
+    app.add_middleware(WidgetOrigins, allowed=list(server.widget_origins))

@@ -10,6 +10,7 @@ pages and routes in front of them, prints the logins and tokens, and runs uvicor
 
 from __future__ import annotations
 
+import os
 import sys
 
 import gradio as gr
@@ -21,16 +22,22 @@ from bot.chat.staff import Credentials
 from bot.web.api import create_api
 from bot.web.auth import staff_user
 from bot.web.chat_cookie import COOKIE, MAX_AGE, ChatCookies, chat_cookie_key
-from bot.web.customer_ui import CSS, build_customer_ui
+from bot.web.customer_ui import build_customer_ui
 from bot.web.http_protocol import guarded_protocol
 from bot.web.observe import json_logging
+from bot.web.page_style import CUSTOMER_CSS, HEAD, STAFF_CSS
 from bot.web.proxies import TrustedProxies
 from bot.web.staff_texts import I18N as STAFF_I18N
 from bot.web.staff_ui import build_staff_ui
+from bot.web.widget_origins import SETTING, how_to_allow
 
 
 def create_app(services: ChatServices) -> FastAPI:
     """The REST API with the staff UI at /staff and the customer chat at / mounted on it."""
+    # Gradio reports usage and checks its version from every page it builds, and from
+    # pages of its own (the monitoring dashboard), unless this says no: nothing of a
+    # shop's chat leaves the server.
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     app = create_api(services)
     cookies = ChatCookies(chat_cookie_key(services.chat.engine.settings))
 
@@ -51,11 +58,11 @@ def create_app(services: ChatServices) -> FastAPI:
     app = gr.mount_gradio_app(app, build_staff_ui(services), path="/staff",
                               auth_dependency=staff_user(services.logins),
                               max_file_size=services.admin.max_bytes, footer_links=[],
-                              i18n=STAFF_I18N)
+                              i18n=STAFF_I18N, css=STAFF_CSS, head=HEAD)
     # Mounted last, so the routes above keep precedence over the catch-all customer UI.
     # The customer chat takes no files at all.
     app = gr.mount_gradio_app(app, build_customer_ui(services.chat, cookies), path="/",
-                              max_file_size=1, footer_links=[], css=CSS)
+                              max_file_size=1, footer_links=[], css=CUSTOMER_CSS, head=HEAD)
     # Outermost, so the direct peer is known when the sign-on header is read.
     settings = services.admin.engine.settings
     app.add_middleware(TrustedProxies, proxies=list(settings.server.trusted_proxies),
@@ -79,6 +86,19 @@ def login_lines(credentials: Credentials) -> list[str]:
     return lines
 
 
+def widget_lines(base: str, widget_origins: list[str]) -> list[str]:
+    """The banner's lines about the chat widget: the tag a shop puts on its pages, and which
+    pages may use it, with the setting that allows one (browsers refuse all others)."""
+    lines = [f'  chat widget: <script src="{base}/widget.js" data-token="CUSTOMER_TOKEN" defer>'
+             '</script> (CUSTOMER_TOKEN: the customer REST token below)']
+    if widget_origins:
+        lines.append(f"  pages allowed to use it ({SETTING}): {', '.join(widget_origins)}")
+    else:
+        lines.append(f"  pages allowed to use it: none yet; to allow a shop's pages, "
+                     f"{how_to_allow('https://shop.example')}")
+    return lines
+
+
 def serve(services: ChatServices, host: str = "127.0.0.1", port: int = 7860) -> int:
     """Warm the chain, print where to go and how to log in, and serve until stopped; log
     lines (one a request, with its id) go to stderr as JSON."""
@@ -90,9 +110,11 @@ def serve(services: ChatServices, host: str = "127.0.0.1", port: int = 7860) -> 
     credentials = services.credentials
     for line in login_lines(credentials):
         print(line, file=sys.stderr)
+    settings = services.admin.engine.settings
+    for line in widget_lines(base, list(settings.server.widget_origins)):
+        print(line, file=sys.stderr)
     for role in ("customer", "agent", "admin"):
         print(f"  REST token ({role}): {credentials.token_for(role)}", file=sys.stderr)
-    settings = services.admin.engine.settings
     if settings.state.url and not settings.server.chat_cookie_secret.get_secret_value():
         print("  note: state.url is shared, server.chat_cookie_secret is not set: a process "
               "with another LOTSE_HOME signs chat cookies with another key, and a chat page "

@@ -4,11 +4,13 @@ generations with rollback and the audit log.
 
 Each handler is one call into the services (``DocumentBrowser``, ``AdminService``,
 ``IngestScheduler``, ``check_retrieval``), the same ones the ``/v1/admin`` routes use.
+A refusal is shown inline, next to the action that was refused (``inline_problems``).
 """
 
 from __future__ import annotations
 
 import html
+from types import SimpleNamespace
 from typing import Any
 
 import gradio as gr
@@ -16,14 +18,14 @@ import pandas as pd
 
 from bot.chat.retrieval_check import check_retrieval
 from bot.chat.service import ChatServices
-from bot.web.staff_common import AUDIENCES, Access, report_markdown, when
+from bot.web.staff_common import AUDIENCES, Access, Clock, inline_problems, report_markdown
 from bot.web.staff_texts import label, language_of, say
-from kb.errors import LotseError
 from kb.settings import WebSourceSettings
 
 WEB_MODES = [("Eine Seite · one page", "page"), ("Sitemap", "sitemap"),
              ("Website durchsuchen · crawl", "crawl")]
 SIGNALS = ("bm25", "bm25_ngram", "dense", "dense_sentence", "coverage")
+LIVE = ["lotse-live"]  # outputs whose news a screen reader announces (page_style)
 
 
 def _cell(text: Any) -> str:
@@ -55,79 +57,147 @@ def probe_markdown(check: dict, language: str) -> str:
 def retrieval_tab(services: ChatServices, who: Access) -> tuple[gr.Tab, gr.Textbox, gr.Markdown]:
     """The retrieval test ("Trefferprüfung"): what both views do with one question."""
 
+    @inline_problems(1)
     def probe(question: str, request: gr.Request) -> str:
         who(request)
-        try:
-            return probe_markdown(check_retrieval(services.admin.engine, question or ""),
-                                  language_of(request))
-        except LotseError as exc:
-            raise gr.Error(str(exc)) from exc
+        return probe_markdown(check_retrieval(services.admin.engine, question or ""),
+                              language_of(request))
 
     with gr.Tab(label("tab_probe"), id="probe") as tab:
         question = gr.Textbox(label=label("probe_question"), elem_id="probe-question")
         run = gr.Button(label("probe_run"), variant="primary", elem_id="probe-run")
-        result = gr.Markdown(elem_id="probe-result")
+        result = gr.Markdown(elem_id="probe-result", elem_classes=LIVE)
     for trigger in (run.click, question.submit):
         trigger(probe, [question], [result])
     return tab, question, result
 
 
-def knowledge_tab(services: ChatServices, who: Access) -> gr.Tab:
-    """Web sources, documents (with usage and actions), schedule, generations, audit log.
-    Hidden unless the user is an admin."""
-    documents, admin = services.documents, services.admin
+class KnowledgeViews:
+    """The knowledge tab's read-only views, each rendered in one language, with times in
+    the business time zone."""
 
-    def document_table(language: str, filter_text: str = "") -> tuple[pd.DataFrame, Any, str]:
-        docs = documents.documents()
+    def __init__(self, services: ChatServices, clock: Clock) -> None:
+        self.services, self.documents, self.admin = services, services.documents, services.admin
+        self.when = clock
+
+    def document_table(self, language: str, filter_text: str = "") -> tuple[pd.DataFrame, Any, str]:
+        docs = self.documents.documents()
         wanted = (filter_text or "").strip().lower()
         shown = [d for d in docs if not wanted or wanted in f"{d.source} {d.title}".lower()]
-        columns = say(language, "doc_columns").split("|")
         frame = pd.DataFrame([[d.source, d.title, d.audience, d.doc_type, d.language, d.chunks,
-                               when(d.changed_at), say(language, "doc_status_" + d.status),
+                               self.when(d.changed_at), say(language, "doc_status_" + d.status),
                                d.failure, d.cited, d.helpful, d.unhelpful] for d in shown],
-                             columns=columns)
-        choices = [(d.source, d.key) for d in shown]
+                             columns=say(language, "doc_columns").split("|"))
         never = [d.source for d in docs if d.status == "live" and not d.cited]
         note = say(language, "never_cited", n=len(never),
                    sources=", ".join(f"`{html.escape(s)}`" for s in never[:30])
                    + (" …" if len(never) > 30 else ""))
-        return frame, gr.update(choices=choices, value=None), note
+        return frame, gr.update(choices=[(d.source, d.key) for d in shown], value=None), note
 
-    def schedule_markdown(language: str) -> str:
-        plan = services.scheduler.plan()
+    def schedule(self, language: str) -> str:
+        plan = self.services.scheduler.plan()
         if not plan:
             return say(language, "schedule_off")
         rows = [say(language, "schedule_head"), "|---|---|---|---|"]
         for p in plan:
             run = p.last_run
             last = "–" if run is None else (
-                f"{when(run['started_at'])} ({run['trigger']}): " + (
+                f"{self.when(run['started_at'])} ({run['trigger']}): " + (
                     say(language, "schedule_error", error=_cell(run["error"])) if run["error"]
                     else say(language, "schedule_counts", **{k: run[k] for k in
                              ("added", "updated", "removed", "failed")})))
             rows.append(f"| {_cell(p.target)} | {p.every_minutes:g} min | {last} | "
-                        f"{when(p.next_at)} |")
+                        f"{self.when(p.next_at)} |")
         return "\n".join(rows)
 
-    def generations_table(language: str) -> pd.DataFrame:
-        return pd.DataFrame([[g["generation"], when(g["published_at"]), g["files"],
+    def generations(self, language: str) -> pd.DataFrame:
+        return pd.DataFrame([[g["generation"], self.when(g["published_at"]), g["files"],
                               g["counts"].get("public_chunks", 0),
                               g["counts"].get("internal_chunks", 0), "✔" if g["live"] else ""]
-                             for g in admin.generations()],
+                             for g in self.admin.generations()],
                             columns=say(language, "gen_columns").split("|"))
 
-    def audit_table(language: str) -> pd.DataFrame:
-        return pd.DataFrame([[when(e.at), e.who, e.action, e.target, e.detail]
-                             for e in services.chat.state.audit_log(100)],
+    def previous_generation(self) -> tuple[str, str] | None:
+        """(the generation a rollback makes live, the live one), or None without one."""
+        ids = [g["generation"] for g in self.admin.generations()]  # newest first
+        live = next((g["generation"] for g in self.admin.generations() if g["live"]), None)
+        if live is None or ids.index(live) + 1 >= len(ids):
+            return None
+        return ids[ids.index(live) + 1], live
+
+    def audit(self, language: str) -> pd.DataFrame:
+        return pd.DataFrame([[self.when(e.at), e.who, e.action, e.target, e.detail]
+                             for e in self.services.chat.state.audit_log(100)],
                             columns=say(language, "audit_columns").split("|"))
 
-    def show(filter_text: str, request: gr.Request):
-        who(request, "admin")
-        language = language_of(request)
-        frame, picker, note = document_table(language, filter_text)
-        return (frame, picker, note, schedule_markdown(language), generations_table(language),
-                audit_table(language))
+    def listing(self, language: str, filter_text: str = "") -> tuple:
+        """Documents table, picker, never-cited note, schedule, generations, audit log."""
+        frame, picker, note = self.document_table(language, filter_text)
+        return (frame, picker, note, self.schedule(language), self.generations(language),
+                self.audit(language))
 
+
+def _web_section() -> SimpleNamespace:
+    gr.Markdown(label("web_heading"))
+    with gr.Row():
+        url = gr.Textbox(label=label("web_url"), elem_id="web-url", scale=3)
+        mode = gr.Radio(WEB_MODES, value="crawl", label=label("web_mode"), elem_id="web-mode")
+        max_pages = gr.Number(100, label=label("web_max_pages"), precision=0, minimum=1,
+                              elem_id="web-max-pages")
+    crawl = gr.Button(label("web_ingest"), variant="primary", elem_id="web-ingest")
+    report = gr.Markdown(elem_id="web-report", elem_classes=LIVE)
+    return SimpleNamespace(url=url, mode=mode, max_pages=max_pages, crawl=crawl, report=report)
+
+
+def _documents_section() -> SimpleNamespace:
+    gr.Markdown(label("docs_heading"))
+    with gr.Row():
+        filter_text = gr.Textbox(label=label("doc_filter"), elem_id="doc-filter", scale=3)
+        refresh = gr.Button(label("refresh"), size="sm", scale=0, elem_id="docs-refresh")
+    table = gr.Dataframe(interactive=False, wrap=True, elem_id="documents", max_height=360)
+    never = gr.Markdown(elem_id="never-cited")
+    picker = gr.Dropdown(label=label("doc_pick_label"), choices=[], elem_id="doc-pick",
+                         filterable=True)
+    head = gr.Markdown(elem_id="doc-head")
+    with gr.Row():
+        exclude = gr.Button(label("doc_exclude"), elem_id="doc-exclude")
+        audience = gr.Radio(AUDIENCES, label=label("doc_audience"), elem_id="doc-audience")
+        audience_apply = gr.Button(label("doc_audience_apply"), elem_id="doc-audience-apply")
+        reingest = gr.Button(label("doc_reingest"), elem_id="doc-reingest")
+    result = gr.Markdown(elem_id="doc-result", elem_classes=LIVE)
+    with gr.Accordion(label("doc_chunks"), open=True):
+        chunks = gr.Markdown(elem_id="doc-chunks")
+    return SimpleNamespace(filter_text=filter_text, refresh=refresh, table=table, never=never,
+                           picker=picker, head=head, exclude=exclude, audience=audience,
+                           audience_apply=audience_apply, reingest=reingest, result=result,
+                           chunks=chunks)
+
+
+def _history_section() -> SimpleNamespace:
+    gr.Markdown(label("schedule_heading"))
+    schedule = gr.Markdown(elem_id="schedule")
+    gr.Markdown(label("gen_heading"))
+    generations = gr.Dataframe(interactive=False, elem_id="generations")
+    rollback = gr.Button(label("gen_rollback"), elem_id="rollback")
+    with gr.Group(visible=False, elem_id="rollback-confirm-box") as confirm_box:
+        question = gr.Markdown(elem_id="rollback-question")
+        with gr.Row():
+            confirm = gr.Button(label("gen_rollback_confirm"), variant="stop",
+                                elem_id="rollback-confirm")
+            cancel = gr.Button(label("gen_rollback_cancel"), elem_id="rollback-cancel")
+    note = gr.Markdown(elem_id="rollback-result", elem_classes=LIVE)
+    gr.Markdown(label("audit_heading"))
+    audit = gr.Dataframe(interactive=False, wrap=True, elem_id="audit")
+    return SimpleNamespace(schedule=schedule, generations=generations, rollback=rollback,
+                           confirm_box=confirm_box, question=question, confirm=confirm,
+                           cancel=cancel, note=note, audit=audit)
+
+
+def _wire_web(services: ChatServices, who: Access, views: KnowledgeViews,
+              web: SimpleNamespace, listing: list) -> None:
+    """An admin's web address, checked and read; a refusal stays next to the button."""
+
+    @inline_problems(1 + len(listing))
     def crawl(url: str, mode: str, max_pages: float | None, request: gr.Request):
         name = who(request, "admin")
         language = language_of(request)
@@ -135,22 +205,26 @@ def knowledge_tab(services: ChatServices, who: Access) -> gr.Tab:
             source = WebSourceSettings(url=(url or "").strip(), mode=mode or "page",
                                        max_pages=int(max_pages or 100))
         except ValueError:
-            raise gr.Error(say(language, "web_bad_url", url=html.escape((url or "")[:120]))) from None
-        try:
-            report = admin.ingest([], sources=[source], by=name)
-        except LotseError as exc:
-            raise gr.Error(str(exc)) from exc
-        return (report_markdown(report, language), *show("", request))
+            raise gr.Error(say(language, "web_bad_url",
+                               url=html.escape((url or "")[:120]))) from None
+        report = services.admin.ingest([], sources=[source], by=name)
+        return (report_markdown(report, language), *views.listing(language))
 
+    web.crawl.click(crawl, [web.url, web.mode, web.max_pages], [web.report, *listing])
+
+
+def _wire_documents(services: ChatServices, who: Access, views: KnowledgeViews,
+                    docs: SimpleNamespace, history: SimpleNamespace) -> None:
+    """One document: its chunks, and excluding, re-classing or re-reading it."""
+    documents = services.documents
+
+    @inline_problems(3)
     def pick(key: str | None, request: gr.Request):
         who(request, "admin")
         language = language_of(request)
         if not key:
             return "", "", gr.update()
-        try:
-            doc, chunks = documents.chunks(key)
-        except LotseError as exc:
-            raise gr.Error(str(exc)) from exc
+        doc, chunks = documents.chunks(key)
         head = say(language, "doc_head", source=_cell(doc.source), title=_cell(doc.title),
                    audience=doc.audience or "–", status=say(language, "doc_status_" + doc.status),
                    chunks=len(chunks), cited=doc.cited, helpful=doc.helpful,
@@ -162,84 +236,90 @@ def knowledge_tab(services: ChatServices, who: Access) -> gr.Tab:
         return head, body or say(language, "doc_no_chunks"), gr.update(value=doc.audience or None)
 
     def act(action: str):
+        @inline_problems(8)
         def run(key: str | None, audience: str | None, filter_text: str, request: gr.Request):
             name = who(request, "admin")
             language = language_of(request)
             if not key:
                 raise gr.Error(say(language, "doc_pick"))
-            try:
-                if action == "exclude":
-                    doc = documents.document(key)
-                    report = (documents.include(key, name) if doc.status == "excluded"
-                              else documents.exclude(key, name))
-                elif action == "audience":
-                    report = documents.set_audience(key, audience or "public", name)
-                else:
-                    report = documents.reingest(key, name)
-            except LotseError as exc:
-                raise gr.Error(str(exc)) from exc
+            if action == "exclude":
+                report = (documents.include(key, name)
+                          if documents.document(key).status == "excluded"
+                          else documents.exclude(key, name))
+            elif action == "audience":
+                report = documents.set_audience(key, audience or "public", name)
+            else:
+                report = documents.reingest(key, name)
             head, chunks, _ = pick(key, request)
-            frame, _picker, note, schedule, gens, audit = show(filter_text, request)
+            frame, _picker, note, schedule, gens, audit = views.listing(language, filter_text)
             return (report_markdown(report, language), head, chunks, frame, note, schedule,
                     gens, audit)
         return run
 
+    docs.picker.input(pick, [docs.picker], [docs.head, docs.chunks, docs.audience])
+    changed = [docs.result, docs.head, docs.chunks, docs.table, docs.never, history.schedule,
+               history.generations, history.audit]
+    inputs = [docs.picker, docs.audience, docs.filter_text]
+    docs.exclude.click(act("exclude"), inputs, changed)
+    docs.audience_apply.click(act("audience"), inputs, changed)
+    docs.reingest.click(act("reingest"), inputs, changed)
+
+
+def _wire_rollback(services: ChatServices, who: Access, views: KnowledgeViews,
+                   history: SimpleNamespace) -> None:
+    """Going back a generation changes every customer's answers: the first click asks,
+    naming both generations; only "yes" rolls back."""
+
+    @inline_problems(3, at=2)
+    def ask(request: gr.Request):
+        who(request, "admin")
+        language = language_of(request)
+        pair = views.previous_generation()
+        if pair is None:
+            return gr.update(visible=False), "", say(language, "gen_rollback_none")
+        to, live = pair
+        return (gr.update(visible=True), say(language, "gen_rollback_ask", to=to, live=live),
+                "")
+
+    @inline_problems(4)
     def rollback(request: gr.Request):
         name = who(request, "admin")
         language = language_of(request)
-        try:
-            done = admin.rollback(None, name)
-        except LotseError as exc:
-            raise gr.Error(str(exc)) from exc
+        done = services.admin.rollback(None, name)
         return (say(language, "rolled_back", generation=done["generation"], was=done["was"]),
-                generations_table(language), audit_table(language))
+                views.generations(language), views.audit(language), gr.update(visible=False))
 
+    @inline_problems(2, at=1)
+    def cancel(request: gr.Request):
+        who(request, "admin")
+        return gr.update(visible=False), say(language_of(request), "gen_rollback_cancelled")
+
+    history.rollback.click(ask, None, [history.confirm_box, history.question, history.note])
+    history.confirm.click(rollback, None, [history.note, history.generations, history.audit,
+                                           history.confirm_box])
+    history.cancel.click(cancel, None, [history.confirm_box, history.note])
+
+
+def knowledge_tab(services: ChatServices, who: Access, clock: Clock) -> gr.Tab:
+    """Web sources, documents (with usage and actions), schedule, generations, audit log.
+    Hidden unless the user is an admin."""
+    views = KnowledgeViews(services, clock)
     with gr.Tab(label("tab_knowledge"), id="knowledge", visible=False) as tab:
-        gr.Markdown(label("web_heading"))
-        with gr.Row():
-            url = gr.Textbox(label=label("web_url"), elem_id="web-url", scale=3)
-            mode = gr.Radio(WEB_MODES, value="crawl", label=label("web_mode"), elem_id="web-mode")
-            max_pages = gr.Number(100, label=label("web_max_pages"), precision=0, minimum=1,
-                                  elem_id="web-max-pages")
-        crawl_btn = gr.Button(label("web_ingest"), variant="primary", elem_id="web-ingest")
-        crawl_report = gr.Markdown(elem_id="web-report")
+        web = _web_section()
+        docs = _documents_section()
+        history = _history_section()
+    listing = [docs.table, docs.picker, docs.never, history.schedule, history.generations,
+               history.audit]
 
-        gr.Markdown(label("docs_heading"))
-        with gr.Row():
-            filter_text = gr.Textbox(label=label("doc_filter"), elem_id="doc-filter", scale=3)
-            refresh = gr.Button(label("refresh"), size="sm", scale=0, elem_id="docs-refresh")
-        table = gr.Dataframe(interactive=False, wrap=True, elem_id="documents", max_height=360)
-        never = gr.Markdown(elem_id="never-cited")
-        picker = gr.Dropdown(label=label("doc_pick_label"), choices=[], elem_id="doc-pick",
-                             filterable=True)
-        doc_head = gr.Markdown(elem_id="doc-head")
-        with gr.Row():
-            exclude_btn = gr.Button(label("doc_exclude"), elem_id="doc-exclude")
-            audience = gr.Radio(AUDIENCES, label=label("doc_audience"), elem_id="doc-audience")
-            audience_btn = gr.Button(label("doc_audience_apply"), elem_id="doc-audience-apply")
-            reingest_btn = gr.Button(label("doc_reingest"), elem_id="doc-reingest")
-        doc_result = gr.Markdown(elem_id="doc-result")
-        with gr.Accordion(label("doc_chunks"), open=True):
-            chunks = gr.Markdown(elem_id="doc-chunks")
+    @inline_problems(len(listing), at=2)
+    def show(filter_text: str, request: gr.Request):
+        who(request, "admin")
+        return views.listing(language_of(request), filter_text)
 
-        gr.Markdown(label("schedule_heading"))
-        schedule = gr.Markdown(elem_id="schedule")
-        gr.Markdown(label("gen_heading"))
-        generations = gr.Dataframe(interactive=False, elem_id="generations")
-        rollback_btn = gr.Button(label("gen_rollback"), elem_id="rollback")
-        rollback_note = gr.Markdown(elem_id="rollback-result")
-        gr.Markdown(label("audit_heading"))
-        audit = gr.Dataframe(interactive=False, wrap=True, elem_id="audit")
-
-    listing = [table, picker, never, schedule, generations, audit]
-    tab.select(show, [filter_text], listing)
-    refresh.click(show, [filter_text], listing)
-    filter_text.submit(show, [filter_text], listing)
-    crawl_btn.click(crawl, [url, mode, max_pages], [crawl_report, *listing])
-    picker.input(pick, [picker], [doc_head, chunks, audience])
-    changed = [doc_result, doc_head, chunks, table, never, schedule, generations, audit]
-    exclude_btn.click(act("exclude"), [picker, audience, filter_text], changed)
-    audience_btn.click(act("audience"), [picker, audience, filter_text], changed)
-    reingest_btn.click(act("reingest"), [picker, audience, filter_text], changed)
-    rollback_btn.click(rollback, None, [rollback_note, generations, audit])
+    tab.select(show, [docs.filter_text], listing)
+    docs.refresh.click(show, [docs.filter_text], listing)
+    docs.filter_text.submit(show, [docs.filter_text], listing)
+    _wire_web(services, who, views, web, listing)
+    _wire_documents(services, who, views, docs, history)
+    _wire_rollback(services, who, views, history)
     return tab

@@ -1,22 +1,42 @@
-"""What the staff page's tabs share: who is acting, dates, and ingest reports."""
+"""What the staff page's tabs share: who is acting, the clock, inline notes, ingest reports."""
 
 from __future__ import annotations
 
+import functools
 import html
-import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import gradio as gr
 
 from bot.chat.staff import Credentials, allows
+from bot.web.staff_problems import problem_note
 from bot.web.staff_texts import language_of, say
 from ingest.sync import SyncReport
+from kb.errors import LotseError
 
 AUDIENCES = [("Kunden · customers (öffentlich · public)", "public"),
              ("Nur Team · team only (intern · internal)", "internal")]
 
 
-def when(timestamp: float | None) -> str:
-    return time.strftime("%d.%m.%Y %H:%M", time.localtime(timestamp)) if timestamp else "–"
+class Clock:
+    """Times as the staff read them: in the business time zone (``hours.timezone``) with the
+    zone's short name, whatever zone the server itself runs in (often UTC).
+
+        >>> Clock("Europe/Berlin")(1765000000.0)
+        '06.12.2025 06:46 CET'
+    """
+
+    def __init__(self, zone: str) -> None:
+        self.zone = ZoneInfo(zone)
+
+    def __call__(self, timestamp: float | None) -> str:
+        if not timestamp:
+            return "–"
+        local = datetime.fromtimestamp(timestamp, self.zone)
+        return f"{local:%d.%m.%Y %H:%M} {local.tzname()}"
 
 
 def report_markdown(report: SyncReport, language: str = "de") -> str:
@@ -31,6 +51,30 @@ def report_markdown(report: SyncReport, language: str = "de") -> str:
         lines += [say(language, key, file=html.escape(f), reason=html.escape(r))
                   for f, r in items]
     return "\n".join(lines)
+
+
+def inline_problems(outputs: int, at: int = 0) -> Callable:
+    """A handler whose refusals stay on the page where the staff member looks: a
+    ``gr.Error`` or a ``LotseError`` raised while it runs becomes one note in the UI's
+    language in output ``at``, and the other outputs keep what they show. (Raised out of
+    the handler, Gradio would mark every output as failed and flash the message as a
+    pop-up.) The wrapper keeps the handler's signature, so Gradio still hands it the
+    request and a progress tracker."""
+
+    def wrap(handler: Callable) -> Callable:
+        @functools.wraps(handler)
+        def run(*args: Any, **kwargs: Any):
+            try:
+                return handler(*args, **kwargs)
+            except (gr.Error, LotseError) as exc:
+                request = next((a for a in (*args, *kwargs.values())
+                                if isinstance(a, gr.Request)), None)
+                note = problem_note(exc, language_of(request))
+                if outputs == 1:
+                    return note
+                return tuple(note if i == at else gr.skip() for i in range(outputs))
+        return run
+    return wrap
 
 
 class Access:

@@ -15,7 +15,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "de": {
         # tabs, labels, buttons
         "tab_tickets": "Tickets", "tab_copilot": "Copilot", "tab_kpis": "KPIs", "tab_admin": "Admin",
-        "title": "## Lotse · Team", "logout": "Abmelden",
+        "title": "# Lotse · Team", "logout": "Abmelden",
         "queue": "Warteschlange (offen und in Bearbeitung)", "refresh": "Aktualisieren",
         "transcript": "Gesprächsverlauf (ungeschwärzt, solange offen)",
         "draft": "Antwort an den Kunden (Entwurf mit Quellen, bearbeitbar)",
@@ -125,10 +125,31 @@ TEXTS: dict[str, dict[str, str]] = {
         "faq_approved": "Nr. {id} freigegeben und eingelesen: ", "faq_rejected": "Nr. {id} "
         "abgelehnt.", "whoami": "Angemeldet als **{name}** ({role})",
         "no_right": "Dafür fehlt die Berechtigung.", "login_again": "Bitte neu anmelden.",
+        # refusals, shown inline (bot.web.staff_problems)
+        "problem": "**⚠ Nicht ausgeführt:** {text}",
+        "problem_throttled": "Zu viele Anfragen in kurzer Zeit; bitte gleich noch einmal. "
+                             "<small>(Details: {detail})</small>",
+        "problem_not_found": "Das gibt es nicht (mehr). <small>(Details: {detail})</small>",
+        "problem_forbidden": "Das ist nicht erlaubt. <small>(Details: {detail})</small>",
+        "problem_too_large": "Das ist zu groß. <small>(Details: {detail})</small>",
+        "problem_invalid": "Die Eingabe passt so nicht. <small>(Details: {detail})</small>",
+        "problem_other": "Das hat nicht geklappt. <small>(Details: {detail})</small>",
+        "web_not_http": "Das ist keine http(s)-Adresse.",
+        "web_host_unknown": "Den Rechner {host} kennt kein Namensserver; bitte die Adresse "
+                            "prüfen.",
+        "web_host_not_listed": "Lotse liest nur Seiten von {hosts} (Einstellung "
+                               "ingest.web_hosts); {host} gehört nicht dazu.",
+        "web_not_public": "{host} führt zu einer internen oder nicht öffentlichen Adresse; "
+                          "solche Adressen liest Lotse nicht.",
+        "gen_rollback_ask": "**Wirklich zurück?** Danach antwortet Lotse allen Kunden sofort "
+                            "aus Generation `{to}` statt aus `{live}`.",
+        "gen_rollback_confirm": "Ja, zurück zu dieser Generation",
+        "gen_rollback_cancel": "Abbrechen", "gen_rollback_cancelled": "Nicht zurückgesetzt.",
+        "gen_rollback_none": "Es gibt keine frühere Generation.",
     },
     "en": {
         "tab_tickets": "Tickets", "tab_copilot": "Copilot", "tab_kpis": "KPIs", "tab_admin": "Admin",
-        "title": "## Lotse · Team", "logout": "Log out",
+        "title": "# Lotse · Team", "logout": "Log out",
         "queue": "Queue (open and in progress)", "refresh": "Refresh",
         "transcript": "Conversation (unredacted while open)",
         "draft": "Reply to the customer (draft with sources, editable)",
@@ -236,6 +257,25 @@ TEXTS: dict[str, dict[str, str]] = {
         "faq_approved": "No. {id} approved and ingested: ", "faq_rejected": "No. {id} rejected.",
         "whoami": "Logged in as **{name}** ({role})",
         "no_right": "You are not allowed to do this.", "login_again": "Please log in again.",
+        "problem": "**⚠ Not done:** {text}",
+        "problem_throttled": "Too many requests in a short time; please try again in a moment. "
+                             "<small>(Details: {detail})</small>",
+        "problem_not_found": "That does not exist (any more). <small>(Details: {detail})</small>",
+        "problem_forbidden": "That is not allowed. <small>(Details: {detail})</small>",
+        "problem_too_large": "That is too large. <small>(Details: {detail})</small>",
+        "problem_invalid": "That input does not work. <small>(Details: {detail})</small>",
+        "problem_other": "That did not work. <small>(Details: {detail})</small>",
+        "web_not_http": "That is not an http(s) address.",
+        "web_host_unknown": "No name server knows the host {host}; please check the address.",
+        "web_host_not_listed": "Lotse reads pages from {hosts} only (setting ingest.web_hosts); "
+                               "{host} is not one of them.",
+        "web_not_public": "{host} leads to an internal or non-public address; Lotse does not "
+                          "read such addresses.",
+        "gen_rollback_ask": "**Really go back?** Lotse then answers every customer from "
+                            "generation `{to}` instead of `{live}`, at once.",
+        "gen_rollback_confirm": "Yes, go back to this generation",
+        "gen_rollback_cancel": "Cancel", "gen_rollback_cancelled": "Not rolled back.",
+        "gen_rollback_none": "There is no earlier generation.",
     },
 }
 I18N = gr.I18n(**TEXTS)

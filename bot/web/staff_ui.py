@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from types import SimpleNamespace
 
 import gradio as gr
 import pandas as pd
@@ -25,8 +26,8 @@ from bot.chat.service import ChatService, ChatServices
 from bot.chat.state import Message
 from bot.chat.staff import allows
 from bot.web.customer_ui import cards_html
-from bot.web.knowledge_ui import knowledge_tab, retrieval_tab
-from bot.web.staff_common import AUDIENCES, Access, report_markdown, when
+from bot.web.knowledge_ui import LIVE, knowledge_tab, retrieval_tab
+from bot.web.staff_common import AUDIENCES, Access, Clock, inline_problems, report_markdown
 from bot.web.staff_texts import TEXTS, label, language_of, say
 from kb.errors import LotseError
 
@@ -127,42 +128,45 @@ def kpi_views(k: dict, language: str = "de") -> tuple:
             gaps)
 
 
-def tickets_tab(chat: ChatService, faq: FaqLoop,
-                who: Access) -> tuple[gr.Radio, Callable[[str], list]]:
-    """The agent's queue, a ticket's transcript, sources and draft, and the ticket actions.
-    Returns the queue and its choices, with which the page fills it on load."""
+class TicketDesk:
+    """The tickets tab's handlers: the agent's queue, one ticket's transcript, sources and
+    draft, and what an agent does with it. Refusals (no ticket chosen, an empty reply, a
+    closed ticket) appear in the tab's status line, in the agent's language."""
 
-    def queue_choices(language: str) -> list[tuple[str, str]]:
+    def __init__(self, chat: ChatService, faq: FaqLoop, who: Access, clock: Clock) -> None:
+        self.chat, self.faq, self.who, self.when = chat, faq, who, clock
+
+    def queue_choices(self, language: str) -> list[tuple[str, str]]:
         choices = []
-        for t in chat.queue():
-            unread = chat.unread(t.id)
+        for t in self.chat.queue():
+            unread = self.chat.unread(t.id)
             new = say(language, "new", n=unread) if unread else ""
             question = t.question[:50] or say(language, "no_question")
             choices.append((f"{new}{t.number} · {_reason(language, t.reason)} · "
                             f"{say(language, 'status.' + t.status)} · {question}", str(t.id)))
         return choices
 
-    def refresh_queue(selected: str | None, request: gr.Request):
-        who(request)
-        choices = queue_choices(language_of(request))
+    def refresh_queue(self, selected: str | None, request: gr.Request):
+        self.who(request)
+        choices = self.queue_choices(language_of(request))
         keep = selected if selected in {v for _, v in choices} else None
         return gr.update(choices=choices, value=keep)
 
-    def show_ticket(selected: str | None, request: gr.Request, acknowledge: bool = True):
+    def show_ticket(self, selected: str | None, request: gr.Request, acknowledge: bool = True):
         """The ticket's head, transcript, sources and draft. Choosing the ticket (not the
         timer's refresh) counts as having read its messages."""
-        who(request)
+        self.who(request)
         language = language_of(request)
         if not selected:
             return say(language, "pick_ticket"), [], "", ""
-        ticket, transcript = chat.ticket_detail(int(selected))
+        ticket, transcript = self.chat.ticket_detail(int(selected))
         if acknowledge:
-            chat.seen(ticket.id, transcript)
+            self.chat.seen(ticket.id, transcript)
         head = say(language, "head", number=ticket.number,
                    status=say(language, "status." + ticket.status),
                    reason=_reason(language, ticket.reason),
                    question=plain_markdown(ticket.question) or "–",
-                   assignee=ticket.assignee or "–", opened=when(ticket.created_at))
+                   assignee=ticket.assignee or "–", opened=self.when(ticket.created_at))
         # The transcript is shown as plain text (render_markdown=False): what a customer
         # wrote must not become a link, an image that calls /logout, or a form.
         # Gradio's Chatbot still lets some HTML through without Markdown: escape it all.
@@ -172,25 +176,37 @@ def tickets_tab(chat: ChatService, faq: FaqLoop,
                    or say(language, "no_sources"))
         return head, messages, sources, ticket.draft
 
+    def live(self, selected: str | None, request: gr.Request):
+        """The timer's look at the open ticket: new customer messages appear without a
+        reload (the draft being edited is left alone). They stay unread until the agent
+        chooses the ticket again, so closing still asks."""
+        self.who(request)
+        if not selected:
+            return gr.skip(), gr.skip(), gr.skip()
+        return self.show_ticket(selected, request, acknowledge=False)[:3]
+
+    @staticmethod
     def chosen(selected: str | None, request: gr.Request) -> int:
         if not selected:
             raise gr.Error(say(language_of(request), "choose_first"))
         return int(selected)
 
-    def take(selected: str | None, request: gr.Request):
-        name = who(request)
-        ticket = chat.take(chosen(selected, request), name)
-        return (*show_ticket(selected, request)[:3],
+    @inline_problems(4, at=3)
+    def take(self, selected: str | None, request: gr.Request):
+        name = self.who(request)
+        ticket = self.chat.take(self.chosen(selected, request), name)
+        return (*self.show_ticket(selected, request)[:3],
                 say(language_of(request), "taken_by", number=ticket.number, name=name))
 
-    def send(selected: str | None, text: str, request: gr.Request):
-        name = who(request)
+    @inline_problems(5, at=4)
+    def send(self, selected: str | None, text: str, request: gr.Request):
+        name = self.who(request)
         language = language_of(request)
-        ticket_id = chosen(selected, request)
+        ticket_id = self.chosen(selected, request)
         if not (text or "").strip():
             raise gr.Error(say(language, "empty_reply"))
-        sent = chat.agent_reply(ticket_id, name, text.strip())
-        head, messages, sources, _ = show_ticket(selected, request)
+        sent = self.chat.agent_reply(ticket_id, name, text.strip())
+        head, messages, sources, _ = self.show_ticket(selected, request)
         note = say(language, "sent")
         if sent.mail_error:
             note += say(language, "mail_failed", to=sent.emailed_to,
@@ -199,88 +215,92 @@ def tickets_tab(chat: ChatService, faq: FaqLoop,
             note += say(language, "mailed", to=sent.emailed_to)
         return head, messages, sources, "", note
 
-    def propose(selected: str | None, request: gr.Request) -> str:
-        name = who(request)
-        try:
-            proposal = faq.propose(chosen(selected, request), name)
-        except LotseError as exc:
-            raise gr.Error(str(exc)) from exc
+    @inline_problems(1)
+    def propose(self, selected: str | None, request: gr.Request) -> str:
+        name = self.who(request)
+        proposal = self.faq.propose(self.chosen(selected, request), name)
         return say(language_of(request), "proposed", id=proposal.id,
                    question=plain_markdown(proposal.question))
 
-    def live(selected: str | None, request: gr.Request):
-        """The timer's look at the open ticket: new customer messages appear without a
-        reload (the draft being edited is left alone). They stay unread until the agent
-        chooses the ticket again, so closing still asks."""
-        who(request)
-        if not selected:
-            return gr.skip(), gr.skip(), gr.skip()
-        return show_ticket(selected, request, acknowledge=False)[:3]
+    def closer(self, resolved: bool):
+        """Closing asks first while customer messages came in since the agent last looked:
+        the second click closes."""
 
-    def closer(resolved: bool):
+        @inline_problems(7, at=5)
         def close(selected: str | None, confirmed: str | None, request: gr.Request):
-            name = who(request)
+            name = self.who(request)
             language = language_of(request)
-            ticket_id = chosen(selected, request)
-            unread = chat.unread(ticket_id)
-            if unread and confirmed != selected:  # the second click closes
+            ticket_id = self.chosen(selected, request)
+            unread = self.chat.unread(ticket_id)
+            if unread and confirmed != selected:
                 return (gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(),
                         say(language, "unread_close", n=unread), selected)
-            ticket = chat.close_ticket(ticket_id, resolved, by=name)
+            ticket = self.chat.close_ticket(ticket_id, resolved, by=name)
             note = say(language, "closed", number=ticket.number,
                        how=say(language, "resolved" if resolved else "unresolved"))
-            return (gr.update(choices=queue_choices(language), value=None),
+            return (gr.update(choices=self.queue_choices(language), value=None),
                     say(language, "pick_ticket"), [], "", "", note, None)
         return close
 
+
+def _ticket_layout() -> SimpleNamespace:
+    """The queue on the left; the chosen ticket, its draft and the actions on the right."""
+    with gr.Row():
+        with gr.Column(scale=1):
+            queue = gr.Radio(label=label("queue"), choices=[], elem_id="queue")
+            refresh = gr.Button(label("refresh"), size="sm")
+        with gr.Column(scale=2):
+            head = gr.Markdown(label("pick_ticket"), elem_id="ticket-head")
+            transcript = gr.Chatbot(label=label("transcript"), height=320, elem_id="transcript",
+                                    render_markdown=False, sanitize_html=True, buttons=[],
+                                    feedback_options=None)
+            sources = gr.Markdown(elem_id="ticket-sources")
+            draft = gr.Textbox(label=label("draft"), lines=5, elem_id="draft")
+            with gr.Row():
+                take = gr.Button(label("take"), elem_id="take")
+                send = gr.Button(label("send_reply"), variant="primary", elem_id="send-reply")
+                propose = gr.Button(label("propose_faq"), elem_id="propose-faq")
+            with gr.Row():
+                solved = gr.Button(label("close_resolved"), elem_id="close-resolved")
+                unsolved = gr.Button(label("close_unresolved"), elem_id="close-unresolved")
+            status = gr.Markdown(elem_id="ticket-status", elem_classes=LIVE)
+    return SimpleNamespace(queue=queue, refresh=refresh, head=head, transcript=transcript,
+                           sources=sources, draft=draft, take=take, send=send, propose=propose,
+                           solved=solved, unsolved=unsolved, status=status)
+
+
+def tickets_tab(chat: ChatService, faq: FaqLoop, who: Access,
+                clock: Clock) -> tuple[gr.Radio, Callable[[str], list]]:
+    """The agent's queue, a ticket's transcript, sources and draft, and the ticket actions.
+    Returns the queue and its choices, with which the page fills it on load."""
+    desk = TicketDesk(chat, faq, who, clock)
     with gr.Tab(label("tab_tickets"), id="tickets"):
-        with gr.Row():
-            with gr.Column(scale=1):
-                queue = gr.Radio(label=label("queue"), choices=[], elem_id="queue")
-                refresh = gr.Button(label("refresh"), size="sm")
-            with gr.Column(scale=2):
-                head = gr.Markdown(label("pick_ticket"), elem_id="ticket-head")
-                transcript = gr.Chatbot(label=label("transcript"), height=320,
-                                        elem_id="transcript", render_markdown=False,
-                                        sanitize_html=True)
-                sources = gr.Markdown(elem_id="ticket-sources")
-                draft = gr.Textbox(label=label("draft"), lines=5, elem_id="draft")
-                with gr.Row():
-                    take_btn = gr.Button(label("take"), elem_id="take")
-                    send_btn = gr.Button(label("send_reply"), variant="primary",
-                                         elem_id="send-reply")
-                    faq_btn = gr.Button(label("propose_faq"), elem_id="propose-faq")
-                with gr.Row():
-                    solved_btn = gr.Button(label("close_resolved"), elem_id="close-resolved")
-                    unsolved_btn = gr.Button(label("close_unresolved"),
-                                             elem_id="close-unresolved")
-                status = gr.Markdown(elem_id="ticket-status")
+        ui = _ticket_layout()
         # The ticket whose close was asked for once despite unread customer messages.
         confirm = gr.State(None)
         poll = gr.Timer(5.0)
-    refresh.click(refresh_queue, [queue], [queue])
-    poll.tick(refresh_queue, [queue], [queue])
-    poll.tick(live, [queue], [head, transcript, sources])
-    queue.input(show_ticket, [queue], [head, transcript, sources, draft])
-    take_btn.click(take, [queue], [head, transcript, sources, status])
-    send_btn.click(send, [queue, draft], [head, transcript, sources, draft, status])
-    faq_btn.click(propose, [queue], [status])
-    closed = [queue, head, transcript, sources, draft, status, confirm]
-    solved_btn.click(closer(True), [queue, confirm], closed)
-    unsolved_btn.click(closer(False), [queue, confirm], closed)
-    return queue, queue_choices
+    shown = [ui.head, ui.transcript, ui.sources]
+    ui.refresh.click(desk.refresh_queue, [ui.queue], [ui.queue])
+    poll.tick(desk.refresh_queue, [ui.queue], [ui.queue])
+    poll.tick(desk.live, [ui.queue], shown)
+    ui.queue.input(desk.show_ticket, [ui.queue], [*shown, ui.draft])
+    ui.take.click(desk.take, [ui.queue], [*shown, ui.status])
+    ui.send.click(desk.send, [ui.queue, ui.draft], [*shown, ui.draft, ui.status])
+    ui.propose.click(desk.propose, [ui.queue], [ui.status])
+    closed = [ui.queue, *shown, ui.draft, ui.status, confirm]
+    ui.solved.click(desk.closer(True), [ui.queue, confirm], closed)
+    ui.unsolved.click(desk.closer(False), [ui.queue, confirm], closed)
+    return ui.queue, desk.queue_choices
 
 
 def copilot_tab(chat: ChatService, who: Access) -> None:
     """An agent's own question, answered from public and internal documents."""
 
+    @inline_problems(1)
     def copilot(question: str, request: gr.Request) -> str:
         who(request)
         language = language_of(request)
-        try:
-            answer = chat.copilot(question or "")
-        except LotseError as exc:
-            raise gr.Error(str(exc)) from exc
+        answer = chat.copilot(question or "")
         if not answer.citations:
             return say(language, "nothing_found") + blocked_note(answer.grounding, language)
         cards = cards_html([{**c.to_dict(), "audience": c.audience} for c in answer.citations],
@@ -292,7 +312,7 @@ def copilot_tab(chat: ChatService, who: Access) -> None:
     with gr.Tab(label("tab_copilot"), id="copilot"):
         question = gr.Textbox(label=label("copilot_question"), elem_id="copilot-question")
         ask = gr.Button(label("ask"), variant="primary", elem_id="copilot-ask")
-        answer = gr.Markdown(elem_id="copilot-answer")
+        answer = gr.Markdown(elem_id="copilot-answer", elem_classes=LIVE)
     for trigger in (ask.click, question.submit):
         trigger(copilot, [question], [answer])
 
@@ -339,21 +359,19 @@ def faq_section(faq: FaqLoop, who: Access, stats_markdown: Callable[[str], str],
         return (found[0].question, found[0].answer) if found else ("", "")
 
     def decide(approve: bool):
+        @inline_problems(5, at=3)
         def run(selected: str | None, question: str, answer: str, request: gr.Request):
             name = who(request, "admin")
             language = language_of(request)
             if not selected:
                 raise gr.Error(say(language, "faq_pick"))
-            try:
-                if approve:
-                    done = faq.approve(int(selected), name, question, answer)
-                    note = (say(language, "faq_approved", id=selected)
-                            + report_markdown(done.report, language))
-                else:
-                    faq.reject(int(selected), name)
-                    note = say(language, "faq_rejected", id=selected)
-            except LotseError as exc:
-                raise gr.Error(str(exc)) from exc
+            if approve:
+                done = faq.approve(int(selected), name, question, answer)
+                note = (say(language, "faq_approved", id=selected)
+                        + report_markdown(done.report, language))
+            else:
+                faq.reject(int(selected), name)
+                note = say(language, "faq_rejected", id=selected)
             return (gr.update(choices=choices(language), value=None), "", "", note,
                     stats_markdown(language))
         return run
@@ -367,7 +385,7 @@ def faq_section(faq: FaqLoop, who: Access, stats_markdown: Callable[[str], str],
     with gr.Row():
         approve_btn = gr.Button(label("faq_approve"), variant="primary", elem_id="faq-approve")
         reject_btn = gr.Button(label("faq_reject"), elem_id="faq-reject")
-    result = gr.Markdown(elem_id="faq-result")
+    result = gr.Markdown(elem_id="faq-result", elem_classes=LIVE)
     refresh.click(listing, None, [proposals, question, answer, result])
     proposals.input(pick, [proposals], [question, answer])
     outputs = [proposals, question, answer, result, stats]
@@ -376,8 +394,8 @@ def faq_section(faq: FaqLoop, who: Access, stats_markdown: Callable[[str], str],
     return proposals, choices
 
 
-def admin_tab(admin: AdminService, faq: FaqLoop,
-              who: Access) -> tuple[gr.Tab, gr.Markdown, Callable[[str], str]]:
+def admin_tab(admin: AdminService, faq: FaqLoop, who: Access,
+              clock: Clock) -> tuple[gr.Tab, gr.Markdown, Callable[[str], str]]:
     """Uploads, re-ingest with progress, store statistics, FAQ proposals. Hidden unless the
     user is an admin. Returns the tab, the statistics view and the function that renders it."""
 
@@ -385,7 +403,7 @@ def admin_tab(admin: AdminService, faq: FaqLoop,
         s = admin.stats()
         uploads = admin.uploads()
         return say(language, "stats", documents=s.documents, chunks=s.chunks,
-                   generation=s.generation or "–", when=when(s.published_at),
+                   generation=s.generation or "–", when=clock(s.published_at),
                    embedder=s.embedder, n=len(uploads),
                    uploads=", ".join(f"`{html.escape(u)}`" for u in uploads) or "–")
 
@@ -414,6 +432,7 @@ def admin_tab(admin: AdminService, faq: FaqLoop,
                 lines.append(say(language, "refused", reason=html.escape(str(exc))))
         return "\n".join(lines), None, stats_markdown(language)
 
+    @inline_problems(2)
     def run_ingest(folders: list[str], extra: str, request: gr.Request,
                    progress=gr.Progress()):
         who(request, "admin")
@@ -427,10 +446,7 @@ def admin_tab(admin: AdminService, faq: FaqLoop,
             progress((done, total), desc=say(language, key) if stage in ("load", "embed")
                      else stage)
 
-        try:
-            report = admin.ingest(paths, progress=step)
-        except LotseError as exc:
-            raise gr.Error(str(exc)) from exc
+        report = admin.ingest(paths, progress=step)
         return report_markdown(report, language), stats_markdown(language)
 
     with gr.Tab(label("tab_admin"), id="admin", visible=False) as tab:
@@ -442,7 +458,7 @@ def admin_tab(admin: AdminService, faq: FaqLoop,
                 audience = gr.Radio(AUDIENCES, value="public", label=label("audience"))
                 files = gr.File(label=label("upload"), file_count="multiple",
                                 file_types=admin.accepted_suffixes, elem_id="upload")
-                uploaded = gr.Markdown(elem_id="upload-result")
+                uploaded = gr.Markdown(elem_id="upload-result", elem_classes=LIVE)
             with gr.Column():
                 roots = [(str(admin.upload_dir), str(admin.upload_dir))]
                 roots += [(str(r), str(r)) for r in admin.ingest_roots]
@@ -450,7 +466,7 @@ def admin_tab(admin: AdminService, faq: FaqLoop,
                                            label=label("reingest"), elem_id="folders")
                 extra = gr.Textbox(label=label("subfolder"), elem_id="folder")
                 ingest_btn = gr.Button(label("reingest"), variant="primary", elem_id="ingest")
-        report = gr.Markdown(elem_id="ingest-report")
+        report = gr.Markdown(elem_id="ingest-report", elem_classes=LIVE)
         stats_poll = gr.Timer(15.0)
         proposals, proposal_choices = faq_section(faq, who, stats_markdown, stats)
     tab.select(show_stats, None, [stats, proposals])
@@ -463,18 +479,20 @@ def admin_tab(admin: AdminService, faq: FaqLoop,
 def build_staff_ui(services: ChatServices) -> gr.Blocks:
     """The staff page: one function per tab; the header and the load event here."""
     who = Access(services.credentials)
-    with gr.Blocks(title="Lotse – Team") as ui:
+    clock = Clock(services.admin.engine.settings.hours.timezone)
+    # No usage data leaves the server (Gradio's default would send it, and check its version).
+    with gr.Blocks(title="Lotse – Team", analytics_enabled=False) as ui:
         with gr.Row(equal_height=True):
-            gr.Markdown(label("title"))
+            gr.Markdown(label("title"), elem_id="page-title")
             whoami = gr.Markdown(elem_id="whoami")
             gr.Button(label("logout"), link="/logout", elem_id="logout", scale=0, size="sm")
         with gr.Tabs() as tabs:
-            queue, queue_choices = tickets_tab(services.chat, services.faq, who)
+            queue, queue_choices = tickets_tab(services.chat, services.faq, who, clock)
             copilot_tab(services.chat, who)
             gaps = kpis_tab(services.chat, who)
             _probe, probe_question, probe_result = retrieval_tab(services, who)
-            knowledge = knowledge_tab(services, who)
-            admin, stats, stats_markdown = admin_tab(services.admin, services.faq, who)
+            knowledge = knowledge_tab(services, who, clock)
+            admin, stats, stats_markdown = admin_tab(services.admin, services.faq, who, clock)
 
         def gap_to_probe(frame: pd.DataFrame, event: gr.SelectData, request: gr.Request):
             """A content gap opens the retrieval test with its question."""
