@@ -144,23 +144,6 @@ def test_a_handler_with_inline_problems_puts_one_note_where_it_belongs():
     assert list(inspect.signature(handler).parameters) == ["value", "request"]
 
 
-def test_no_function_of_the_gradio_pages_is_over_100_lines():
-    import ast
-    from pathlib import Path
-
-    web = Path(__file__).resolve().parents[2] / "bot" / "web"
-    pages = ["customer_ui.py", "staff_ui.py", "knowledge_ui.py", "staff_common.py",
-             "staff_problems.py", "page_style.py", "app.py"]
-    long = []
-    for name in pages:
-        for node in ast.walk(ast.parse((web / name).read_text(encoding="utf-8"))):
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                lines = node.end_lineno - node.lineno + 1
-                if lines > 100:
-                    long.append(f"{name}:{node.name} ({lines} lines)")
-    assert long == []
-
-
 def test_the_widget_check_tells_a_refused_page_why_and_logs_it_once(caplog):
     from starlette.applications import Starlette
     from starlette.responses import PlainTextResponse
