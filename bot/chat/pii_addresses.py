@@ -23,8 +23,9 @@ A name is a product's rather than a street's where the shop's words surround it:
 article with no preposition ("der Höhenweg 2"), a product word right before it ("Rucksack
 Grenzweg 40", "Modell Fjellweg 2"), a size, colour, volume or seats after the number
 ("Hafenstraße 3-Sitzer", "Bergweg 35 in Blau", "Talweg 35 Liter"), a shop's verb or a
-price after it ("… ist ausverkauft", "… kostet 89 €"), or a three-digit number with a
-product word nearby ("Schlafsack Uferweg 140"). A number followed by a unit ("3 kg", "2
+price after it ("… ist ausverkauft", "… kostet 89 €"), or a product word in the same
+sentence ("Bergweg 35 oder Talweg 40, welcher Rucksack ist leichter?") where no address
+word, postcode, person's name or preposition of place says otherwise. A number followed by a unit ("3 kg", "2
 Stück") is a quantity, and one glued to more digits ("4711-2233", "3,5") a reference or a
 measure. Postcodes with their place: ``bot.chat.pii_places``.
 
@@ -90,7 +91,8 @@ _SHOP_TALK = re.compile(
     r"bought|ordered|returned)\b|\d[\d.,]*[ ]?(?:€|eur\b|euro\b|chf\b)|(?:€|eur|chf)[ ]?\d|"
     r"\b\d+[ ]?(?:stück|stk|paar|x)(?![\wäöüß])", re.I)
 # Prepositions of place: a name after them is where something goes ("Versand an …").
-_TO_A_PLACE = frozenset("an nach in to at into".split())
+_TO_A_PLACE = frozenset("an nach in bei zu zum zur to at into".split())
+_SENTENCE_END = re.compile(r"[.!?](?:\s|$)|\n")
 # "an Rosenanger 12 liefern": a delivery verb after a name that "an" or "to" leads.
 _DELIVER = re.compile(r"[^.!?\n]{0,30}?\b(?:liefern|schicken|senden|zustellen|geliefert|"
                       r"geschickt|gesendet|zugestellt|deliver|send|ship)", re.I)
@@ -110,7 +112,7 @@ _PREMISES_WORD = re.compile(rf"(?:{PREMISES.pattern})(?:e|en|n|s|es)?", re.I)
 _SMALL_WORDS = DETERMINERS | PREPOSITIONS
 _WINDOW = 80  # characters before a house number that can hold its street's name
 _CUE_REACH = 80  # how far before the name an address word still counts
-_NEARBY = 50  # how far a product word may stand from a three-digit model number
+_NEARBY = 50  # how far in its sentence a product word may stand from a model's name
 
 
 def address_spans(text: str) -> list[tuple[int, int]]:
@@ -211,7 +213,7 @@ def _is_product(text: str, start: int, house: re.Match[str]) -> bool:
     """Whether what follows the number makes the name from ``start`` a product: a size,
     colour, volume, seats or a product word right after it; or, unless a preposition of
     place leads the name ("an die Hauptstraße 140"), a shop's verb or a price in its clause
-    or a number of three digits with a product word nearby ("Schlafsack Uferweg 140")."""
+    or a product word in its sentence ("Der Schlafsack Uferweg 140 ist mir zu warm")."""
     end = house.end()
     if PRODUCT_AFTER.match(text, end) or (text[end:end + 1] == " " and
                                           PRODUCT.match(text, end + 1)):
@@ -221,8 +223,17 @@ def _is_product(text: str, start: int, house: re.Match[str]) -> bool:
     clause = _CLAUSE_END.search(text, end, end + 40)
     if _SHOP_TALK.search(text, end, clause.start() if clause else end + 40):
         return True
-    return len(house.group("num")) >= 3 and \
-        bool(PRODUCT.search(text[max(0, start - _NEARBY):end + _NEARBY]))
+    return _product_in_sentence(text, start, end)
+
+
+def _product_in_sentence(text: str, start: int, end: int) -> bool:
+    """Whether a product word stands near the name and number, in their sentence
+    ("Bergweg 35 oder Talweg 40, welcher Rucksack ist leichter?")."""
+    left, right = max(0, start - _NEARBY), min(len(text), end + _NEARBY)
+    ends = list(_SENTENCE_END.finditer(text, left, start))
+    following = _SENTENCE_END.search(text, end, right)
+    return bool(PRODUCT.search(text, ends[-1].end() if ends else left,
+                               following.start() if following else right))
 
 
 def _at_premises(words: list[re.Match[str]], start: int, last: int) -> bool:
