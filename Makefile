@@ -42,7 +42,9 @@ test: install system-deps
 	$(MAKE) --no-print-directory eval
 	$(BIN)/python -m bench.corpora --fast --check --json "$$(mktemp -d)/corpora.json"
 
-# Unit tests that need no corpus, real embedder, server or browser.
+# Unit tests: every test that uses none of the heavy fixtures (a model, the ingested
+# corpus, a browser, PostgreSQL, a server, processes of its own) is marked "fast" by
+# tests/conftest.py.
 test-fast: install
 	$(BIN)/python -m pytest -m "fast and not slow" -q
 

@@ -26,10 +26,10 @@ import numpy as np
 from bot.chat.engine import Engine
 from bot.wiring import build_engine
 from ingest.chunking import chunk_units
+from kb.chroma_records import Sentence
 from kb.embedders import UseEmbedder
 from kb.retrieval import VIEWS, build_lexical
 from kb.settings import LotseSettings
-from kb.store import Sentence
 from kb.types import AUDIENCES, Chunk
 
 REPO = Path(__file__).resolve().parents[1]

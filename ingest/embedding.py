@@ -19,8 +19,10 @@ from contextlib import ExitStack
 import numpy as np
 
 from ingest.chunking import chunk_units
+from kb.chroma_records import Sentence
 from kb.embedders import BatchEmbedding, Embedder, batch_embedding
-from kb.store import ChunkStore, GenerationWriter, Sentence
+from kb.generation_writer import GenerationWriter
+from kb.store import ChunkStore
 from kb.types import Chunk
 
 Progress = Callable[[str, int, int], None]

@@ -39,11 +39,12 @@ from ingest.isolation import IsolatedLoader
 from ingest.loaders import SUPPORTED
 from kb.embedders import Embedder
 from kb.errors import LoaderError, LotseError, StoreError
+from kb.generation import Generation
 from kb.lexical import LexicalIndex
 from kb.memory import release
 from kb.retrieval import VIEWS, lexical_index
 from kb.settings import IngestSettings, LotseSettings, WebSourceSettings
-from kb.store import ChunkStore, Generation
+from kb.store import ChunkStore
 from kb.text import content_hash
 from kb.types import AUDIENCES, Chunk
 from kb.vocabulary import VOCABULARY_FILE, Vocabulary, VocabularyError

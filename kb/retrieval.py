@@ -31,14 +31,16 @@ from typing import Literal
 import numpy as np
 
 from kb.catalog import Product, loads
+from kb.chroma_records import Sentence
 from kb.embedders import Embedder
 from kb.errors import ConfigError, EmptyStoreError
+from kb.generation import Generation
 from kb.generation_cache import GenerationCache
 from kb.glossary import lexical_forms
 from kb.lexical import LexicalIndex
 from kb.memory import release
 from kb.settings import RetrievalSettings
-from kb.store import ChunkStore, Generation, Sentence
+from kb.store import ChunkStore
 from kb.text import detect_language, named_products
 from kb.types import Chunk, Hit
 from kb.vocabulary import EMPTY, Vocabulary

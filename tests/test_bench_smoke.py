@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from bench import xquad
 
 
@@ -19,6 +21,7 @@ def test_xquad_skips_without_data(tmp_path, capsys):
     assert "SKIPPED" in capsys.readouterr().out
 
 
+@pytest.mark.usefixtures("use_embedder")  # the benchmark embeds with the real model
 def test_xquad_json_shape(tmp_path):
     topics = ["Zelt", "Rucksack", "Schlafsack", "Stirnlampe", "Regenjacke", "Bohrhammer"]
     de = [(f"Der {t} kostet {10 * i} Euro und wiegt {i} Kilogramm.", f"Was kostet der {t}?")

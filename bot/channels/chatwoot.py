@@ -38,9 +38,9 @@ import httpx
 
 from bot.channels.chatwoot_store import ChatwootStore
 from bot.chat.service import ChatService, Reply
+from kb.channel_settings import ChatwootSettings
 from kb.errors import Forbidden, InvalidInput, LotseError
 from kb.markup import plain_text
-from kb.settings import ChatwootSettings
 
 log = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ from email.utils import formatdate, make_msgid
 
 from bot.chat.pii import find_email
 from bot.chat.state import MailThread, StateStore, Ticket
+from kb.channel_settings import MailSettings
 from kb.errors import InvalidInput
-from kb.settings import MailSettings
 
 log = logging.getLogger(__name__)
 

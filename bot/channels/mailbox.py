@@ -48,7 +48,7 @@ from bot.chat.background import Repeating
 from bot.chat.ratelimit import RateLimited
 from bot.chat.service import ChatService, Reply
 from bot.chat.state import mail_key
-from kb.settings import MailboxSettings
+from kb.channel_settings import MailboxSettings
 from kb.text import detect_language
 
 log = logging.getLogger(__name__)

@@ -33,7 +33,7 @@ import httpx
 from bot.chat.background import Repeating
 from bot.chat.pii import redact
 from bot.chat.state import Delivery, StateStore, Ticket
-from kb.settings import WebhookSettings
+from kb.channel_settings import WebhookSettings
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Staff access: who may do what, bearer tokens for REST, logins for the agent and admin UI.
 
 The HTTP side (reading the bearer header and the cookie, the login form) is in
-``bot.web.auth``; this module knows roles, tokens and login sessions, and the accounts
+``bot.web.routes.dependencies``, ``bot.web.auth`` and ``bot.web.routes.login``; this module knows roles, tokens and login sessions, and the accounts
 themselves are in ``bot.chat.accounts`` (argon2id hashes in the state database).
 Unset REST tokens are generated once per installation and kept in
 ``LOTSE_HOME/credentials.json`` (mode 600), so no two installations share one.

@@ -90,11 +90,13 @@ def test_eval_passes_its_thresholds(home):
     assert "| internal_leaks | 0 |" in out.stdout
 
 
+@pytest.mark.usefixtures("subprocesses")
 def test_empty_store_gives_a_clear_error(tmp_path):
     out = lotse("ask", "Was kostet der Versand?", home=tmp_path / "leer")
     assert out.returncode == 1 and "lotse ingest" in out.stderr
 
 
+@pytest.mark.usefixtures("subprocesses")
 def test_ingest_with_broken_files_exits_3_and_names_them(tmp_path):
     folder = tmp_path / "docs"
     folder.mkdir()

@@ -37,6 +37,25 @@ def page(browser):
     context.close()
 
 
+def settled_chat(page, timeout: float = 60_000) -> str:
+    """Wait until no event is writing to the chat, and return its text: Gradio hides the
+    chat's status tracker (``#chat .wrap``) once the running event's last update is in
+    (an answer revealed word by word, then its sources and buttons)."""
+    page.wait_for_function("document.querySelector('#chat .wrap')?.classList.contains('hide')"
+                           " ?? false", timeout=timeout)
+    return page.locator("#chat").inner_text()
+
+
+def animations_done(page, timeout: float = 10_000) -> None:
+    """Wait until the page's finite CSS transitions and animations have run (Gradio fades
+    updated outputs in); spinners that run forever do not count."""
+    page.wait_for_function("document.getAnimations().every(a => a.playState !== 'running' "
+                           "|| a.effect?.getComputedTiming().iterations === Infinity)",
+                           timeout=timeout)
+
+
 def shot(page, name: str) -> None:
+    """A full-page screenshot once the page's fade-ins have run."""
+    animations_done(page)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from bot.web.chat_cookie import COOKIE
-from tests.e2e.conftest import shot
+from tests.e2e.conftest import settled_chat, shot
 from tests.e2e.test_story import LONG, _ask, open_chat
 from bench.servers import serve_ingested, smtp_server, stop
 
@@ -31,19 +31,12 @@ THUMBS = """() => [...document.querySelectorAll('#chat .message-row.bot-row')].m
 
 
 def _say(page, text: str, expect: str) -> str:
-    """Send ``text``, wait for ``expect`` and for the answer to stop growing (answers are
-    revealed word by word); the chat's text then."""
+    """Send ``text``, wait for ``expect`` and for the event to end (answers are revealed word
+    by word); the chat's text then."""
     _ask(page, text)
     page.wait_for_function(f"document.querySelector('#chat').innerText.includes({expect!r})",
                            timeout=LONG)
-    before, deadline = None, time.monotonic() + LONG / 1000
-    while time.monotonic() < deadline:
-        now = page.locator("#chat").inner_text()
-        if now == before:
-            return now
-        before = now
-        page.wait_for_timeout(700)
-    raise AssertionError(f"the chat kept changing after {text!r}")
+    return settled_chat(page, LONG)
 
 
 def _conversation(context, url: str, token: str) -> dict:

@@ -3,7 +3,7 @@ instruct the bot, and a flood from one chat. Each gets a clear note in the chat.
 
 import pytest
 
-from tests.e2e.conftest import shot
+from tests.e2e.conftest import settled_chat, shot
 
 pytestmark = pytest.mark.e2e
 LONG = 60_000
@@ -17,7 +17,7 @@ def _ask_and_wait(page, text: str, bot_messages: int, expect: str = "") -> None:
         "([n, expect]) => { const bots = document.querySelectorAll('#chat .bot');"
         " return bots.length >= n && bots[bots.length - 1].innerText.includes(expect); }",
         arg=[bot_messages, expect], timeout=LONG)
-    page.wait_for_timeout(500)  # the event's last update, which also clears the text box
+    settled_chat(page, LONG)  # the event's last update is in before the next message
 
 
 def test_hostile_messages_get_clear_notes_in_the_chat(lotse_server, page):

@@ -67,8 +67,7 @@ def test_admin_uploads_a_file_reingests_and_customers_get_it(lotse_server, brows
     assert "Fehlgeschlagen 0" in report and "veröffentlicht" in report
     after = staff.locator("#store-stats").inner_text()
     assert "winteraktion.md" in after and after != before
-    staff.wait_for_timeout(800)  # let Gradio's fade-in of the updated outputs finish
-    shot(staff, "10-admin-reingest")
+    shot(staff, "10-admin-reingest")  # after Gradio's fade-in of the updated outputs
     context.close()
 
     answer = httpx.post(f"{url}/v1/chat", timeout=60, json={

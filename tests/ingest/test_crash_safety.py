@@ -10,6 +10,8 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
+
 from bot.wiring import build_engine
 from kb.embedders import FakeEmbedder
 from kb.settings import LotseSettings
@@ -21,7 +23,7 @@ def _settings(home: Path) -> LotseSettings:
     return LotseSettings(home=home, embedding={"mode": "fake"}, store={"refresh_seconds": 0})
 
 
-def test_kill_9_mid_ingest_keeps_the_previous_generation(tmp_path, corpus_copy):
+def test_kill_9_mid_ingest_keeps_the_previous_generation(tmp_path, corpus_copy, subprocesses):
     home = tmp_path / "home"
     engine = build_engine(_settings(home), embedder=FakeEmbedder())
     engine.syncer.sync([corpus_copy])
@@ -30,8 +32,8 @@ def test_kill_9_mid_ingest_keeps_the_previous_generation(tmp_path, corpus_copy):
     pages = list((corpus_copy / "produkte").glob("*.md"))
     for md in pages:
         md.write_text(md.read_text(encoding="utf-8") + "\nNeuer Absatz zur Pflege.\n", encoding="utf-8")
-    proc = subprocess.Popen([sys.executable, str(HELPER), str(home), str(corpus_copy)],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocesses.popen([sys.executable, str(HELPER), str(home), str(corpus_copy)],
+                              stdout=subprocess.PIPE, text=True)
     for _ in range(4):  # a few batches into the new generation: the helper says each one
         assert proc.stdout.readline().strip() == "EMBEDDING"
     os.kill(proc.pid, signal.SIGKILL)
@@ -49,13 +51,13 @@ def test_kill_9_mid_ingest_keeps_the_previous_generation(tmp_path, corpus_copy):
     assert len(gen_dirs) == 2  # the half-written generation was cleaned up
 
 
-def test_ingest_while_asking_never_fails(tmp_path, corpus_copy):
+def test_ingest_while_asking_never_fails(tmp_path, corpus_copy, subprocesses):
     home = tmp_path / "home"
     build_engine(_settings(home), embedder=FakeEmbedder()).syncer.sync([corpus_copy])
     env = {**os.environ, "LOTSE_HOME": str(home), "LOTSE_EMBEDDING__MODE": "fake",
            "LOTSE_STORE__REFRESH_SECONDS": "0"}
-    asker = subprocess.Popen([sys.executable, "-m", "bot.cli", "ask", "--json"], env=env,
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    asker = subprocesses.popen([sys.executable, "-m", "bot.cli", "ask", "--json"], env=env,
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     question = "Was kostet der Versand nach Österreich?\n"
     answers: list[dict] = []
     stop = threading.Event()
@@ -83,6 +85,7 @@ def test_ingest_while_asking_never_fails(tmp_path, corpus_copy):
     assert all(a.get("citations") and "error" not in a for a in answers)
 
 
+@pytest.mark.usefixtures("subprocesses")
 def test_isolated_loading_works_when_the_process_holds_many_descriptors(tmp_path):
     """A server with many open connections has descriptors above 1023, where select() fails."""
     from ingest.isolation import IsolatedLoader

@@ -113,6 +113,7 @@ def _docx_bomb(path: Path, inflated_mb: int) -> None:
             fh.write(b"</w:t></w:r></w:p></w:body></w:document>")
 
 
+@pytest.mark.usefixtures("subprocesses")
 def test_a_docx_bomb_is_stopped_by_the_memory_limit(tmp_path):
     bomb = tmp_path / "bombe.docx"
     _docx_bomb(bomb, inflated_mb=600)
@@ -125,6 +126,7 @@ def test_a_docx_bomb_is_stopped_by_the_memory_limit(tmp_path):
         assert ok.documents
 
 
+@pytest.mark.usefixtures("subprocesses")
 def test_a_file_that_outlasts_the_time_limit_is_cut_off_and_the_next_one_loads(tmp_path):
     slow = tmp_path / "verschachtelt.html"
     slow.write_text("<html><body>" + "<div><p>Zelt und Rucksack</p>" * 120_000 +
@@ -137,6 +139,7 @@ def test_a_file_that_outlasts_the_time_limit_is_cut_off_and_the_next_one_loads(t
         assert isolated.load(SEEDS[".md"], "alpinpro-35.md", "public", False, MAX_BYTES).documents
 
 
+@pytest.mark.usefixtures("subprocesses")
 def test_a_batch_with_bombs_and_garbage_stores_the_good_files(tmp_path, fake_embedder):
     from bot.wiring import build_engine
 
@@ -156,6 +159,7 @@ def test_a_batch_with_bombs_and_garbage_stores_the_good_files(tmp_path, fake_emb
     assert "more memory than the limit" in failed["bombe.docx"]
 
 
+@pytest.mark.usefixtures("subprocesses")
 def test_a_script_without_a_main_guard_can_ingest(tmp_path):
     """The worker needs nothing from the caller's main module (piped into python here)."""
     import subprocess

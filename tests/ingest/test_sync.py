@@ -106,8 +106,8 @@ def test_audience_flag_makes_everything_internal(engine, tmp_path):
     assert gen.count("public") == 0 and gen.count("internal") == 1
 
 
-def test_changing_the_chunk_size_re_embeds(settings, fake_embedder, corpus_copy):
-    build_engine(settings, embedder=fake_embedder).syncer.sync([corpus_copy])
+def test_changing_the_chunk_size_re_embeds(engine, settings, fake_embedder, corpus_copy):
+    engine.syncer.sync([corpus_copy])
     smaller = settings.model_copy(update={"chunking": settings.chunking.model_copy(
         update={"max_chars": 300})})
     report = build_engine(smaller, embedder=fake_embedder).syncer.sync([corpus_copy])
@@ -184,8 +184,8 @@ class _FailingEmbedder:
 
 
 def test_an_embedder_failing_mid_ingest_publishes_nothing_and_keeps_the_live_generation(
-        settings, fake_embedder, corpus_copy):
-    first = build_engine(settings, embedder=fake_embedder).syncer.sync([corpus_copy])
+        engine, settings, fake_embedder, corpus_copy):
+    first = engine.syncer.sync([corpus_copy])
     for path in sorted(corpus_copy.rglob("*.md"))[:30]:
         path.write_text(path.read_text(encoding="utf-8") + "\nNeu: ein weiterer Satz.\n",
                         encoding="utf-8")

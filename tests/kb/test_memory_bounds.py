@@ -9,11 +9,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from kb.chroma_records import Sentence
 from kb.embedders import FakeEmbedder
 from kb.generation_cache import GenerationCache
 from kb.retrieval import HybridRetriever
 from kb.settings import LotseSettings
-from kb.store import Sentence, make_store
+from kb.store import make_store
 from kb.types import Chunk
 
 PUBLISHES = 6

@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from kb.chroma_records import Sentence
 from kb.errors import StoreError
+from kb.generation_store import ChromaChunkStore
 from kb.settings import LotseSettings
-from kb.store import ChromaChunkStore, Sentence, make_store
+from kb.store import make_store
 from kb.types import Chunk
 
 _PREFIXES = iter(f"t{i}" for i in range(10_000))
@@ -246,9 +248,9 @@ def test_a_publish_over_a_generation_the_writer_never_saw_is_refused(chroma_serv
 
 def test_a_dead_writers_lock_is_taken_over_and_its_late_release_harms_nobody(
         chroma_server, tmp_path, monkeypatch):
-    import kb.store
+    import kb.store_http
 
-    monkeypatch.setattr(kb.store, "_LOCK_STALE", 0.6)
+    monkeypatch.setattr(kb.store_http, "_LOCK_STALE", 0.6)
     settings = LotseSettings(home=tmp_path / "home", store={
         "mode": "http", "port": chroma_server, "collection_prefix": next(_PREFIXES),
         "refresh_seconds": 0})

@@ -52,7 +52,9 @@ def test_nothing_unsupported_reaches_the_answer(gemma_chain, default_engine, que
     for c in answer.citations:
         hit = next(h for h in answer.hits if h.chunk.source == c.source and h.chunk.section == c.section)
         sources.append(source_text(hit.chunk))
-    for sentence in split_sentences(answer.text):
+    sentences = split_sentences(answer.text)
+    assert sentences, answer.text
+    for sentence in sentences:
         verdicts = checker.check(sentence, sources)
         assert all(v.ok for v in verdicts), (sentence, [v.to_dict() for v in verdicts])
     assert "14 Tage" not in answer.text

@@ -175,7 +175,7 @@ def test_the_sender_thread_delivers_in_the_background(default_engine, tmp_path, 
 
 
 def test_webhooks_without_a_secret_are_refused_at_start():
-    from kb.settings import WebhookSettings
+    from kb.channel_settings import WebhookSettings
 
     with pytest.raises(ValueError, match="secret is empty"):
         WebhookSettings(urls=["http://helpdesk.example/hook"])

@@ -92,12 +92,19 @@ def test_the_earlier_messages_are_the_conversation_an_agent_sees_on_handoff(clie
 
 
 def test_even_an_agent_token_reads_only_public_documents_here(serve):
-    agent = openai.OpenAI(base_url=f"{serve['url']}/v1", api_key=serve["tokens"]["agent"],
-                          max_retries=0)
+    question = "Interner Gutscheincode Mitarbeiterrabatt BP-TEAM-30"
+    token = serve["tokens"]["agent"]
+    # The control: in the agent view of /v1/chat this question finds the internal note.
+    control = httpx.post(f"{serve['url']}/v1/chat", headers={"Authorization": f"Bearer {token}"},
+                         json={"message": question}, timeout=60).json()
+    assert any(c["source"].startswith("internal/") for c in control["citations"]), control
+    agent = openai.OpenAI(base_url=f"{serve['url']}/v1", api_key=token, max_retries=0)
     r = agent.chat.completions.create(model="lotse", messages=[
-        {"role": "user", "content": "Interner Gutscheincode Mitarbeiterrabatt BP-TEAM-30"}])
-    assert all(not c["source"].startswith("internal/") for c in r.model_extra["lotse"]["citations"])
-    assert "internal/" not in r.choices[0].message.content
+        {"role": "user", "content": question}])
+    assert not [c for c in r.model_extra["lotse"]["citations"]
+                if c["source"].startswith("internal/")]
+    content = r.choices[0].message.content
+    assert "internal/" not in content and "30 Prozent" not in content
 
 
 def test_bad_requests_get_openai_style_errors(client, serve):

@@ -11,12 +11,14 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from bench.servers import start_lotse_serve
 
 REPO = Path(__file__).resolve().parents[3]
 
 
+@pytest.mark.usefixtures("subprocesses")
 def test_serve_answers_and_privacy_commands_export_and_delete(tmp_path):
     home = tmp_path / "home"
     # A TLS-terminating proxy on this host, configured as trusted.

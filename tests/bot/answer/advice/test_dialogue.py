@@ -108,6 +108,7 @@ def test_one_fact_across_a_category_is_listed_per_product(default_engine):
     [answer] = _talk(default_engine, "Wie schwer sind eure Zelte?")
     assert answer.advice["kind"] == "facet_list"
     catalog = {p.name: p for p in default_engine.retriever.catalog("customer")}
+    assert answer.products
     assert all(catalog[p["name"]].category == "Zelt" for p in answer.products)
     weights = [catalog[p["name"]].value("weight") for p in answer.products]
     assert len(weights) >= 2 and weights == sorted(weights)

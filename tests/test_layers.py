@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 WEB_ONLY = {"gradio", "fastapi", "starlette", "uvicorn"}
 STORAGE = {"sqlalchemy", "chromadb"}
 

@@ -43,7 +43,7 @@ def test_reveal_grows_word_by_word_to_the_whole_text():
 def test_every_staff_text_exists_in_german_and_english():
     from bot.web.staff_texts import TEXTS, language_of
 
-    assert set(TEXTS["de"]) == set(TEXTS["en"])
+    assert set(TEXTS["de"]) == set(TEXTS["en"]) and len(TEXTS["de"]) > 10
     assert all(TEXTS["de"][k] and TEXTS["en"][k] for k in TEXTS["de"])
 
     class Asked:
@@ -60,7 +60,7 @@ def test_a_chat_request_carries_a_message_or_a_clicked_choice_never_both():
     import pytest
     from pydantic import ValidationError
 
-    from bot.web.api import ChatRequest
+    from bot.web.routes.chat import ChatRequest
 
     assert ChatRequest(message="Hallo").text() == "Hallo"
     assert ChatRequest(choice="Versand und Lieferung").text() == "Versand und Lieferung"

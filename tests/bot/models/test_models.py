@@ -12,7 +12,7 @@ import yaml
 from bot.understand.answer_features import ANSWER_FEATURES, UNIT_FEATURES
 from bot.understand.linear import MODELS, LinearModel
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 SPLITS = yaml.safe_load((REPO / "bench" / "corpora" / "splits.yaml").read_text(encoding="utf-8"))
 
 

@@ -21,19 +21,22 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.chat.service import ChatService, Reply
+from bot.chat.service import Reply
 from bot.web.errors import status_of
+from bot.web.routes.dependencies import Customer, Services, client_of
 from kb.errors import InvalidInput, LotseError, Throttled
 
 MODEL = "lotse"
 _CREATED = int(time.time())
+
+router = APIRouter(tags=["OpenAI-compatible"])
 
 
 class Message(BaseModel):
@@ -88,64 +91,68 @@ def _chunk(completion_id: str, delta: dict, finish: str | None = None, **extra: 
     return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
 
 
-def openai_routes(chat: ChatService, customer: Callable[[Request], str]) -> APIRouter:
-    router = APIRouter(tags=["OpenAI-compatible"])
+@router.get("/v1/models")
+def models(_: Customer) -> dict:
+    return {"object": "list", "data": [{"id": MODEL, "object": "model", "created": _CREATED,
+                                        "owned_by": "lotse"}]}
 
-    @router.get("/v1/models")
-    def models(_: str = Depends(customer)) -> dict:
-        return {"object": "list", "data": [{"id": MODEL, "object": "model", "created": _CREATED,
-                                            "owned_by": "lotse"}]}
 
-    @router.post("/v1/chat/completions")
-    def completions(body: CompletionRequest, request: Request, _: str = Depends(customer)):
-        if body.model != MODEL:
-            return JSONResponse({"error": {
-                "message": f"model {body.model!r} does not exist; this server has {MODEL!r}",
-                "type": "invalid_request_error", "param": "model", "code": "model_not_found"}},
-                status_code=404)
-        client = request.client.host if request.client else None
-        try:
-            earlier, text = conversation(body.messages)
-            items = chat.complete(earlier, text, client)
-            first = next(items)  # a refused message is an HTTP error, not an event
-        except LotseError as exc:  # in OpenAI's error shape, which its clients read
-            status = status_of(exc)
-            kind = {429: "rate_limit_exceeded", 401: "authentication_error"}.get(
-                status, "invalid_request_error")
-            headers = {"Retry-After": str(int(exc.retry_after))} \
-                if isinstance(exc, Throttled) else None
-            return JSONResponse({"error": {"message": str(exc), "type": kind, "param": None,
-                                           "code": None}}, status_code=status, headers=headers)
-        completion_id = f"chatcmpl-{int(time.time() * 1000):x}"
-        if not body.stream:
-            reply = first
-            for reply in items:
-                pass
-            assert isinstance(reply, Reply)
-            return {"id": completion_id, "object": "chat.completion", "created": int(time.time()),
-                    "model": MODEL, "lotse": _lotse(reply),
-                    "choices": [{"index": 0, "finish_reason": "stop", "message": {
-                        "role": "assistant", "content": reply.text + reply.footnotes()}}]}
+@router.post("/v1/chat/completions")
+def completions(body: CompletionRequest, request: Request, services: Services, _: Customer):
+    if body.model != MODEL:
+        return JSONResponse({"error": {
+            "message": f"model {body.model!r} does not exist; this server has {MODEL!r}",
+            "type": "invalid_request_error", "param": "model", "code": "model_not_found"}},
+            status_code=404)
+    try:
+        earlier, text = conversation(body.messages)
+        items = services.chat.complete(earlier, text, client_of(request))
+        first = next(items)  # a refused message is an HTTP error, not an event
+    except LotseError as exc:  # in OpenAI's error shape, which its clients read
+        return _openai_error(exc)
+    completion_id = f"chatcmpl-{int(time.time() * 1000):x}"
+    if not body.stream:
+        reply = _last(first, items)
+        return {"id": completion_id, "object": "chat.completion", "created": int(time.time()),
+                "model": MODEL, "lotse": _lotse(reply),
+                "choices": [{"index": 0, "finish_reason": "stop", "message": {
+                    "role": "assistant", "content": reply.text + reply.footnotes()}}]}
+    return StreamingResponse(_completion_events(completion_id, first, items),
+                             media_type="text/event-stream")
 
-        def events() -> Iterator[str]:
-            # A generated answer's released sentences can still be replaced by a fallback
-            # at the end, and an OpenAI stream cannot take text back: the text is sent once
-            # final, sentence by sentence.
-            yield _chunk(completion_id, {"role": "assistant", "content": ""})
-            try:
-                reply = first
-                for reply in items:
-                    pass
-                assert isinstance(reply, Reply)
-                for piece in re.split(r"(?<=[.!?])(\s+)", reply.text + reply.footnotes()):
-                    if piece:
-                        yield _chunk(completion_id, {"content": piece})
-                yield _chunk(completion_id, {}, "stop", lotse=_lotse(reply))
-            except LotseError as exc:
-                yield _chunk(completion_id, {}, "stop", lotse={"error": str(exc)})
-            yield "data: [DONE]\n\n"
 
-        return StreamingResponse(events(), media_type="text/event-stream")
+def _openai_error(exc: LotseError) -> JSONResponse:
+    """A refused message as OpenAI's clients expect an error: ``{"error": {"message",
+    "type", …}}``, with Retry-After when it was throttled."""
+    status = status_of(exc)
+    kind = {429: "rate_limit_exceeded", 401: "authentication_error"}.get(
+        status, "invalid_request_error")
+    headers = {"Retry-After": str(int(exc.retry_after))} if isinstance(exc, Throttled) else None
+    return JSONResponse({"error": {"message": str(exc), "type": kind, "param": None,
+                                   "code": None}}, status_code=status, headers=headers)
 
-    return router
 
+def _last(first: str | Reply, items: Iterator[str | Reply]) -> Reply:
+    """The final reply of a chat stream (the text pieces before it are not needed here)."""
+    reply = first
+    for reply in items:
+        pass
+    assert isinstance(reply, Reply)
+    return reply
+
+
+def _completion_events(completion_id: str, first: str | Reply,
+                       items: Iterator[str | Reply]) -> Iterator[str]:
+    """OpenAI's streamed chunks of one answer. A generated answer's released sentences can
+    still be replaced by a fallback at the end, and an OpenAI stream cannot take text back:
+    the text is sent once final, sentence by sentence."""
+    yield _chunk(completion_id, {"role": "assistant", "content": ""})
+    try:
+        reply = _last(first, items)
+        for piece in re.split(r"(?<=[.!?])(\s+)", reply.text + reply.footnotes()):
+            if piece:
+                yield _chunk(completion_id, {"content": piece})
+        yield _chunk(completion_id, {}, "stop", lotse=_lotse(reply))
+    except LotseError as exc:
+        yield _chunk(completion_id, {}, "stop", lotse={"error": str(exc)})
+    yield "data: [DONE]\n\n"
