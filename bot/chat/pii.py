@@ -6,9 +6,10 @@ ticket needs it in the agent's live view (see ``bot.chat.state``). Each kind is 
 the shape of its values and checked where a check exists (IBAN mod 97, Luhn, the phone
 numbering plans); where the shape alone cannot tell personal data from a reference or a
 quantity, the words around it decide (``bot.chat.pii_cues``). Phone numbers, street
-addresses and birth dates have modules of their own (``pii_phones``, ``pii_addresses``,
-``pii_birthdates``). Samples in ``tests/bot/chat/test_pii.py``; measured on the labelled
-set of ``tests/security/test_pii_redaction.py``.
+addresses and birth dates have modules of their own (``pii_phones``, ``pii_addresses`` with
+``pii_romance`` and ``pii_places``, ``pii_birthdates``). Samples in
+``tests/bot/chat/test_pii.py``; measured on the labelled set of
+``tests/security/test_pii_redaction.py``.
 
     >>> redact("Schreib an anna.muster@example.de oder ruf 0171 2345678 an")
     'Schreib an [E-MAIL] oder ruf [TELEFON] an'
